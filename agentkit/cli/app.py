@@ -1,0 +1,51 @@
+"""The root ``agentkit`` command, and the one place that maps errors to exit codes."""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+
+import typer
+
+from agentkit._version import __version__
+from agentkit.cli.emulate import emulate
+from agentkit.errors import AgentkitError
+
+app = typer.Typer(
+    name="agentkit",
+    help="Resilience-aware agents for Amazon Bedrock.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode="rich",
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"agentkit {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Print the version."),
+    ] = False,
+) -> None:
+    """Resilience-aware agents for Amazon Bedrock."""
+
+
+app.command(help="Run the local Bedrock Runtime emulator with fault injection.")(emulate)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console-script entry point: user mistakes become one line on stderr, never a traceback."""
+    try:
+        app(args=argv, prog_name="agentkit")
+    except AgentkitError as exc:
+        print(f"agentkit: error: {exc}", file=sys.stderr)
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        sys.exit(130)

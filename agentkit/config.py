@@ -1,0 +1,119 @@
+"""agentkit.yaml: one file, parsed once into frozen models.
+
+Only the entry point (CLI or the caller of :func:`load_config`) reads files and the environment;
+everything else receives an :class:`AgentkitConfig`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from agentkit.errors import ConfigError
+from agentkit.yamlsource import load_yaml, parse_model, read_yaml
+
+DEFAULT_CONFIG_NAME = "agentkit.yaml"
+
+
+class Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Route(Frozen):
+    model: str = Field(min_length=1)
+    region: str = Field(min_length=1)
+
+    @property
+    def name(self) -> str:
+        return f"{self.model}@{self.region}"
+
+
+class ModelsConfig(Frozen):
+    residency: str | tuple[str, ...] = "us"
+    allow_global_profiles: bool = False
+    routes: tuple[Route, ...] = (
+        Route(model="us.anthropic.claude-sonnet-4-5-20250929-v1:0", region="us-east-1"),
+        Route(model="us.anthropic.claude-sonnet-4-5-20250929-v1:0", region="us-west-2"),
+        Route(model="us.amazon.nova-pro-v1:0", region="us-east-2"),
+    )
+    endpoints: dict[str, str] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _at_least_one_route(self) -> ModelsConfig:
+        if not self.routes:
+            raise ValueError("at least one route is required")
+        return self
+
+
+class Timeouts(Frozen):
+    connect_s: float = Field(default=1.0, gt=0)
+    read_s: float = Field(default=30.0, gt=0)
+
+
+class RetryConfig(Frozen):
+    max_attempts: int = Field(default=3, ge=1, le=10)
+    base_delay_s: float = Field(default=0.2, ge=0)
+    max_delay_s: float = Field(default=5.0, ge=0)
+    budget_ratio: float = Field(default=0.2, ge=0, le=1)
+
+
+class BreakerConfig(Frozen):
+    fail_max: int = Field(default=5, ge=1)
+    reset_timeout_s: float = Field(default=30.0, gt=0)
+
+
+class HedgeConfig(Frozen):
+    enabled: bool = False
+    delay_s: float = Field(default=2.0, gt=0)
+
+
+class ResilienceConfig(Frozen):
+    timeouts: Timeouts = Timeouts()
+    retry: RetryConfig = RetryConfig()
+    breaker: BreakerConfig = BreakerConfig()
+    hedge: HedgeConfig = HedgeConfig()
+
+
+class LimitsConfig(Frozen):
+    max_tokens: int = Field(default=1024, ge=1)
+    run_token_budget: int = Field(default=50_000, ge=1)
+    deadline_s: float = Field(default=120.0, gt=0)
+    recursion_limit: int = Field(default=12, ge=1)
+
+
+class GuardrailRef(Frozen):
+    id: str = Field(min_length=1)
+    version: str = "DRAFT"
+
+
+class TelemetryConfig(Frozen):
+    exporter: Literal["none", "console", "otlp", "jsonl"] = "none"
+    path: str | None = None  # for the jsonl exporter
+    capture_content: bool = False
+
+
+class AgentkitConfig(Frozen):
+    models: ModelsConfig = ModelsConfig()
+    resilience: ResilienceConfig = ResilienceConfig()
+    limits: LimitsConfig = LimitsConfig()
+    guardrails: dict[str, GuardrailRef] = Field(default_factory=dict)  # per Region
+    telemetry: TelemetryConfig = TelemetryConfig()
+
+
+def parse_config(text: str, source: str = DEFAULT_CONFIG_NAME) -> AgentkitConfig:
+    return parse_model(AgentkitConfig, load_yaml(text, source, ConfigError), ConfigError)
+
+
+def load_config(path: str | Path | None = None) -> AgentkitConfig:
+    """Load ``path``; without one, ``./agentkit.yaml`` if present, else the built-in defaults."""
+    if path is None:
+        local = Path(DEFAULT_CONFIG_NAME)
+        if not local.exists():
+            return AgentkitConfig()
+        path = local
+    doc = read_yaml(Path(path), ConfigError)
+    if doc.data is not None and not isinstance(doc.data, dict):
+        raise ConfigError(f"{doc.source}:1: expected a mapping of sections at the top level")
+    return parse_model(AgentkitConfig, doc, ConfigError)

@@ -1,0 +1,213 @@
+"""The agentkit error tree: one root, and each class says what the caller should do next.
+
+Every failure that crosses a module boundary is one of these. Translation from botocore and
+transport errors happens in one place (``agentkit.bedrock.errors``); the CLI maps the tree to
+exit codes and one-line messages in one place (``agentkit.cli.app``).
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Sequence
+from typing import Any
+
+
+class Action(enum.Enum):
+    """What the resilience layer does after an error."""
+
+    RETRY = "retry"  # retry the same route after backoff
+    NEXT_REGION = "next_region"  # move on to the next route without retrying this one
+    NEXT_MODEL = "next_model"  # this model cannot serve the request; try a route with another model
+    REDUCE_CONTEXT = "reduce_context"  # the request is too large; shrink it before trying again
+    STOP = "stop"  # nothing will help; surface the error
+
+
+class AgentkitError(Exception):
+    """Root of every error agentkit raises on purpose."""
+
+    action: Action = Action.STOP
+    exit_code: int = 1  # what the CLI exits with when this error ends a command
+
+    @property
+    def retryable(self) -> bool:
+        return self.action is Action.RETRY
+
+
+class UserError(AgentkitError):
+    """The user gave us something we cannot use: fix the input and run again."""
+
+    exit_code = 2
+
+
+class ConfigError(UserError):
+    """A configuration file or value is invalid. Never retried, never trips a breaker."""
+
+
+class InputError(UserError):
+    """A command-line argument or input file is invalid."""
+
+
+class GateFailed(AgentkitError):
+    """A quality gate (FMEA, evaluation) found items at or above its threshold."""
+
+    exit_code = 3
+
+
+# --- model calls -------------------------------------------------------------------------------
+
+
+class ModelError(AgentkitError):
+    """A Bedrock call failed. Carries the model, Region and Bedrock error code."""
+
+    trips_breaker: bool = True
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        model_id: str = "",
+        region: str = "",
+        code: str = "",
+        status: int | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.model_id = model_id
+        self.region = region
+        self.code = code
+        self.status = status
+
+
+class TransientModelError(ModelError):
+    """Worth retrying on the same route after a backoff."""
+
+    action = Action.RETRY
+
+
+class Throttled(TransientModelError):
+    """429 ThrottlingException or a quota refusal."""
+
+    def __init__(self, message: str, *, retry_after_s: float | None = None, **kw: Any) -> None:
+        super().__init__(message, **kw)
+        self.retry_after_s = retry_after_s
+
+
+class ModelNotReady(TransientModelError):
+    """429 ModelNotReadyException: the model is warming up."""
+
+
+class ModelTimeout(TransientModelError):
+    """408 ModelTimeoutException, or a read timeout on our side."""
+
+
+class Unavailable(TransientModelError):
+    """5xx, refused or dropped connection: the route is unhealthy right now."""
+
+
+class RegionUnreachable(Unavailable):
+    """The Region's endpoint refused or never answered: retrying it is pointless, move on."""
+
+    action = Action.NEXT_REGION
+
+
+class ModelRejected(ModelError):
+    """The request itself is invalid for this model (ValidationException): never retried as is."""
+
+    action = Action.NEXT_MODEL
+    trips_breaker = False
+
+
+class ContextOverflow(ModelRejected):
+    """The prompt does not fit the model's context window."""
+
+    action = Action.REDUCE_CONTEXT
+
+
+class AccessDenied(ModelError):
+    """403: model access is usually Region-specific, so move to the next route at once."""
+
+    action = Action.NEXT_REGION
+    trips_breaker = False
+
+
+class ResourceNotFound(ModelError):
+    """404: unknown model, profile or guardrail in this Region."""
+
+    action = Action.NEXT_REGION
+    trips_breaker = False
+
+
+class ContentFiltered(ModelError):
+    """The answer was blocked by a content filter or guardrail."""
+
+    trips_breaker = False
+
+
+class StreamInterrupted(ModelError):
+    """A stream failed after content reached the caller: it cannot be retried transparently."""
+
+    def __init__(self, message: str, *, delivered_events: int, delivered_chars: int, **kw: Any):
+        super().__init__(message, **kw)
+        self.delivered_events = delivered_events
+        self.delivered_chars = delivered_chars
+
+
+class CircuitOpen(AgentkitError):
+    """The route's circuit breaker is open; it will be probed again after ``until``."""
+
+    action = Action.NEXT_REGION
+
+    def __init__(self, route: str, until: float | None = None) -> None:
+        super().__init__(f"circuit open for route {route}")
+        self.route = route
+        self.until = until
+
+
+class AllRoutesFailed(AgentkitError):
+    """Every route in the fallback chain failed. ``attempts`` lists every attempt made."""
+
+    def __init__(self, attempts: Sequence[Any], message: str | None = None) -> None:
+        self.attempts = list(attempts)
+        super().__init__(message or f"all routes failed after {len(self.attempts)} attempt(s)")
+
+
+class BudgetExceeded(AgentkitError):
+    """A run budget (tokens, model calls, retries, recursion, deadline) is used up."""
+
+    def __init__(self, kind: str, limit: float, used: float) -> None:
+        super().__init__(f"{kind} budget exceeded: used {used:g} of {limit:g}")
+        self.kind = kind
+        self.limit = limit
+        self.used = used
+
+
+class GuardrailBlocked(AgentkitError):
+    """An input or output guardrail blocked the content."""
+
+
+# --- tools -------------------------------------------------------------------------------------
+
+
+class ToolError(AgentkitError):
+    """Base for tool contract and execution failures."""
+
+
+class ToolNotFound(ToolError, UserError):
+    pass
+
+
+class ToolVersionMismatch(ToolError, ConfigError):
+    pass
+
+
+class ToolInputInvalid(ToolError, UserError):
+    def __init__(self, message: str, *, schema_path: str = "") -> None:
+        super().__init__(message)
+        self.schema_path = schema_path
+
+
+class ToolOutputInvalid(ToolError):
+    pass
+
+
+class ToolFailed(ToolError):
+    pass
