@@ -73,7 +73,9 @@ def read_yaml(path: Path, error: type[UserError] = UserError) -> YamlDocument:
     return load_yaml(text, str(path), error)
 
 
-def _construct(loader: yaml.SafeLoader, node: yaml.Node, path: KeyPath, lines: dict[KeyPath, int]) -> Any:
+def _construct(
+    loader: yaml.SafeLoader, node: yaml.Node, path: KeyPath, lines: dict[KeyPath, int]
+) -> Any:
     lines[path] = node.start_mark.line + 1
     if isinstance(node, yaml.MappingNode):
         loader.flatten_mapping(node)
@@ -99,7 +101,7 @@ def parse_model(
     *,
     prefix: KeyPath = (),
 ) -> M:
-    """Validate ``doc.data`` into ``model``; the first problem becomes one line naming key and line."""
+    """Validate ``doc.data`` into ``model``; the first problem becomes one line naming key, line."""
     try:
         return model.model_validate(doc.data if doc.data is not None else {})
     except ValidationError as exc:
@@ -122,4 +124,3 @@ def describe_validation_error(exc: ValidationError, doc: YamlDocument, prefix: K
 
 def _is_scalar(value: Any) -> bool:
     return isinstance(value, str | int | float | bool) or value is None
-

@@ -1,0 +1,24 @@
+"""agentkit: resilience-aware agents for Amazon Bedrock.
+
+Heavy dependencies (boto3, langgraph) load only when the names that need them are used.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from agentkit._version import __version__
+from agentkit.config import AgentkitConfig, load_config
+
+if TYPE_CHECKING:
+    from agentkit.emulator import Emulator
+
+__all__ = ["AgentkitConfig", "Emulator", "__version__", "load_config"]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "Emulator":
+        from agentkit.emulator import Emulator
+
+        return Emulator
+    raise AttributeError(f"module 'agentkit' has no attribute {name!r}")

@@ -1,0 +1,220 @@
+"""Fault plans: what each emulated Region (or model inside it) does wrong, seeded to replay exactly.
+
+A plan is validated as a whole and replaces the previous one completely (a Region that was down
+comes back up). Decisions are made per call, in call order, from counters and one seeded random
+stream per Region, so the same sequence of calls gets the same faults on every run.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import random
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from agentkit.emulator.wire_errors import DROP, ERRORS, STREAM_EXCEPTIONS, lower_camel
+
+
+class _Plan(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class ErrorRule(_Plan):
+    """Fail a call with ``code``. Triggers: ``every`` N-th call, ``first`` N calls, the listed
+    ``calls`` (1-based), or with probability ``rate``; with no trigger it fires on every call."""
+
+    code: str
+    every: int | None = Field(default=None, ge=1)
+    first: int | None = Field(default=None, ge=0)
+    calls: tuple[int, ...] | None = None
+    rate: float | None = Field(default=None, ge=0, le=1)
+    operations: tuple[str, ...] | None = None
+    message: str | None = None
+    retry_after_ms: int | None = Field(default=None, ge=0)
+
+    @field_validator("code")
+    @classmethod
+    def _known_code(cls, code: str) -> str:
+        if code != DROP and code not in ERRORS:
+            raise ValueError(f"unknown error code {code!r}; use one of {', '.join(ERRORS)} or drop")
+        return code
+
+    def fires(self, n: int, rng: random.Random, operation: str) -> bool:
+        if self.operations is not None and operation not in self.operations:
+            return False
+        if self.every is not None and n % self.every != 0:
+            return False
+        if self.first is not None and n > self.first:
+            return False
+        if self.calls is not None and n not in self.calls:
+            return False
+        return not (self.rate is not None and rng.random() >= self.rate)
+
+
+class StreamFaults(_Plan):
+    ttft_ms: float = Field(default=0, ge=0)
+    inter_event_ms: float = Field(default=0, ge=0)
+    error_after_events: int | None = Field(default=None, ge=0)
+    error_code: str = "throttlingException"
+    error_kind: Literal["exception", "error"] = "exception"
+
+    @field_validator("error_code")
+    @classmethod
+    def _stream_code(cls, code: str) -> str:
+        camel = lower_camel(code)
+        if camel not in STREAM_EXCEPTIONS:
+            raise ValueError(
+                f"unknown stream error {code!r}; use one of {sorted(STREAM_EXCEPTIONS)}"
+            )
+        return camel
+
+
+class Quota(_Plan):
+    """Tokens-per-minute bucket: a call reserves input + maxTokens x burndown, settles on usage."""
+
+    tpm: int = Field(ge=1)
+    burndown: float = Field(default=1.0, ge=1)
+
+
+class TargetFaults(_Plan):
+    blackhole: bool = False
+    latency_ms: float = Field(default=0, ge=0)
+    errors: tuple[ErrorRule, ...] = ()
+    stream: StreamFaults | None = None
+    quota: Quota | None = None
+
+
+class RegionFaults(TargetFaults):
+    down: bool = False
+    models: dict[str, TargetFaults] = Field(default_factory=dict)  # model id or glob pattern
+    cris_destination: str | None = None
+
+
+class FaultPlan(_Plan):
+    seed: int = 0
+    cris_routing: Literal["source", "spread"] = "source"
+    regions: dict[str, RegionFaults] = Field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What happens to one call."""
+
+    latency_s: float = 0.0
+    blackhole: bool = False
+    error: ErrorRule | None = None
+    stream: StreamFaults = field(default_factory=StreamFaults)
+    quota: Quota | None = None
+    quota_key: tuple[str, str] = ("", "")
+
+
+class TokenBucket:
+    """A refilling bucket of tokens (capacity ``tpm``, refilled at tpm/60 per second)."""
+
+    def __init__(self, tpm: int, clock: Callable[[], float]) -> None:
+        self.capacity = float(tpm)
+        self.level = float(tpm)
+        self._rate = tpm / 60.0
+        self._clock = clock
+        self._at = clock()
+
+    def _refill(self) -> None:
+        now = self._clock()
+        self.level = min(self.capacity, self.level + (now - self._at) * self._rate)
+        self._at = now
+
+    def try_reserve(self, tokens: float) -> bool:
+        self._refill()
+        if tokens > self.level:
+            return False
+        self.level -= tokens
+        return True
+
+    def refund(self, tokens: float) -> None:
+        self._refill()
+        self.level = min(self.capacity, self.level + tokens)
+
+
+class FaultState:
+    """The running plan plus its counters, random streams and quota buckets. Not thread-safe:
+    the emulator touches it only from its event loop."""
+
+    def __init__(self, plan: FaultPlan, clock: Callable[[], float]) -> None:
+        self.plan = plan
+        self._clock = clock
+        self._calls: dict[str, int] = {}
+        self._model_calls: dict[tuple[str, str], int] = {}
+        self._rngs: dict[str, random.Random] = {}
+        self._buckets: dict[tuple[str, str], TokenBucket] = {}
+        self._spread: dict[str, int] = {}
+
+    def region(self, name: str) -> RegionFaults:
+        return self.plan.regions.get(name) or _HEALTHY
+
+    def decide(self, region: str, model: str, operation: str) -> Decision:
+        faults = self.region(region)
+        n = self._calls[region] = self._calls.get(region, 0) + 1
+        rng = self._rngs.setdefault(region, random.Random(f"{self.plan.seed}/{region}"))
+        pattern, override = _match_model(faults.models, model)
+        rules: list[tuple[ErrorRule, int]] = []
+        if override is not None:
+            key = (region, pattern)
+            m = self._model_calls[key] = self._model_calls.get(key, 0) + 1
+            rules += [(rule, m) for rule in override.errors]
+        rules += [(rule, n) for rule in faults.errors]
+        error = next((r for r, count in rules if r.fires(count, rng, operation)), None)
+        target: TargetFaults = override or faults
+        return Decision(
+            latency_s=(
+                override.latency_ms if override and override.latency_ms else faults.latency_ms
+            )
+            / 1000,
+            blackhole=faults.blackhole or bool(override and override.blackhole),
+            error=error,
+            stream=(override and override.stream) or faults.stream or _NO_STREAM_FAULTS,
+            quota=target.quota or faults.quota,
+            quota_key=(region, model),
+        )
+
+    def bucket(self, decision: Decision) -> TokenBucket | None:
+        if decision.quota is None:
+            return None
+        bucket = self._buckets.get(decision.quota_key)
+        if bucket is None:
+            bucket = self._buckets[decision.quota_key] = TokenBucket(
+                decision.quota.tpm, self._clock
+            )
+        return bucket
+
+    def next_spread(self, source: str, candidates: list[str]) -> str:
+        turn = self._spread[source] = self._spread.get(source, -1) + 1
+        return candidates[turn % len(candidates)]
+
+
+_HEALTHY = RegionFaults()
+_NO_STREAM_FAULTS = StreamFaults()
+
+
+def _match_model(models: dict[str, TargetFaults], model: str) -> tuple[str, TargetFaults | None]:
+    if model in models:
+        return model, models[model]
+    for pattern, faults in models.items():
+        if fnmatch.fnmatchcase(model, pattern):
+            return pattern, faults
+    return "", None
+
+
+def describe_plan_error(exc: Exception) -> str:
+    """One line naming the field of a bad plan (for the control API and the CLI)."""
+    if isinstance(exc, ValidationError):
+        first = exc.errors(include_url=False)[0]
+        where = ".".join(str(p) for p in first["loc"]) or "(top level)"
+        return f"{where}: {first['msg']}"
+    return str(exc)
+
+
+def parse_plan(data: Any) -> FaultPlan:
+    return FaultPlan.model_validate(data if data is not None else {})

@@ -1,0 +1,73 @@
+"""Bedrock Runtime errors as the service sends them: code, HTTP status, default message."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class WireError:
+    code: str
+    status: int
+    message: str
+
+
+_ERRORS = [
+    WireError("ThrottlingException", 429, "Too many requests, please wait before trying again."),
+    WireError("ModelNotReadyException", 429, "Model is not ready to serve inference requests."),
+    WireError("ServiceUnavailableException", 503, "Service is temporarily unavailable."),
+    WireError("InternalServerException", 500, "The server encountered an internal error."),
+    WireError("ModelTimeoutException", 408, "Model has timed out in processing the request."),
+    WireError("ModelErrorException", 424, "The model returned an error."),
+    WireError("ModelStreamErrorException", 424, "The model stream returned an error."),
+    WireError("ValidationException", 400, "The request is invalid."),
+    WireError("ServiceQuotaExceededException", 400, "Your request exceeds the service quota."),
+    WireError(
+        "AccessDeniedException",
+        403,
+        "You don't have access to the model with the specified model ID.",
+    ),
+    WireError("ResourceNotFoundException", 404, "The specified resource was not found."),
+]
+ERRORS: dict[str, WireError] = {e.code: e for e in _ERRORS}
+
+# In-stream exceptions use lowerCamel event names (botocore's ConverseStreamOutput members).
+STREAM_EXCEPTIONS = frozenset(
+    {
+        "internalServerException",
+        "modelStreamErrorException",
+        "validationException",
+        "throttlingException",
+        "serviceUnavailableException",
+    }
+)
+DROP = "drop"  # not a Bedrock code: close the connection without answering
+
+
+class BedrockError(Exception):
+    """An error answer of the emulator: becomes a Bedrock-framed error response."""
+
+    def __init__(self, code: str, message: str | None = None, **headers: str) -> None:
+        super().__init__(message or ERRORS[code].message)
+        self.code = code
+        self.message = message
+        self.headers = headers
+
+
+def lower_camel(code: str) -> str:
+    return code[:1].lower() + code[1:]
+
+
+def error_body(
+    code: str, message: str | None = None, **fields: Any
+) -> tuple[int, dict[str, str], bytes]:
+    """Status, headers and body of an error response, exactly as Bedrock frames it."""
+    wire = ERRORS[code]
+    body: dict[str, Any] = {"message": message or wire.message}
+    if code in ("ModelErrorException", "ModelStreamErrorException"):
+        body.setdefault("originalStatusCode", 500)
+    body.update(fields)
+    headers = {"x-amzn-errortype": code, "content-type": "application/json"}
+    return wire.status, headers, json.dumps(body).encode()
