@@ -62,6 +62,9 @@ class RetryConfig(Frozen):
 class BreakerConfig(Frozen):
     fail_max: int = Field(default=5, ge=1)
     reset_timeout_s: float = Field(default=30.0, gt=0)
+    failure_ratio: float | None = Field(default=None, gt=0, le=1)  # off unless set
+    window_s: float = Field(default=30.0, gt=0)
+    min_calls: int = Field(default=10, ge=1)
 
 
 class HedgeConfig(Frozen):
@@ -106,8 +109,14 @@ def parse_config(text: str, source: str = DEFAULT_CONFIG_NAME) -> AgentkitConfig
     return parse_model(AgentkitConfig, load_yaml(text, source, ConfigError), ConfigError)
 
 
-def load_config(path: str | Path | None = None) -> AgentkitConfig:
-    """Load ``path``; without one, ``./agentkit.yaml`` if present, else the built-in defaults."""
+def load_config(path: str | Path | None = None, *, check_residency: bool = True) -> AgentkitConfig:
+    """Load ``path``; without one, ``./agentkit.yaml`` if present, else the built-in defaults.
+
+    Routes outside the configured residency are refused here, naming the file, line and route
+    (``agentkit doctor`` passes ``check_residency=False`` to report them route by route).
+    """
+    from agentkit.bedrock.routes import check_routes
+
     if path is None:
         local = Path(DEFAULT_CONFIG_NAME)
         if not local.exists():
@@ -116,4 +125,7 @@ def load_config(path: str | Path | None = None) -> AgentkitConfig:
     doc = read_yaml(Path(path), ConfigError)
     if doc.data is not None and not isinstance(doc.data, dict):
         raise ConfigError(f"{doc.source}:1: expected a mapping of sections at the top level")
-    return parse_model(AgentkitConfig, doc, ConfigError)
+    config = parse_model(AgentkitConfig, doc, ConfigError)
+    if check_residency:
+        check_routes(config.models, locate=doc.where)
+    return config

@@ -104,16 +104,41 @@ class Unavailable(TransientModelError):
 
 
 class RegionUnreachable(Unavailable):
-    """The Region's endpoint refused or never answered: retrying it is pointless, move on."""
+    """The Region's endpoint refused the connection or timed out connecting: move on."""
 
     action = Action.NEXT_REGION
 
 
+class AttemptTimedOut(ModelTimeout):
+    """No answer within the read timeout (a black hole, or a stuck model): move on rather than
+    spend another full timeout on the same route."""
+
+    action = Action.NEXT_REGION
+
+
+class QuotaExhausted(ModelError):
+    """ServiceQuotaExceededException: this route's quota is used up; another Region has its own."""
+
+    action = Action.NEXT_REGION
+
+
+class CredentialsMissing(ModelError):
+    """No AWS credentials could be found: nothing will succeed until the user provides some."""
+
+    trips_breaker = False
+
+
 class ModelRejected(ModelError):
-    """The request itself is invalid for this model (ValidationException): never retried as is."""
+    """The request itself is invalid (ValidationException): never retried, never trips a breaker."""
+
+    trips_breaker = False
+
+
+class ModelUnsupported(ModelRejected):
+    """This model or profile cannot serve the request here (e.g. on-demand throughput not
+    supported): a route with another model may."""
 
     action = Action.NEXT_MODEL
-    trips_breaker = False
 
 
 class ContextOverflow(ModelRejected):

@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from agentkit._version import __version__
+from agentkit.cli.doctor import doctor
 from agentkit.cli.emulate import emulate
 from agentkit.errors import AgentkitError
 
@@ -38,6 +39,7 @@ def root(
 
 
 app.command(help="Run the local Bedrock Runtime emulator with fault injection.")(emulate)
+app.command(help="Check credentials, residency, guardrails and reachability of each route.")(doctor)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -4,10 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-DUMMY_CREDENTIALS = {
-    "aws_access_key_id": "AKIAEMULATOR00000000",
-    "aws_secret_access_key": "emulator",
-}
+from agentkit.bedrock.clients import EMULATOR_CREDENTIALS
 
 
 def emulator_client(endpoint: str, region: str, **config: Any) -> Any:
@@ -27,5 +24,5 @@ def emulator_client(endpoint: str, region: str, **config: Any) -> Any:
         region_name=region,
         endpoint_url=endpoint,
         config=Config(**options),
-        **DUMMY_CREDENTIALS,
+        **EMULATOR_CREDENTIALS,
     )

@@ -112,7 +112,9 @@ def default_text(request: dict[str, Any]) -> str:
 
 def _forced_tool(request: dict[str, Any]) -> dict[str, Any] | None:
     config = request.get("toolConfig") or {}
-    tools: list[dict[str, Any]] = [t["toolSpec"] for t in config.get("tools") or [] if "toolSpec" in t]
+    tools: list[dict[str, Any]] = [
+        t["toolSpec"] for t in config.get("tools") or [] if "toolSpec" in t
+    ]
     choice = config.get("toolChoice") or {}
     if not tools or not ("any" in choice or "tool" in choice):
         return None

@@ -81,7 +81,9 @@ class EmulatorServer:
         self._tasks: set[asyncio.Task[Any]] = set()
         bedrock = BedrockApp(self.service, self._port_regions, self._connections)
         self._bedrock = wrap_app(cast(Any, bedrock), 0, "asgi")
-        self._control_app = wrap_app(cast(Any, ControlApp(self.service, self.apply_plan)), 0, "asgi")
+        self._control_app = wrap_app(
+            cast(Any, ControlApp(self.service, self.apply_plan)), 0, "asgi"
+        )
         self._connections.abort = self._abort
 
     @property

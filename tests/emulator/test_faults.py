@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from contextlib import closing
+
 import pytest
 from botocore.exceptions import (
     ClientError,
@@ -158,7 +160,7 @@ def test_mid_stream_exception_frame_is_an_event_stream_error(emu: Emulator) -> N
     emu.set_faults({"regions": {"us-east-1": {"stream": {"error_after_events": 2}}}})
     stream = emu.client("us-east-1").converse_stream(modelId=MODEL, messages=USER)["stream"]
     received: list[str] = []
-    with pytest.raises(EventStreamError) as caught:
+    with closing(stream), pytest.raises(EventStreamError) as caught:
         received.extend(next(iter(event)) for event in stream)
     assert caught.value.response["Error"]["Code"] == "throttlingException"
     assert received == ["messageStart", "contentBlockDelta"]
@@ -166,21 +168,11 @@ def test_mid_stream_exception_frame_is_an_event_stream_error(emu: Emulator) -> N
 
 
 def test_mid_stream_error_frame_kind(emu: Emulator) -> None:
-    emu.set_faults(
-        {
-            "regions": {
-                "us-east-1": {
-                    "stream": {
-                        "error_after_events": 1,
-                        "error_code": "ModelStreamErrorException",
-                        "error_kind": "error",
-                    }
-                }
-            }
-        }
-    )
-    with pytest.raises(EventStreamError) as caught:
-        list(emu.client("us-east-1").converse_stream(modelId=MODEL, messages=USER)["stream"])
+    plan = {"error_after_events": 1, "error_code": "ModelStreamErrorException", "error_kind": "error"}
+    emu.set_faults({"regions": {"us-east-1": {"stream": plan}}})
+    stream = emu.client("us-east-1").converse_stream(modelId=MODEL, messages=USER)["stream"]
+    with closing(stream), pytest.raises(EventStreamError) as caught:
+        list(stream)
     assert caught.value.response["Error"]["Code"] == "modelStreamErrorException"
 
 

@@ -1,0 +1,1 @@
+"""Bedrock Runtime: client construction, the wire mapping, error translation, and the gateway."""

@@ -1,0 +1,127 @@
+"""The one place where botocore and transport errors become the agentkit error tree."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+
+from botocore.exceptions import (
+    ClientError,
+    ConnectionClosedError,
+    ConnectTimeoutError,
+    EndpointConnectionError,
+    NoCredentialsError,
+    ReadTimeoutError,
+)
+
+from agentkit import errors as ak
+
+_BY_CODE: dict[str, type[ak.ModelError]] = {
+    "ThrottlingException": ak.Throttled,
+    "ModelNotReadyException": ak.ModelNotReady,
+    "ServiceUnavailableException": ak.Unavailable,
+    "InternalServerException": ak.Unavailable,
+    "ModelErrorException": ak.Unavailable,
+    "ModelStreamErrorException": ak.Unavailable,
+    "ModelTimeoutException": ak.ModelTimeout,
+    "ServiceQuotaExceededException": ak.QuotaExhausted,
+    "AccessDeniedException": ak.AccessDenied,
+    "ResourceNotFoundException": ak.ResourceNotFound,
+    "ValidationException": ak.ModelRejected,
+}
+# ValidationException messages that call for something other than giving up.
+_CONTEXT_HINTS = ("too long", "too many tokens", "context window", "context length", "input is too")
+_MODEL_HINTS = ("on-demand throughput", "isn't supported", "is not supported", "inference profile")
+
+CREDENTIALS_HINT = (
+    "no AWS credentials found: set AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, "
+    "or point models.endpoints at a local emulator (agentkit emulate)"
+)
+
+
+def normalise_code(code: str) -> str:
+    """``throttlingException`` (in-stream) and ``ThrottlingException`` are the same error."""
+    return code[:1].upper() + code[1:]
+
+
+def _classify_validation(message: str) -> type[ak.ModelError]:
+    lowered = message.lower()
+    if any(hint in lowered for hint in _CONTEXT_HINTS):
+        return ak.ContextOverflow
+    if any(hint in lowered for hint in _MODEL_HINTS):
+        return ak.ModelUnsupported
+    return ak.ModelRejected
+
+
+def _retry_after(error: ClientError) -> float | None:
+    headers = error.response.get("ResponseMetadata", {}).get("HTTPHeaders", {})
+    raw = headers.get("x-amz-retry-after")
+    try:
+        return float(raw) / 1000 if raw is not None else None
+    except ValueError:
+        return None
+
+
+def translate(exc: BaseException, *, model: str, region: str) -> ak.AgentkitError:
+    """The agentkit error for ``exc``; anything unknown becomes a retryable ``Unavailable``."""
+    if isinstance(exc, ak.AgentkitError):
+        return exc
+    if isinstance(exc, ClientError):
+        return _from_client_error(exc, model, region)
+    cls, code, text = _transport(exc, model, region)
+    return cls(text, code=code, model_id=model, region=region)
+
+
+def _from_client_error(exc: ClientError, model: str, region: str) -> ak.ModelError:
+    error = exc.response.get("Error", {})
+    code = normalise_code(str(error.get("Code", "")))
+    message = str(error.get("Message", "")) or code
+    status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+    text = f"{code} from {model} in {region}: {message}"
+    cls = _BY_CODE.get(code, ak.Unavailable)
+    if cls is ak.Throttled:
+        return ak.Throttled(
+            text,
+            retry_after_s=_retry_after(exc),
+            code=code,
+            status=status,
+            model_id=model,
+            region=region,
+        )
+    if cls is ak.ModelRejected:
+        cls = _classify_validation(message)
+    return cls(text, code=code, status=status, model_id=model, region=region)
+
+
+def _transport(exc: BaseException, model: str, region: str) -> tuple[type[ak.ModelError], str, str]:
+    if isinstance(exc, NoCredentialsError):
+        return ak.CredentialsMissing, "NoCredentials", CREDENTIALS_HINT
+    if isinstance(exc, ConnectTimeoutError):
+        return ak.RegionUnreachable, "ConnectTimeout", f"ConnectTimeout: cannot reach {region}"
+    if isinstance(exc, EndpointConnectionError):
+        return (
+            ak.RegionUnreachable,
+            "ConnectionRefused",
+            f"ConnectionRefused: cannot reach {region}",
+        )
+    if isinstance(exc, ReadTimeoutError):
+        return ak.AttemptTimedOut, "ReadTimeout", f"ReadTimeout: no answer from {region}"
+    if isinstance(exc, ConnectionClosedError):
+        return (
+            ak.Unavailable,
+            "ConnectionClosed",
+            f"ConnectionClosed: {region} dropped the connection",
+        )
+    name = type(exc).__name__
+    return ak.Unavailable, name, f"{name} calling {model} in {region}: {exc}"
+
+
+@contextlib.contextmanager
+def bedrock_errors(model: str, region: str) -> Iterator[None]:
+    """Translate whatever the block raises (boto3, botocore, urllib3) into the error tree."""
+    try:
+        yield
+    except ak.AgentkitError:
+        raise
+    except Exception as exc:
+        raise translate(exc, model=model, region=region) from exc

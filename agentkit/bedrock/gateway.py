@@ -1,0 +1,386 @@
+"""The resilient Bedrock gateway: a fallback chain of routes, each breaker -> retry -> timeout.
+
+For each call: walk the routes in order, skipping those whose breaker is open or whose Region
+lacks the configured guardrail; on each route, retry retryable errors with full jitter inside the
+per-call deadline and the process-wide retry budget; move on when an error says so (next Region,
+next model); stop at once on errors no route can fix (an invalid request, missing credentials).
+When every route fails, raise :class:`AllRoutesFailed` carrying every attempt.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import replace
+from typing import Any, TypeVar
+
+from opentelemetry import trace
+from opentelemetry.metrics import MeterProvider, NoOpMeterProvider
+from opentelemetry.trace import NoOpTracerProvider, SpanKind, TracerProvider
+
+from agentkit.bedrock.call import CallRecorder
+from agentkit.bedrock.clients import ClientFactory
+from agentkit.bedrock.errors import bedrock_errors, translate
+from agentkit.bedrock.routes import check_routes
+from agentkit.bedrock.stream import GatewayStream, prime_stream
+from agentkit.bedrock.types import ModelRequest, ModelResponse, Usage
+from agentkit.config import AgentkitConfig, GuardrailRef, Route
+from agentkit.errors import (
+    Action,
+    AgentkitError,
+    AllRoutesFailed,
+    CircuitOpen,
+    ModelError,
+)
+from agentkit.resilience.breaker import (
+    BreakerPolicy,
+    BreakerStore,
+    MemoryBreakerStore,
+    RouteBreaker,
+)
+from agentkit.resilience.budget import RunBudget
+from agentkit.resilience.clock import SYSTEM_CLOCK, Clock
+from agentkit.resilience.retry import RetryBudget, RetryPolicy, retrying
+from agentkit.telemetry import semconv as sc
+from agentkit.telemetry.listeners import BreakerTelemetry
+
+T = TypeVar("T")
+AttemptFn = Callable[[Route, Any], T]
+
+
+class Gateway:
+    """Implements :class:`agentkit.bedrock.types.ModelInterface` over a chain of routes."""
+
+    def __init__(
+        self,
+        routes: Sequence[Route],
+        *,
+        clients: ClientFactory,
+        retry: RetryPolicy | None = None,
+        breaker: BreakerPolicy | None = None,
+        retry_budget: RetryBudget | None = None,
+        call_deadline_s: float = 120.0,
+        hedge_delay_s: float | None = None,
+        default_max_tokens: int | None = None,
+        guardrails: Mapping[str, GuardrailRef] | None = None,
+        clock: Clock = SYSTEM_CLOCK,
+        rng: random.Random | None = None,
+        tracer_provider: TracerProvider | None = None,
+        meter_provider: MeterProvider | None = None,
+        breaker_store: BreakerStore | None = None,
+        capture_content: bool = False,
+    ) -> None:
+        if not routes:
+            raise ValueError("a gateway needs at least one route")
+        self.routes = tuple(routes)
+        self.clients = clients
+        self.retry_policy = retry or RetryPolicy()
+        self.retry_budget = retry_budget or RetryBudget(ratio=0.2)
+        self.call_deadline_s = call_deadline_s
+        self.hedge_delay_s = hedge_delay_s
+        self.default_max_tokens = default_max_tokens
+        self.guardrails = dict(guardrails or {})
+        self.clock = clock
+        self.capture_content = capture_content
+        self._rng = rng or random.Random()
+        self._tracer = (tracer_provider or NoOpTracerProvider()).get_tracer("agentkit.gateway")
+        meter = (meter_provider or NoOpMeterProvider()).get_meter("agentkit.gateway")
+        self._telemetry = BreakerTelemetry(meter, self)
+        store = breaker_store or MemoryBreakerStore(clock)
+        policy = breaker or BreakerPolicy()
+        self.breakers = {
+            r.name: RouteBreaker(r.name, policy, clock, store, [self._telemetry])
+            for r in self.routes
+        }
+        self._token_usage = meter.create_histogram(sc.METRIC_TOKEN_USAGE, unit="{token}")
+        self._duration = meter.create_histogram(sc.METRIC_OPERATION_DURATION, unit="s")
+        self._pool: ThreadPoolExecutor | None = None
+
+    @classmethod
+    def from_config(cls, config: AgentkitConfig, **overrides: Any) -> Gateway:
+        """Build the gateway ``agentkit.yaml`` describes; residency is checked here."""
+        check_routes(config.models)
+        resilience = config.resilience
+        options: dict[str, Any] = {
+            "clients": ClientFactory(resilience.timeouts, config.models.endpoints),
+            "retry": RetryPolicy.from_config(resilience.retry),
+            "breaker": BreakerPolicy(
+                fail_max=resilience.breaker.fail_max,
+                reset_timeout_s=resilience.breaker.reset_timeout_s,
+                failure_ratio=resilience.breaker.failure_ratio,
+                window_s=resilience.breaker.window_s,
+                min_calls=resilience.breaker.min_calls,
+            ),
+            "retry_budget": RetryBudget(ratio=resilience.retry.budget_ratio),
+            "call_deadline_s": config.limits.deadline_s,
+            "hedge_delay_s": resilience.hedge.delay_s if resilience.hedge.enabled else None,
+            "default_max_tokens": config.limits.max_tokens,
+            "guardrails": config.guardrails,
+            "capture_content": config.telemetry.capture_content,
+        }
+        options.update(overrides)
+        return cls(config.models.routes, **options)
+
+    # --- the model interface -------------------------------------------------------------------
+
+    def converse(
+        self, request: ModelRequest | None = None, *, budget: RunBudget | None = None, **fields: Any
+    ) -> ModelResponse:
+        """One Converse call through the fallback chain. ``fields`` build a request when none
+        is given: ``gw.converse(messages=[...], max_tokens=256)``."""
+        request = self._request(request, fields)
+        with self._tracer.start_as_current_span(
+            f"chat {self.routes[0].model}", kind=SpanKind.CLIENT
+        ) as span:
+            recorder = CallRecorder(span, request, self)
+            started = time.perf_counter()
+            try:
+                raw, route = self._through_routes(
+                    request, budget, recorder, lambda r, c: c.converse(**self._kwargs(request, r))
+                )
+            except AgentkitError as error:
+                recorder.failed(error)
+                raise
+            response = ModelResponse(
+                message=raw["output"]["message"],
+                stop_reason=raw["stopReason"],
+                usage=Usage.from_wire(raw.get("usage")),
+                region=route.region,
+                model=route.model,
+                attempts=tuple(recorder.attempts),
+                trace=raw.get("trace"),
+            )
+            self.account(response, route, budget, recorder, time.perf_counter() - started)
+            return response
+
+    def converse_stream(
+        self, request: ModelRequest | None = None, *, budget: RunBudget | None = None, **fields: Any
+    ) -> GatewayStream:
+        """A streamed Converse call. Retries and fallback happen until the first content event
+        reaches the caller; a failure after that raises :class:`StreamInterrupted`."""
+        request = self._request(request, fields)
+        span = self._tracer.start_span(f"chat {self.routes[0].model}", kind=SpanKind.CLIENT)
+        recorder = CallRecorder(span, request, self)
+        started = time.perf_counter()
+        try:
+            with trace.use_span(span, end_on_exit=False):
+                primed, route = self._through_routes(
+                    request,
+                    budget,
+                    recorder,
+                    lambda r, c: prime_stream(c.converse_stream(**self._kwargs(request, r))),
+                )
+        except AgentkitError as error:
+            recorder.failed(error)
+            span.end()
+            raise
+        return GatewayStream(self, primed, route, recorder, budget, started)
+
+    def breaker_states(self) -> dict[str, str]:
+        return {name: breaker.state for name, breaker in self.breakers.items()}
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+        self.clients.close()
+
+    # --- the chain -----------------------------------------------------------------------------
+
+    def _through_routes(
+        self,
+        request: ModelRequest,
+        budget: RunBudget | None,
+        recorder: CallRecorder,
+        fn: AttemptFn[T],
+    ) -> tuple[T, Route]:
+        self.retry_budget.on_call()
+        deadline = self.clock.now() + self.call_deadline_s
+        if budget is not None and budget.deadline is not None:
+            deadline = min(deadline, budget.deadline)
+        routes = [r for r in self.routes if self._guardrail_allows(r, request, recorder)]
+        unusable_models: set[str] = set()
+        previous: tuple[Route, str] | None = None
+        index = 0
+        while index < len(routes):
+            route = routes[index]
+            if route.model in unusable_models:
+                recorder.skipped(route, "ModelUnsupported")
+                index += 1
+                continue
+            if previous is not None:
+                recorder.fallback(previous[0], route, previous[1])
+            hedge = self._hedge_partner(routes, index, unusable_models)
+            try:
+                if hedge is not None:
+                    return self._hedged(route, hedge, request, budget, recorder, deadline, fn)
+                return self._on_route(route, budget, recorder, deadline, fn), route
+            except CircuitOpen:
+                recorder.skipped(route, "CircuitOpen")
+                previous = (route, "circuit_open")
+            except ModelError as error:
+                if error.action in (Action.STOP, Action.REDUCE_CONTEXT):
+                    raise
+                if error.action is Action.NEXT_MODEL:
+                    unusable_models.add(route.model)
+                previous = (route, error.code or type(error).__name__)
+            except _BothFailed as both:
+                previous = (both.last, both.reason)
+                index += 1
+            index += 1
+        raise AllRoutesFailed(recorder.attempts)
+
+    def _on_route(
+        self,
+        route: Route,
+        budget: RunBudget | None,
+        recorder: CallRecorder,
+        deadline: float,
+        fn: AttemptFn[T],
+    ) -> T:
+        breaker = self.breakers[route.name]
+        client = self.clients.client(route.region)
+        policy_retry = retrying(
+            self.retry_policy,
+            clock=self.clock,
+            deadline=deadline,
+            budget=self.retry_budget,
+            rng=self._rng,
+            before_sleep=recorder.retry_hook(route, budget),
+        )
+        for attempt in policy_retry:
+            with attempt:
+                if budget is not None:
+                    budget.check()
+                breaker.admit()
+                if budget is not None:
+                    budget.add_call()
+                started = time.perf_counter()
+                try:
+                    with bedrock_errors(route.model, route.region):
+                        result = fn(route, client)
+                except ModelError as error:
+                    breaker.record_failure(error)
+                    recorder.attempted(route, "error", error.code, time.perf_counter() - started)
+                    raise
+                breaker.record_success()
+                recorder.attempted(route, "ok", None, time.perf_counter() - started)
+                return result
+        raise AssertionError("unreachable: tenacity either returns or raises")  # pragma: no cover
+
+    # --- hedging -------------------------------------------------------------------------------
+
+    def _hedge_partner(self, routes: list[Route], index: int, unusable: set[str]) -> Route | None:
+        if self.hedge_delay_s is None:
+            return None
+        later = [r for r in routes[index + 1 :] if r.model not in unusable]
+        return later[0] if later and index == 0 else None
+
+    def _hedged(
+        self,
+        first: Route,
+        second: Route,
+        request: ModelRequest,
+        budget: RunBudget | None,
+        recorder: CallRecorder,
+        deadline: float,
+        fn: AttemptFn[T],
+    ) -> tuple[T, Route]:
+        """Start ``first``; if it has not answered within the hedge delay, start ``second`` too
+        and take whichever answers first. The loser's result is discarded (a blocking boto3
+        call cannot be interrupted; it ends at its own read timeout) and recorded as abandoned."""
+        assert self.hedge_delay_s is not None
+        pool = self._pool = self._pool or ThreadPoolExecutor(8, thread_name_prefix="agentkit-hedge")
+        running: dict[Future[T], Route] = {
+            pool.submit(self._on_route, first, budget, recorder, deadline, fn): first
+        }
+        done, _ = wait(running, timeout=self.hedge_delay_s)
+        if not done:
+            recorder.hedged(first, second)
+            running[pool.submit(self._on_route, second, budget, recorder, deadline, fn)] = second
+        errors: list[BaseException] = []
+        while running:
+            done, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in done:
+                route = running.pop(future)
+                error = future.exception()
+                if error is None:
+                    for loser in running.values():
+                        recorder.abandoned(loser)
+                    return future.result(), route
+                errors.append(error)
+                if isinstance(error, ModelError) and error.action in (
+                    Action.STOP,
+                    Action.REDUCE_CONTEXT,
+                ):
+                    raise error
+        if len(errors) == 1:
+            raise errors[0]
+        raise _BothFailed(second, getattr(errors[-1], "code", type(errors[-1]).__name__))
+
+    # --- helpers -------------------------------------------------------------------------------
+
+    def _request(self, request: ModelRequest | None, fields: dict[str, Any]) -> ModelRequest:
+        if request is None:
+            request = ModelRequest(**fields)
+        elif fields:
+            raise TypeError("pass either a ModelRequest or its fields, not both")
+        if request.max_tokens is None and self.default_max_tokens is not None:
+            request = replace(request, max_tokens=self.default_max_tokens)
+        return request
+
+    def _kwargs(self, request: ModelRequest, route: Route) -> dict[str, Any]:
+        kwargs = request.to_converse(route.model)
+        ref = self.guardrails.get(route.region)
+        if ref is not None and request.guardrail is None:
+            kwargs["guardrailConfig"] = {
+                "guardrailIdentifier": ref.id,
+                "guardrailVersion": ref.version,
+            }
+        return kwargs
+
+    def _guardrail_allows(
+        self, route: Route, request: ModelRequest, recorder: CallRecorder
+    ) -> bool:
+        """With guardrails configured, a Region without one is no valid fallback (parity rule)."""
+        if not self.guardrails or request.guardrail is not None or route.region in self.guardrails:
+            return True
+        recorder.skipped(route, "NoGuardrailInRegion")
+        return False
+
+    def account(
+        self,
+        response: ModelResponse,
+        route: Route,
+        budget: RunBudget | None,
+        recorder: CallRecorder,
+        duration_s: float,
+    ) -> None:
+        """Usage into the run budget, the span and the metrics."""
+        if budget is not None:
+            budget.add_usage(response.usage.input_tokens, response.usage.output_tokens)
+        recorder.succeeded(response, route)
+        attributes = {
+            sc.OPERATION_NAME: "chat",
+            sc.PROVIDER_NAME: sc.PROVIDER_BEDROCK,
+            sc.RESPONSE_MODEL: route.model,
+            sc.CLOUD_REGION: route.region,
+        }
+        self._duration.record(duration_s, attributes)
+        self._token_usage.record(
+            response.usage.input_tokens, {**attributes, sc.TOKEN_TYPE: "input"}
+        )
+        self._token_usage.record(
+            response.usage.output_tokens, {**attributes, sc.TOKEN_TYPE: "output"}
+        )
+
+    def translate(self, exc: BaseException, route: Route) -> AgentkitError:
+        return translate(exc, model=route.model, region=route.region)
+
+
+class _BothFailed(Exception):
+    def __init__(self, last: Route, reason: str) -> None:
+        super().__init__(reason)
+        self.last = last
+        self.reason = reason

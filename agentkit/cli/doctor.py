@@ -1,0 +1,45 @@
+"""``agentkit doctor``: check credentials, residency, guardrails and reachability of each route."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+
+def doctor(
+    config: Annotated[
+        Path | None, typer.Option("--config", "-c", help="agentkit.yaml (default: ./agentkit.yaml)")
+    ] = None,
+    json_output: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+    probe: Annotated[
+        bool, typer.Option("--probe/--no-probe", help="Call each route (CountTokens).")
+    ] = True,
+) -> None:
+    """Exit 0 when every route is usable, 1 otherwise."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from agentkit.bedrock.doctor import diagnose
+    from agentkit.config import load_config
+
+    report = diagnose(load_config(config, check_residency=False), probe=probe)
+    if json_output:
+        typer.echo(json.dumps(report.to_json(), indent=2))
+    else:
+        console = Console()
+        console.print(f"credentials: {report.credentials}")
+        table = Table("route", "endpoint", "residency", "guardrail", "probe", "breaker")
+        for r in report.routes:
+            mark = "[green]" if r.usable else "[red]"
+            table.add_row(
+                f"{mark}{r.route}", r.endpoint, r.residency, r.guardrail, r.probe, r.breaker
+            )
+        console.print(table)
+        console.print(
+            "[green]all routes usable" if report.healthy else "[red]some routes are unusable"
+        )
+    if not report.healthy:
+        raise typer.Exit(1)

@@ -1,0 +1,1 @@
+"""Resilience building blocks: clocks, retry policy and budget, circuit breakers, run budgets."""

@@ -1,0 +1,180 @@
+"""A circuit breaker per route, on pybreaker's state machine, listeners and storage.
+
+Why not ``CircuitBreaker.call(bedrock_call)``: pybreaker holds its lock for the whole guarded
+call, which would serialise every concurrent request through a route. Instead the breaker is
+asked before the call (:meth:`RouteBreaker.admit`) and told the outcome after it
+(:meth:`RouteBreaker.record_success` / :meth:`RouteBreaker.record_failure`), each a short
+critical section; when the reset timeout has passed, exactly one caller is let through as the
+half-open probe.
+
+Trip rule: ``fail_max`` consecutive failures (pybreaker), plus an optional failure-ratio window
+(Polly's advanced breaker): open when, within the last ``window_s``, at least ``min_calls``
+calls were made and the share that failed reached ``failure_ratio``. Consecutive failures catch
+a hard outage fast; the ratio catches a brown-out where successes keep resetting the count.
+Errors whose class says ``trips_breaker = False`` (validation, access denied, not found, content
+filtered) count as neither failure nor success.
+
+State lives in a :class:`BreakerStore`: in memory now; any pybreaker storage (its Redis storage,
+for one) can back a store shared by replicas.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol
+
+import pybreaker
+
+from agentkit.errors import CircuitOpen, ModelError
+from agentkit.resilience.clock import Clock
+
+CLOSED, OPEN, HALF_OPEN = pybreaker.STATE_CLOSED, pybreaker.STATE_OPEN, pybreaker.STATE_HALF_OPEN
+
+
+@dataclass(frozen=True)
+class BreakerPolicy:
+    fail_max: int = 5
+    reset_timeout_s: float = 30.0
+    failure_ratio: float | None = None  # e.g. 0.5; None turns the ratio window off
+    window_s: float = 30.0
+    min_calls: int = 10
+
+
+class ClockedMemoryStorage(pybreaker.CircuitMemoryStorage):
+    """pybreaker's memory storage, with ``opened_at`` kept on an injected clock so the reset
+    timeout can be tested without sleeping."""
+
+    def __init__(self, clock: Clock) -> None:
+        super().__init__(CLOSED)
+        self._clock = clock
+        self._opened_mono: float | None = None
+
+    @property
+    def opened_at(self) -> datetime | None:
+        if self._opened_mono is None:
+            return None
+        return datetime.now(UTC) - timedelta(seconds=self._clock.now() - self._opened_mono)
+
+    @opened_at.setter
+    def opened_at(self, value: datetime) -> None:
+        self._opened_mono = self._clock.now()
+
+
+class BreakerStore(Protocol):
+    def storage(self, route: str) -> pybreaker.CircuitBreakerStorage: ...
+
+
+class MemoryBreakerStore:
+    def __init__(self, clock: Clock) -> None:
+        self._clock = clock
+
+    def storage(self, route: str) -> pybreaker.CircuitBreakerStorage:
+        return ClockedMemoryStorage(self._clock)
+
+
+def _trips(exc: BaseException) -> bool:
+    return not isinstance(exc, ModelError) or exc.trips_breaker
+
+
+class _Raise:
+    def __init__(self, exc: BaseException) -> None:
+        self.exc = exc
+
+    def __call__(self) -> None:
+        raise self.exc
+
+
+class RouteBreaker:
+    def __init__(
+        self,
+        route: str,
+        policy: BreakerPolicy,
+        clock: Clock,
+        store: BreakerStore,
+        listeners: Sequence[pybreaker.CircuitBreakerListener] = (),
+    ) -> None:
+        self.route = route
+        self.policy = policy
+        self._clock = clock
+        self._cb = pybreaker.CircuitBreaker(
+            fail_max=policy.fail_max,
+            reset_timeout=policy.reset_timeout_s,
+            exclude=[lambda exc: not _trips(exc)],
+            listeners=list(listeners),
+            state_storage=store.storage(route),
+            name=route,
+            throw_new_error_on_trip=False,
+        )
+        self._lock = threading.Lock()
+        self._probing = False
+        self._window: deque[tuple[float, bool]] = deque()
+
+    @property
+    def state(self) -> str:
+        return str(self._cb.current_state)
+
+    def reopens_in(self) -> float | None:
+        """Seconds until an open breaker lets a probe through (None when not open)."""
+        if self.state != OPEN:
+            return None
+        opened_at = self._cb._state_storage.opened_at
+        if opened_at is None:
+            return 0.0
+        elapsed = (datetime.now(UTC) - opened_at).total_seconds()
+        return max(0.0, self.policy.reset_timeout_s - elapsed)
+
+    def admit(self) -> None:
+        """Let a call through, or raise :class:`CircuitOpen`."""
+        state = self.state
+        if state == CLOSED:
+            return
+        wait = self.reopens_in()
+        if state == OPEN and wait:
+            raise CircuitOpen(self.route, until=self._clock.now() + wait)
+        with self._lock:  # open with the timeout passed, or half-open: one probe at a time
+            if self._probing:
+                raise CircuitOpen(self.route, until=self._clock.now() + self.policy.reset_timeout_s)
+            self._probing = True
+
+    def record_success(self) -> None:
+        self._finish(lambda: None, ok=True)
+
+    def record_failure(self, exc: BaseException) -> None:
+        if _trips(exc):
+            self._finish(_Raise(exc), ok=False)
+        else:
+            self._release_probe()
+
+    def _finish(self, outcome: Callable[[], Any], ok: bool) -> None:
+        try:
+            self._cb.call(outcome)
+        except Exception:
+            pass
+        finally:
+            self._release_probe()
+        if self.policy.failure_ratio is not None and self._ratio_trips(ok):
+            self._cb.open()
+
+    def _release_probe(self) -> None:
+        with self._lock:
+            self._probing = False
+
+    def _ratio_trips(self, ok: bool) -> bool:
+        now = self._clock.now()
+        with self._lock:
+            self._window.append((now, ok))
+            while self._window and self._window[0][0] < now - self.policy.window_s:
+                self._window.popleft()
+            calls = len(self._window)
+            failures = sum(1 for _, good in self._window if not good)
+            if calls < self.policy.min_calls or self.state != CLOSED:
+                return False
+            assert self.policy.failure_ratio is not None
+            if failures / calls >= self.policy.failure_ratio:
+                self._window.clear()
+                return True
+        return False

@@ -1,0 +1,1 @@
+"""OpenTelemetry for agentkit: GenAI span names and attributes, and exporter setup."""

@@ -1,0 +1,42 @@
+"""Attribute names, as plain strings (the semconv package's GenAI constants are deprecated).
+
+GenAI names follow the OpenTelemetry GenAI conventions. There is no convention yet for
+retries, fallbacks or breaker state, so agentkit defines the ``agentkit.*`` events below.
+"""
+
+from __future__ import annotations
+
+# GenAI conventions
+OPERATION_NAME = "gen_ai.operation.name"
+PROVIDER_NAME = "gen_ai.provider.name"
+REQUEST_MODEL = "gen_ai.request.model"
+REQUEST_MAX_TOKENS = "gen_ai.request.max_tokens"
+REQUEST_TEMPERATURE = "gen_ai.request.temperature"
+RESPONSE_MODEL = "gen_ai.response.model"
+RESPONSE_FINISH_REASONS = "gen_ai.response.finish_reasons"
+USAGE_INPUT_TOKENS = "gen_ai.usage.input_tokens"
+USAGE_OUTPUT_TOKENS = "gen_ai.usage.output_tokens"
+TOKEN_TYPE = "gen_ai.token.type"
+TOOL_NAME = "gen_ai.tool.name"
+TOOL_CALL_ID = "gen_ai.tool.call.id"
+AGENT_NAME = "gen_ai.agent.name"
+CONVERSATION_ID = "gen_ai.conversation.id"
+INPUT_MESSAGES = "gen_ai.input.messages"  # opt-in content
+OUTPUT_MESSAGES = "gen_ai.output.messages"  # opt-in content
+ERROR_TYPE = "error.type"
+CLOUD_REGION = "cloud.region"
+
+PROVIDER_BEDROCK = "aws.bedrock"
+
+# agentkit's own attributes and events
+ROUTE = "agentkit.route"
+ATTEMPTS = "agentkit.attempts"
+FALLBACK_COUNT = "agentkit.fallbacks"
+EVENT_RETRY = "agentkit.retry"  # attempt, backoff_s, error.type, cloud.region, agentkit.route
+EVENT_FALLBACK = "agentkit.fallback"  # from, to, reason
+EVENT_BREAKER = "agentkit.breaker.state_change"  # agentkit.route, from, to
+
+# metrics
+METRIC_TOKEN_USAGE = "gen_ai.client.token.usage"
+METRIC_OPERATION_DURATION = "gen_ai.client.operation.duration"
+METRIC_BREAKER_STATE = "agentkit.breaker.state"  # 0 closed, 1 half-open, 2 open

@@ -1,0 +1,94 @@
+"""Error translation: the one table from Bedrock codes and transport failures to actions."""
+
+from __future__ import annotations
+
+import pytest
+from botocore.exceptions import (
+    ClientError,
+    ConnectionClosedError,
+    EndpointConnectionError,
+    EventStreamError,
+    NoCredentialsError,
+    ReadTimeoutError,
+)
+
+from agentkit import errors as ak
+from agentkit.bedrock.errors import translate
+from agentkit.errors import Action
+
+
+def client_error(
+    code: str, message: str = "m", cls: type[ClientError] = ClientError
+) -> ClientError:
+    return cls(
+        {"Error": {"Code": code, "Message": message}, "ResponseMetadata": {"HTTPStatusCode": 400}},
+        "Converse",
+    )
+
+
+@pytest.mark.parametrize(
+    ("code", "expected", "action", "trips"),
+    [
+        ("ThrottlingException", ak.Throttled, Action.RETRY, True),
+        ("ModelNotReadyException", ak.ModelNotReady, Action.RETRY, True),
+        ("ServiceUnavailableException", ak.Unavailable, Action.RETRY, True),
+        ("InternalServerException", ak.Unavailable, Action.RETRY, True),
+        ("ModelTimeoutException", ak.ModelTimeout, Action.RETRY, True),
+        ("ModelErrorException", ak.Unavailable, Action.RETRY, True),
+        ("ServiceQuotaExceededException", ak.QuotaExhausted, Action.NEXT_REGION, True),
+        ("AccessDeniedException", ak.AccessDenied, Action.NEXT_REGION, False),
+        ("ResourceNotFoundException", ak.ResourceNotFound, Action.NEXT_REGION, False),
+        ("ValidationException", ak.ModelRejected, Action.STOP, False),
+    ],
+)
+def test_client_error_codes(code: str, expected: type, action: Action, trips: bool) -> None:
+    error = translate(client_error(code), model="m", region="us-east-1")
+    assert type(error) is expected
+    assert error.action is action
+    assert isinstance(error, ak.ModelError)
+    assert error.trips_breaker is trips
+    assert error.region == "us-east-1"
+    assert error.code == code
+
+
+def test_in_stream_lower_camel_codes_are_the_same_errors() -> None:
+    error = translate(
+        client_error("throttlingException", cls=EventStreamError), model="m", region="r"
+    )
+    assert type(error) is ak.Throttled
+    assert error.code == "ThrottlingException"
+
+
+@pytest.mark.parametrize(
+    ("message", "expected", "action"),
+    [
+        ("Input is too long for requested model.", ak.ContextOverflow, Action.REDUCE_CONTEXT),
+        (
+            "Invocation of model ID x with on-demand throughput isn't supported.",
+            ak.ModelUnsupported,
+            Action.NEXT_MODEL,
+        ),
+        ("messages: field required", ak.ModelRejected, Action.STOP),
+    ],
+)
+def test_validation_messages_that_mean_something_else(
+    message: str, expected: type, action: Action
+) -> None:
+    error = translate(client_error("ValidationException", message), model="m", region="r")
+    assert type(error) is expected
+    assert error.action is action
+
+
+def test_transport_errors() -> None:
+    refused = translate(EndpointConnectionError(endpoint_url="http://x"), model="m", region="r")
+    assert type(refused) is ak.RegionUnreachable
+    assert refused.action is Action.NEXT_REGION
+    timeout = translate(ReadTimeoutError(endpoint_url="http://x"), model="m", region="r")
+    assert type(timeout) is ak.AttemptTimedOut
+    assert timeout.action is Action.NEXT_REGION
+    dropped = translate(ConnectionClosedError(endpoint_url="http://x"), model="m", region="r")
+    assert type(dropped) is ak.Unavailable
+    assert dropped.action is Action.RETRY
+    creds = translate(NoCredentialsError(), model="m", region="r")
+    assert type(creds) is ak.CredentialsMissing
+    assert "AWS_PROFILE" in str(creds)
