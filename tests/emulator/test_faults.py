@@ -168,7 +168,8 @@ def test_mid_stream_exception_frame_is_an_event_stream_error(emu: Emulator) -> N
 
 
 def test_mid_stream_error_frame_kind(emu: Emulator) -> None:
-    plan = {"error_after_events": 1, "error_code": "ModelStreamErrorException", "error_kind": "error"}
+    plan = {"error_after_events": 1, "error_code": "ModelStreamErrorException"}
+    plan["error_kind"] = "error"
     emu.set_faults({"regions": {"us-east-1": {"stream": plan}}})
     stream = emu.client("us-east-1").converse_stream(modelId=MODEL, messages=USER)["stream"]
     with closing(stream), pytest.raises(EventStreamError) as caught:

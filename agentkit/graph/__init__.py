@@ -1,0 +1,16 @@
+"""LangGraph building blocks: explicit workflows with limits, budgets, fallbacks and traces."""
+
+from agentkit.graph.context import RunContext, run_context
+from agentkit.graph.runtime import AgentRuntime, RunResult, approval
+from agentkit.graph.steps import StepOutcome, structured_step, text_step
+
+__all__ = [
+    "AgentRuntime",
+    "RunContext",
+    "RunResult",
+    "StepOutcome",
+    "approval",
+    "run_context",
+    "structured_step",
+    "text_step",
+]

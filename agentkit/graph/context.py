@@ -1,0 +1,67 @@
+"""What every node of a run can reach: the model, the tools, the budget, and the run's notes."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+from langchain_core.runnables import RunnableConfig
+from opentelemetry import trace
+
+from agentkit.bedrock.types import ModelInterface
+from agentkit.resilience.budget import RunBudget
+from agentkit.tools.registry import ToolRegistry
+
+CONFIG_KEY = "agentkit"
+EVENT_GUARDRAIL = "agentkit.guardrail"
+EVENT_DEGRADED = "agentkit.degraded"
+
+
+@dataclass
+class RunContext:
+    """Per-run state that is not workflow data. Thread-safe where nodes may run in parallel."""
+
+    agent: str
+    budget: RunBudget
+    model: ModelInterface | None = None  # None: no model tier at all (fully degraded)
+    tools: ToolRegistry | None = None
+    max_tokens: int = 1024
+    offline_reason: str | None = None  # why there is no model tier, said once
+    conversation_id: str | None = None
+    degraded_reasons: list[str] = field(default_factory=list)
+    budget_exceeded: str | None = None  # the budget kind that ran out, if one did
+    answered_by: dict[str, str] = field(default_factory=dict)  # region/model of the last answer
+    tool_calls: list[dict[str, Any]] = field(default_factory=list)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    @property
+    def degraded(self) -> bool:
+        return bool(self.degraded_reasons)
+
+    def degrade(self, reason: str) -> None:
+        """Mark the run degraded; each distinct reason is recorded once."""
+        with self._lock:
+            if reason in self.degraded_reasons:
+                return
+            self.degraded_reasons.append(reason)
+        trace.get_current_span().add_event(EVENT_DEGRADED, {"reason": reason})
+
+    def guardrail_event(self, stage: str, action: str, detail: str) -> None:
+        trace.get_current_span().add_event(
+            EVENT_GUARDRAIL, {"stage": stage, "action": action, "detail": detail}
+        )
+
+    def record_tool_call(self, name: str, version: str, payload: Any, output: Any) -> None:
+        with self._lock:
+            self.tool_calls.append(
+                {"name": name, "version": version, "input": payload, "output": output}
+            )
+
+
+def run_context(config: RunnableConfig) -> RunContext:
+    """The :class:`RunContext` of the run a node belongs to (nodes take ``config`` as 2nd arg)."""
+    context = (config.get("configurable") or {}).get(CONFIG_KEY)
+    if not isinstance(context, RunContext):
+        raise RuntimeError("this node must run under agentkit.graph.AgentRuntime")
+    return context

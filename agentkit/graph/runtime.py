@@ -1,0 +1,162 @@
+"""Run a workflow: an explicit LangGraph ``StateGraph`` with limits, budget and a trace.
+
+Every run gets an explicit ``recursion_limit`` (LangGraph's default is 10007); hitting it is a
+graceful stop with the partial state, as is a node raising :class:`BudgetExceeded`. The run's
+budget and deadline cover every model call of every node. Each run is one
+``invoke_agent {agent}`` span. A node may pause for approval with :func:`approval` and the run
+resumes with ``run(resume=...)`` (needs a checkpointer).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from langchain_core.runnables import RunnableConfig
+from langgraph.errors import GraphRecursionError
+from langgraph.graph.state import CompiledStateGraph, StateGraph
+from langgraph.types import Command, interrupt
+from opentelemetry.trace import NoOpTracerProvider, Span, SpanKind, TracerProvider
+
+from agentkit.bedrock.types import ModelInterface
+from agentkit.errors import BudgetExceeded
+from agentkit.graph.context import CONFIG_KEY, RunContext
+from agentkit.resilience.budget import BudgetLimits, RunBudget
+from agentkit.resilience.clock import SYSTEM_CLOCK, Clock
+from agentkit.telemetry import semconv as sc
+from agentkit.tools.registry import ToolRegistry
+
+DEFAULT_RECURSION_LIMIT = 12
+
+COMPLETED, RECURSION_LIMIT, INTERRUPTED = "completed", "recursion_limit", "interrupted"
+
+
+@dataclass(frozen=True)
+class RunResult:
+    state: dict[str, Any]
+    stop_reason: str  # completed | recursion_limit | interrupted | budget_exceeded:<kind>
+    degraded: bool
+    degraded_reasons: tuple[str, ...]
+    budget: dict[str, float]
+    tool_calls: tuple[dict[str, Any], ...] = ()
+    answered_by: dict[str, str] = field(default_factory=dict)
+    interrupt: Any = None  # the approval request when stop_reason is "interrupted"
+    thread_id: str = ""
+
+    @property
+    def degraded_reason(self) -> str | None:
+        return "; ".join(self.degraded_reasons) or None
+
+
+def approval(request: dict[str, Any]) -> Any:
+    """Pause the run until a human answers ``request``; returns their answer on resume."""
+    return interrupt(request)
+
+
+class AgentRuntime:
+    def __init__(
+        self,
+        name: str,
+        graph: StateGraph[Any, Any, Any, Any],
+        *,
+        model: ModelInterface | None = None,
+        tools: ToolRegistry | None = None,
+        recursion_limit: int = DEFAULT_RECURSION_LIMIT,
+        budget_limits: BudgetLimits | None = None,
+        max_tokens: int = 1024,
+        offline_reason: str | None = None,
+        checkpointer: Any = None,
+        tracer_provider: TracerProvider | None = None,
+        clock: Clock = SYSTEM_CLOCK,
+    ) -> None:
+        if recursion_limit < 1:
+            raise ValueError("recursion_limit must be at least 1")
+        self.name = name
+        self.model = model
+        self.tools = tools
+        self.recursion_limit = recursion_limit
+        self.budget_limits = budget_limits or BudgetLimits()
+        self.max_tokens = max_tokens
+        self.offline_reason = offline_reason
+        self.checkpointer = checkpointer
+        self.graph: CompiledStateGraph[Any, Any, Any, Any] = graph.compile(
+            checkpointer=checkpointer
+        )
+        self._tracer = (tracer_provider or NoOpTracerProvider()).get_tracer("agentkit.runtime")
+        self._clock = clock
+
+    def context(self, thread_id: str) -> RunContext:
+        return RunContext(
+            agent=self.name,
+            budget=RunBudget(self.budget_limits, self._clock),
+            model=self.model,
+            tools=self.tools,
+            max_tokens=self.max_tokens,
+            offline_reason=self.offline_reason,
+            conversation_id=thread_id,
+        )
+
+    def run(
+        self,
+        inputs: dict[str, Any] | None = None,
+        *,
+        thread_id: str | None = None,
+        resume: Any = None,
+        on_context: Callable[[RunContext], None] | None = None,
+    ) -> RunResult:
+        thread_id = thread_id or uuid.uuid4().hex
+        ctx = self.context(thread_id)
+        if on_context is not None:
+            on_context(ctx)
+        config: RunnableConfig = {
+            "recursion_limit": self.recursion_limit,
+            "configurable": {"thread_id": thread_id, CONFIG_KEY: ctx},
+        }
+        payload: Any = Command(resume=resume) if resume is not None else (inputs or {})
+        with self._tracer.start_as_current_span(
+            f"invoke_agent {self.name}", kind=SpanKind.INTERNAL
+        ) as span:
+            span.set_attribute(sc.OPERATION_NAME, "invoke_agent")
+            span.set_attribute(sc.AGENT_NAME, self.name)
+            span.set_attribute(sc.CONVERSATION_ID, thread_id)
+            state, stop_reason, pending = self._stream(payload, config)
+            if stop_reason == COMPLETED and ctx.budget_exceeded:
+                stop_reason = f"budget_exceeded:{ctx.budget_exceeded}"
+            result = RunResult(
+                state={k: v for k, v in state.items() if k != "__interrupt__"},
+                stop_reason=stop_reason,
+                degraded=ctx.degraded,
+                degraded_reasons=tuple(ctx.degraded_reasons),
+                budget=ctx.budget.snapshot(),
+                tool_calls=tuple(ctx.tool_calls),
+                answered_by=dict(ctx.answered_by),
+                interrupt=pending,
+                thread_id=thread_id,
+            )
+            _describe(span, result)
+            return result
+
+    def _stream(self, payload: Any, config: RunnableConfig) -> tuple[dict[str, Any], str, Any]:
+        state: dict[str, Any] = {}
+        try:
+            for chunk in self.graph.stream(payload, config, stream_mode="values"):
+                state = dict(chunk)
+        except GraphRecursionError:
+            return state, RECURSION_LIMIT, None
+        except BudgetExceeded as error:
+            return state, f"budget_exceeded:{error.kind}", None
+        interrupts = state.get("__interrupt__")
+        if interrupts:
+            return state, INTERRUPTED, interrupts[0].value
+        return state, COMPLETED, None
+
+
+def _describe(span: Span, result: RunResult) -> None:
+    span.set_attribute("agentkit.stop_reason", result.stop_reason)
+    span.set_attribute("agentkit.degraded", result.degraded)
+    if result.degraded_reason:
+        span.set_attribute("agentkit.degraded_reason", result.degraded_reason)
+    for key, value in result.budget.items():
+        span.set_attribute(f"agentkit.budget.{key}", value)

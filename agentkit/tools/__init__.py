@@ -1,0 +1,1 @@
+"""Versioned tool contracts and the registry that enforces them at the boundary."""

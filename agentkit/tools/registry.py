@@ -1,0 +1,251 @@
+"""The tool registry: contracts enforced at the boundary, around every tool call.
+
+``call`` validates the input (JSON Schema, then the tool's semantic checks) before the tool
+runs, runs it with a timeout behind a circuit breaker, falls back to a contract-compatible tool
+when it fails, validates the output, and records an ``execute_tool {tool}`` span.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from jsonschema import Draft202012Validator, FormatChecker
+from opentelemetry.trace import (
+    NoOpTracerProvider,
+    Span,
+    SpanKind,
+    Status,
+    StatusCode,
+    TracerProvider,
+)
+
+from agentkit.errors import (
+    CircuitOpen,
+    ToolError,
+    ToolFailed,
+    ToolInputInvalid,
+    ToolNotFound,
+    ToolOutputInvalid,
+)
+from agentkit.paths import data_dir
+from agentkit.resilience.breaker import BreakerPolicy, MemoryBreakerStore, RouteBreaker
+from agentkit.resilience.clock import SYSTEM_CLOCK, Clock
+from agentkit.telemetry import semconv as sc
+from agentkit.tools.contracts import ToolContract, load_contracts, read_lock, verify
+
+Payload = dict[str, Any]
+Handler = Callable[[Payload], Payload]
+SemanticCheck = Callable[[Payload], list[str]]  # problems; empty when valid
+
+TOOL_VERSION = "agentkit.tool.version"
+
+
+@dataclass(frozen=True)
+class Implementation:
+    handler: Handler
+    check_request: SemanticCheck | None = None
+    check_response: SemanticCheck | None = None
+
+
+@dataclass(frozen=True)
+class ToolResult:
+    name: str
+    version: str
+    input: Payload
+    output: Payload
+    call_id: str
+    fallback_from: str | None = None  # set when a fallback tool answered
+
+
+@dataclass
+class _Tool:
+    contract: ToolContract
+    implementation: Implementation | None
+    request: Draft202012Validator = field(init=False)
+    response: Draft202012Validator = field(init=False)
+
+    def __post_init__(self) -> None:
+        checker = FormatChecker()
+        self.request = Draft202012Validator(self.contract.request_schema, format_checker=checker)
+        self.response = Draft202012Validator(self.contract.response_schema, format_checker=checker)
+
+
+def schema_problem(validator: Draft202012Validator, payload: Any) -> tuple[str, str] | None:
+    """The first (best) validation error as (message with its JSON path, schema path)."""
+    errors = sorted(validator.iter_errors(payload), key=lambda e: (list(e.path), e.message))
+    if not errors:
+        return None
+    error = errors[0]
+    schema_path = "/".join(str(p) for p in error.schema_path)
+    return f"{error.json_path}: {error.message}", schema_path
+
+
+class ToolRegistry:
+    def __init__(
+        self,
+        contracts: Mapping[str, ToolContract],
+        implementations: Mapping[str, Implementation],
+        *,
+        clock: Clock = SYSTEM_CLOCK,
+        tracer_provider: TracerProvider | None = None,
+        breaker: BreakerPolicy | None = None,
+        capture_content: bool = False,
+    ) -> None:
+        self._tools = {key: _Tool(c, implementations.get(c.name)) for key, c in contracts.items()}
+        policy = breaker or BreakerPolicy(fail_max=3, reset_timeout_s=30)
+        store = MemoryBreakerStore(clock)
+        self._breakers = {
+            key: RouteBreaker(f"tool:{key}", policy, clock, store) for key in contracts
+        }
+        self._tracer = (tracer_provider or NoOpTracerProvider()).get_tracer("agentkit.tools")
+        self._pool = ThreadPoolExecutor(4, thread_name_prefix="agentkit-tool")
+        self.capture_content = capture_content
+
+    @classmethod
+    def from_directory(cls, root: Path | None = None, **options: Any) -> ToolRegistry:
+        """Contracts from ``root`` (default: the packaged ``tools/``), checked against the lock,
+        with agentkit's built-in implementations."""
+        from agentkit.tools.builtin import BUILTIN
+
+        root = root or data_dir("tools")
+        contracts = load_contracts(root)
+        verify(contracts, read_lock(root))
+        return cls(contracts, BUILTIN, **options)
+
+    # --- lookup --------------------------------------------------------------------------------
+
+    def contracts(self) -> list[ToolContract]:
+        return sorted((t.contract for t in self._tools.values()), key=lambda c: c.key)
+
+    def contract(self, name: str, major: int | None = None) -> ToolContract:
+        return self._tool(name, major).contract
+
+    def tool_specs(self, *names: str) -> list[dict[str, Any]]:
+        return [self.contract(name).tool_spec() for name in names]
+
+    def _tool(self, name: str, major: int | None) -> _Tool:
+        candidates = [t for t in self._tools.values() if t.contract.name == name]
+        if major is not None:
+            candidates = [t for t in candidates if t.contract.major == major]
+        if not candidates:
+            known = ", ".join(sorted({t.contract.name for t in self._tools.values()}))
+            raise ToolNotFound(f"no tool {name!r}{f' v{major}' if major else ''}; known: {known}")
+        return max(candidates, key=lambda t: t.contract.major)
+
+    # --- the boundary --------------------------------------------------------------------------
+
+    def validate_input(self, name: str, payload: Any, major: int | None = None) -> None:
+        """Raise :class:`ToolInputInvalid` naming the failing path, without running the tool."""
+        tool = self._tool(name, major)
+        problem = schema_problem(tool.request, payload)
+        if problem is not None:
+            message, schema_path = problem
+            raise ToolInputInvalid(f"{name} input invalid: {message}", schema_path=schema_path)
+        check = tool.implementation.check_request if tool.implementation else None
+        problems = check(payload) if check else []
+        if problems:
+            raise ToolInputInvalid(
+                f"{name} input invalid: {'; '.join(problems)}", schema_path="semantic"
+            )
+
+    def call(
+        self, name: str, payload: Any, *, major: int | None = None, call_id: str | None = None
+    ) -> ToolResult:
+        tool = self._tool(name, major)
+        call_id = call_id or f"call_{uuid.uuid4().hex[:16]}"
+        with self._tracer.start_as_current_span(
+            f"execute_tool {name}", kind=SpanKind.INTERNAL
+        ) as span:
+            self._describe(span, tool.contract, call_id, payload)
+            try:
+                self.validate_input(name, payload, major)
+                result = self._run(tool, payload, call_id, span)
+            except ToolError as error:
+                span.set_attribute(sc.ERROR_TYPE, type(error).__name__)
+                span.set_status(Status(StatusCode.ERROR, str(error)))
+                raise
+            if self.capture_content:
+                span.set_attribute("gen_ai.tool.call.result", _redacted_json(result.output))
+            return result
+
+    def _run(self, tool: _Tool, payload: Payload, call_id: str, span: Span) -> ToolResult:
+        contract = tool.contract
+        try:
+            output = self._guarded(tool, payload)
+        except (ToolFailed, CircuitOpen) as error:
+            if contract.fallback is None:
+                raise ToolFailed(str(error)) from error
+            span.add_event(
+                "agentkit.tool.fallback",
+                {"from": contract.name, "to": contract.fallback, "reason": type(error).__name__},
+            )
+            fallback = self._tool(contract.fallback, None)
+            return ToolResult(
+                fallback.contract.name,
+                fallback.contract.version,
+                payload,
+                self._guarded(fallback, payload),
+                call_id,
+                fallback_from=contract.name,
+            )
+        return ToolResult(contract.name, contract.version, payload, output, call_id)
+
+    def _guarded(self, tool: _Tool, payload: Payload) -> Payload:
+        contract = tool.contract
+        if tool.implementation is None:
+            raise ToolFailed(f"{contract.key} has a contract but no implementation")
+        breaker = self._breakers[contract.key]
+        breaker.admit()
+        future = self._pool.submit(tool.implementation.handler, payload)
+        try:
+            output = future.result(timeout=contract.timeout_s)
+        except Exception as exc:
+            failure = _as_tool_error(exc, contract)
+            breaker.record_failure(failure)
+            raise failure from exc
+        breaker.record_success()
+        self._check_output(tool, output)
+        return output
+
+    def _check_output(self, tool: _Tool, output: Any) -> None:
+        problem = schema_problem(tool.response, output)
+        problems = [problem[0]] if problem else []
+        check = tool.implementation.check_response if tool.implementation else None
+        if not problems and check is not None:
+            problems = check(output)
+        if problems:
+            raise ToolOutputInvalid(
+                f"{tool.contract.name} returned an invalid response: {problems[0]}"
+            )
+
+    def _describe(self, span: Span, contract: ToolContract, call_id: str, payload: Any) -> None:
+        span.set_attribute(sc.OPERATION_NAME, "execute_tool")
+        span.set_attribute(sc.TOOL_NAME, contract.name)
+        span.set_attribute(sc.TOOL_CALL_ID, call_id)
+        span.set_attribute(TOOL_VERSION, contract.version)
+        if self.capture_content:
+            span.set_attribute("gen_ai.tool.call.arguments", _redacted_json(payload))
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _as_tool_error(exc: Exception, contract: ToolContract) -> ToolError:
+    if isinstance(exc, ToolError):
+        return exc
+    if isinstance(exc, FutureTimeout):
+        return ToolFailed(f"{contract.name} timed out after {contract.timeout_s:g} s")
+    return ToolFailed(f"{contract.name} failed: {type(exc).__name__}: {exc}")
+
+
+def _redacted_json(value: Any) -> str:
+    from agentkit.guardrails.pii import redact_value
+
+    return json.dumps(redact_value(value), sort_keys=True, default=str)
