@@ -15,6 +15,7 @@ from agentkit.errors import ConfigError
 from agentkit.regions import (
     is_known_region,
     partition_of,
+    profile_destinations,
     profile_geography,
     regions_in_geography,
 )
@@ -56,7 +57,7 @@ def route_violation(route: Route, models: ModelsConfig, allowed: frozenset[str])
             )
         return None
     if geography is not None:
-        destinations = set(regions_in_geography(geography))
+        destinations = set(profile_destinations(route.model))
         if route.region not in destinations:
             return f"a {geography}. profile cannot be called in {route.region}"
         outside = sorted(destinations - allowed)

@@ -9,7 +9,7 @@ serving Region's faults apply. Down or black-holed Regions are skipped, as CRIS 
 
 from __future__ import annotations
 
-from agentkit.regions import profile_geography, regions_in_geography
+from agentkit.regions import GLOBAL_PROFILE, profile_destinations, profile_geography
 
 
 def cris_candidates(model: str, source: str, emulated: list[str]) -> list[str]:
@@ -17,10 +17,10 @@ def cris_candidates(model: str, source: str, emulated: list[str]) -> list[str]:
     geography = profile_geography(model)
     if geography is None:
         return []
-    if geography == "global":
+    if geography == GLOBAL_PROFILE:
         members = set(emulated)
     else:
-        members = set(regions_in_geography(geography)) & set(emulated)
+        members = set(profile_destinations(model)) & set(emulated)
     if source not in members:
         return []
     return [source, *sorted(members - {source})]
