@@ -199,7 +199,9 @@ class Gateway:
         deadline = self.clock.now() + self.call_deadline_s
         if budget is not None and budget.deadline is not None:
             deadline = min(deadline, budget.deadline)
-        routes = [r for r in self.routes if self._guardrail_allows(r, request, recorder)]
+        routes = self.routes
+        if self.guardrails:
+            routes = tuple(r for r in routes if self._guardrail_allows(r, request, recorder))
         unusable_models: set[str] = set()
         previous: tuple[Route, str] | None = None
         index = 0
@@ -239,8 +241,17 @@ class Gateway:
         deadline: float,
         fn: AttemptFn[T],
     ) -> T:
+        """Attempts on one route. The first attempt runs without tenacity (the healthy path
+        pays nothing for retries); after a retryable failure, tenacity takes over, starting by
+        replaying that failure so backoff, stop rules and events count it as attempt 1."""
         breaker = self.breakers[route.name]
         client = self.clients.client(route.region)
+        try:
+            return self._attempt(route, breaker, client, budget, recorder, fn)
+        except AgentkitError as error:
+            if not error.retryable or self.retry_policy.max_attempts == 1:
+                raise
+            replay: list[AgentkitError] = [error]
         policy_retry = retrying(
             self.retry_policy,
             clock=self.clock,
@@ -251,27 +262,42 @@ class Gateway:
         )
         for attempt in policy_retry:
             with attempt:
-                if budget is not None:
-                    budget.check()
-                breaker.admit()
-                if budget is not None:
-                    budget.add_call()
-                started = time.perf_counter()
-                try:
-                    with bedrock_errors(route.model, route.region):
-                        result = fn(route, client)
-                except ModelError as error:
-                    breaker.record_failure(error)
-                    recorder.attempted(route, "error", error.code, time.perf_counter() - started)
-                    raise
-                breaker.record_success()
-                recorder.attempted(route, "ok", None, time.perf_counter() - started)
-                return result
+                if replay:
+                    raise replay.pop()
+                return self._attempt(route, breaker, client, budget, recorder, fn)
         raise AssertionError("unreachable: tenacity either returns or raises")  # pragma: no cover
+
+    def _attempt(
+        self,
+        route: Route,
+        breaker: RouteBreaker,
+        client: Any,
+        budget: RunBudget | None,
+        recorder: CallRecorder,
+        fn: AttemptFn[T],
+    ) -> T:
+        if budget is not None:
+            budget.check()
+        breaker.admit()
+        if budget is not None:
+            budget.add_call()
+        started = time.perf_counter()
+        try:
+            with bedrock_errors(route.model, route.region):
+                result = fn(route, client)
+        except ModelError as error:
+            breaker.record_failure(error)
+            recorder.attempted(route, "error", error.code, time.perf_counter() - started)
+            raise
+        breaker.record_success()
+        recorder.attempted(route, "ok", None, time.perf_counter() - started)
+        return result
 
     # --- hedging -------------------------------------------------------------------------------
 
-    def _hedge_partner(self, routes: list[Route], index: int, unusable: set[str]) -> Route | None:
+    def _hedge_partner(
+        self, routes: Sequence[Route], index: int, unusable: set[str]
+    ) -> Route | None:
         if self.hedge_delay_s is None:
             return None
         later = [r for r in routes[index + 1 :] if r.model not in unusable]
@@ -323,8 +349,9 @@ class Gateway:
 
     def _request(self, request: ModelRequest | None, fields: dict[str, Any]) -> ModelRequest:
         if request is None:
-            request = ModelRequest(**fields)
-        elif fields:
+            fields.setdefault("max_tokens", self.default_max_tokens)
+            return ModelRequest(**fields)
+        if fields:
             raise TypeError("pass either a ModelRequest or its fields, not both")
         if request.max_tokens is None and self.default_max_tokens is not None:
             request = replace(request, max_tokens=self.default_max_tokens)
@@ -344,7 +371,7 @@ class Gateway:
         self, route: Route, request: ModelRequest, recorder: CallRecorder
     ) -> bool:
         """With guardrails configured, a Region without one is no valid fallback (parity rule)."""
-        if not self.guardrails or request.guardrail is not None or route.region in self.guardrails:
+        if request.guardrail is not None or route.region in self.guardrails:
             return True
         recorder.skipped(route, "NoGuardrailInRegion")
         return False

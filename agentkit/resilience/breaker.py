@@ -141,6 +141,9 @@ class RouteBreaker:
             self._probing = True
 
     def record_success(self) -> None:
+        healthy = self._cb.current_state == CLOSED and self._cb.fail_counter == 0
+        if healthy and self.policy.failure_ratio is None and not self._probing:
+            return  # the hot path: nothing for pybreaker to reset or announce
         self._finish(lambda: None, ok=True)
 
     def record_failure(self, exc: BaseException) -> None:
