@@ -10,6 +10,7 @@ from __future__ import annotations
 import ipaddress
 import threading
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -21,6 +22,39 @@ EMULATOR_CREDENTIALS = {
     "aws_access_key_id": "AKIAEMULATOR00000000",
     "aws_secret_access_key": "emulator",
 }
+
+
+_EC2_MARKERS = (
+    (Path("/sys/devices/virtual/dmi/id/board_asset_tag"), "i-"),
+    (Path("/sys/hypervisor/uuid"), "ec2"),
+)
+
+
+def on_ec2() -> bool:
+    """True on an EC2 instance, where the instance metadata service is a credential source."""
+    for path, prefix in _EC2_MARKERS:
+        try:
+            if path.read_text().strip().lower().startswith(prefix):
+                return True
+        except OSError:
+            continue
+    return False
+
+
+def session_without_imds() -> Any:
+    """A boto3 session whose credential chain asks the EC2 instance metadata service only on
+    EC2: elsewhere that lookup is a pointless network call to 169.254.169.254."""
+    import boto3
+    import botocore.session
+
+    core = botocore.session.get_session()
+    if not on_ec2():
+        core.get_component("credential_provider").remove("iam-role")
+    return boto3.session.Session(botocore_session=core)
+
+
+def credentials_found(session: Any = None) -> bool:
+    return (session or session_without_imds()).get_credentials() is not None
 
 
 def is_loopback(url: str) -> bool:
@@ -65,7 +99,6 @@ class ClientFactory:
             self._clients.clear()
 
     def _create(self, region: str) -> Any:
-        import boto3
         from botocore.config import Config
 
         config = Config(
@@ -77,9 +110,9 @@ class ClientFactory:
             max_pool_connections=32,
         )
         endpoint = self._endpoints.get(region)
-        session = self._session or boto3.session.Session()
+        session = self._session or session_without_imds()
         extra: dict[str, Any] = {}
-        if endpoint and is_loopback(endpoint) and session.get_credentials() is None:
+        if endpoint and is_loopback(endpoint) and not credentials_found(session):
             extra = dict(EMULATOR_CREDENTIALS)
         return session.client(
             "bedrock-runtime", region_name=region, endpoint_url=endpoint, config=config, **extra

@@ -6,7 +6,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from agentkit.bedrock.clients import ClientFactory, is_loopback
+from agentkit.bedrock.clients import ClientFactory, is_loopback, session_without_imds
 from agentkit.bedrock.errors import bedrock_errors
 from agentkit.bedrock.routes import allowed_regions, route_violation
 from agentkit.config import AgentkitConfig, Route
@@ -53,9 +53,7 @@ class DoctorReport:
 
 
 def describe_credentials(config: AgentkitConfig) -> str:
-    import boto3
-
-    credentials = boto3.session.Session().get_credentials()
+    credentials = session_without_imds().get_credentials()
     if credentials is not None:
         return f"found ({credentials.method})"
     endpoints = config.models.endpoints
