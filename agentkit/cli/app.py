@@ -10,6 +10,8 @@ import typer
 from agentkit._version import __version__
 from agentkit.cli.doctor import doctor
 from agentkit.cli.emulate import emulate
+from agentkit.cli.gameday import gameday
+from agentkit.cli.tools import tools_app
 from agentkit.errors import AgentkitError
 
 app = typer.Typer(
@@ -40,6 +42,10 @@ def root(
 
 app.command(help="Run the local Bedrock Runtime emulator with fault injection.")(emulate)
 app.command(help="Check credentials, residency, guardrails and reachability of each route.")(doctor)
+app.command(help="Game day: your fallback chain against the local emulator under a fault plan.")(
+    gameday
+)
+app.add_typer(tools_app, name="tools")
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from agentkit.cli.options import ConfigOption, JsonOption
+
 
 def doctor(
-    config: Annotated[
-        Path | None, typer.Option("--config", "-c", help="agentkit.yaml (default: ./agentkit.yaml)")
-    ] = None,
-    json_output: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+    config: ConfigOption = None,
+    json_output: JsonOption = False,
     probe: Annotated[
         bool, typer.Option("--probe/--no-probe", help="Call each route (CountTokens).")
     ] = True,

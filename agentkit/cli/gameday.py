@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from agentkit.cli.ask import ConfigOption
+from agentkit.cli.options import ConfigOption, JsonOption
 
 
 def gameday(
@@ -17,7 +17,7 @@ def gameday(
         typer.Option(help="Fault plan (YAML or JSON). Default: the first route's Region is down."),
     ] = None,
     requests: Annotated[int, typer.Option(min=1, max=10_000, help="Requests to send.")] = 10,
-    json_output: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+    json_output: JsonOption = False,
     config: ConfigOption = None,
 ) -> None:
     """Exit 0 when every request was answered, 1 otherwise."""

@@ -147,7 +147,9 @@ class ToolRegistry:
         problem = schema_problem(tool.request, payload)
         if problem is not None:
             message, schema_path = problem
-            raise ToolInputInvalid(f"{name} input invalid: {message}", schema_path=schema_path)
+            raise ToolInputInvalid(
+                f"{name} input invalid: {message} (schema: {schema_path})", schema_path=schema_path
+            )
         check = tool.implementation.check_request if tool.implementation else None
         problems = check(payload) if check else []
         if problems:

@@ -1,0 +1,120 @@
+"""``agentkit tools``: list, show, validate, lock and call the versioned tool contracts."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from agentkit.errors import InputError
+
+tools_app = typer.Typer(help="Versioned tool contracts.", no_args_is_help=True)
+
+RootOption = Annotated[
+    Path | None, typer.Option("--root", help="Contracts folder (default: the packaged tools/).")
+]
+
+
+@tools_app.command("list")
+def list_tools(root: RootOption = None) -> None:
+    """Every tool with its version and description."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from agentkit.paths import data_dir
+    from agentkit.tools.contracts import load_contracts
+
+    table = Table("tool", "version", "description")
+    for contract in load_contracts(root or data_dir("tools")).values():
+        table.add_row(contract.name, contract.version, contract.description)
+    Console().print(table)
+
+
+@tools_app.command("show")
+def show(name: str, root: RootOption = None) -> None:
+    """A tool's manifest and schemas, as JSON."""
+    from agentkit.paths import data_dir
+    from agentkit.tools.contracts import load_contracts
+
+    matches = [c for c in load_contracts(root or data_dir("tools")).values() if c.name == name]
+    if not matches:
+        raise InputError(f"no tool {name!r}: see `agentkit tools list`")
+    contract = max(matches, key=lambda c: c.major)
+    typer.echo(
+        json.dumps(
+            {
+                "name": contract.name,
+                "version": contract.version,
+                "description": contract.description,
+                "timeout_s": contract.timeout_s,
+                "fallback": contract.fallback,
+                "request": contract.request_schema,
+                "response": contract.response_schema,
+            },
+            indent=2,
+        )
+    )
+
+
+@tools_app.command("validate")
+def validate(root: RootOption = None) -> None:
+    """Check every contract: valid schemas, and version bumps that match the changes."""
+    from agentkit.paths import data_dir
+    from agentkit.tools.contracts import load_contracts, read_lock, verify
+
+    folder = root or data_dir("tools")
+    contracts = load_contracts(folder)
+    verify(contracts, read_lock(folder))
+    typer.echo(f"{len(contracts)} tool contract(s) valid")
+
+
+@tools_app.command("lock")
+def lock(root: RootOption = None) -> None:
+    """Publish the current contracts into contracts.lock.json (after checking the bumps)."""
+    from agentkit.errors import ToolVersionMismatch
+    from agentkit.fsutil import atomic_write
+    from agentkit.paths import data_dir
+    from agentkit.tools.contracts import (
+        LOCK_NAME,
+        check_against_lock,
+        load_contracts,
+        lock_entry,
+        read_lock,
+    )
+
+    folder = root or data_dir("tools")
+    contracts = load_contracts(folder)
+    current = read_lock(folder)
+    problems = [
+        p for c in contracts.values() if c.key in current for p in check_against_lock(c, current)
+    ]
+    if problems:
+        raise ToolVersionMismatch("; ".join(problems))
+    entries = {key: lock_entry(contracts[key]) for key in sorted(contracts)}
+    atomic_write(folder / LOCK_NAME, json.dumps(entries, indent=2, sort_keys=True) + "\n")
+    typer.echo(f"locked {len(entries)} contract(s) in {folder / LOCK_NAME}")
+
+
+@tools_app.command("call")
+def call(
+    name: str,
+    input_file: Annotated[Path, typer.Option("--input", help="Request as a JSON file.")],
+    root: RootOption = None,
+) -> None:
+    """Validate the input, run the tool, print its validated response as JSON."""
+    from agentkit.tools.registry import ToolRegistry
+
+    try:
+        payload = json.loads(input_file.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise InputError(f"{input_file}: file not found") from None
+    except json.JSONDecodeError as exc:
+        raise InputError(f"{input_file}:{exc.lineno}: invalid JSON: {exc.msg}") from None
+    registry = ToolRegistry.from_directory(root)
+    try:
+        result = registry.call(name, payload)
+    finally:
+        registry.close()
+    typer.echo(json.dumps(result.output, indent=2, sort_keys=True))
