@@ -2,7 +2,9 @@
 
 ``call`` validates the input (JSON Schema, then the tool's semantic checks) before the tool
 runs, runs it with a timeout behind a circuit breaker, falls back to a contract-compatible tool
-when it fails, validates the output, and records an ``execute_tool {tool}`` span.
+when it fails, validates the output, and records an ``execute_tool {tool}`` span. Tool
+arguments and results go on the span only when ``capture_content`` is given: a function that
+redacts them (content capture is opt-in, and never unredacted).
 """
 
 from __future__ import annotations
@@ -96,7 +98,7 @@ class ToolRegistry:
         clock: Clock = SYSTEM_CLOCK,
         tracer_provider: TracerProvider | None = None,
         breaker: BreakerPolicy | None = None,
-        capture_content: bool = False,
+        capture_content: Callable[[Any], Any] | None = None,
     ) -> None:
         self._tools = {key: _Tool(c, implementations.get(c.name)) for key, c in contracts.items()}
         policy = breaker or BreakerPolicy(fail_max=3, reset_timeout_s=30)
@@ -173,8 +175,8 @@ class ToolRegistry:
                 span.set_attribute(sc.ERROR_TYPE, type(error).__name__)
                 span.set_status(Status(StatusCode.ERROR, str(error)))
                 raise
-            if self.capture_content:
-                span.set_attribute("gen_ai.tool.call.result", _redacted_json(result.output))
+            if self.capture_content is not None:
+                span.set_attribute("gen_ai.tool.call.result", self._content(result.output))
             return result
 
     def _run(self, tool: _Tool, payload: Payload, call_id: str, span: Span) -> ToolResult:
@@ -232,8 +234,12 @@ class ToolRegistry:
         span.set_attribute(sc.TOOL_NAME, contract.name)
         span.set_attribute(sc.TOOL_CALL_ID, call_id)
         span.set_attribute(TOOL_VERSION, contract.version)
-        if self.capture_content:
-            span.set_attribute("gen_ai.tool.call.arguments", _redacted_json(payload))
+        if self.capture_content is not None:
+            span.set_attribute("gen_ai.tool.call.arguments", self._content(payload))
+
+    def _content(self, value: Any) -> str:
+        assert self.capture_content is not None
+        return json.dumps(self.capture_content(value), sort_keys=True, default=str)
 
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
@@ -245,9 +251,3 @@ def _as_tool_error(exc: Exception, contract: ToolContract) -> ToolError:
     if isinstance(exc, FutureTimeout):
         return ToolFailed(f"{contract.name} timed out after {contract.timeout_s:g} s")
     return ToolFailed(f"{contract.name} failed: {type(exc).__name__}: {exc}")
-
-
-def _redacted_json(value: Any) -> str:
-    from agentkit.guardrails.pii import redact_value
-
-    return json.dumps(redact_value(value), sort_keys=True, default=str)
