@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 from agentkit import __version__
 
@@ -26,3 +27,25 @@ def test_help_and_version_do_not_import_boto3_or_langgraph() -> None:
     )
     assert f"agentkit {__version__}" in result.stdout
     assert "HEAVY []" in result.stdout
+
+
+def test_bad_config_is_one_line_on_stderr_and_exit_2(tmp_path: Path) -> None:
+    path = tmp_path / "agentkit.yaml"
+    path.write_text("models:\n  routes:\n    - {model: m, region: mars-1}\n")
+    result = run_cli("gameday", "-c", str(path))
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        f"agentkit: error: {path}:3: models.routes[0] (m@mars-1): unknown Region 'mars-1'"
+    ]
+    path.write_text("limits:\n  max_tokens: 0\n")
+    result = run_cli("doctor", "-c", str(path))
+    assert result.returncode == 2
+    assert result.stderr.strip() == (
+        f"agentkit: error: {path}:2: limits.max_tokens: "
+        "Input should be greater than or equal to 1 (got 0)"
+    )
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
+    command = [sys.executable, "-m", "agentkit", *args]
+    return subprocess.run(command, capture_output=True, text=True, check=False)
