@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,7 +33,9 @@ class RunContext:
     degraded_reasons: list[str] = field(default_factory=list)
     budget_exceeded: str | None = None  # the budget kind that ran out, if one did
     answered_by: dict[str, str] = field(default_factory=dict)  # region/model of the last answer
+    fell_back: bool = False  # an answer came from a route other than the first one tried
     tool_calls: list[dict[str, Any]] = field(default_factory=list)
+    on_text: Callable[[str], None] | None = None  # streamed answer text, for chat front ends
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @property

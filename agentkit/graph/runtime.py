@@ -42,6 +42,7 @@ class RunResult:
     budget: dict[str, float]
     tool_calls: tuple[dict[str, Any], ...] = ()
     answered_by: dict[str, str] = field(default_factory=dict)
+    fell_back: bool = False
     interrupt: Any = None  # the approval request when stop_reason is "interrupted"
     thread_id: str = ""
 
@@ -132,6 +133,7 @@ class AgentRuntime:
                 budget=ctx.budget.snapshot(),
                 tool_calls=tuple(ctx.tool_calls),
                 answered_by=dict(ctx.answered_by),
+                fell_back=ctx.fell_back,
                 interrupt=pending,
                 thread_id=thread_id,
             )

@@ -59,10 +59,15 @@ def _call(ctx: RunContext, request: ModelRequest) -> ModelResponse | str:
         response = ctx.model.converse(request, budget=ctx.budget)
     except MODEL_TIER_ERRORS as error:
         return _tier_failure(ctx, error)
-    ctx.answered_by.update(region=response.region, model=response.model)
+    _answered(ctx, response)
     if response.stop_reason == "guardrail_intervened":
         ctx.guardrail_event("bedrock", "intervened", f"{response.model} in {response.region}")
     return response
+
+
+def _answered(ctx: RunContext, response: ModelResponse) -> None:
+    ctx.answered_by.update(region=response.region, model=response.model)
+    ctx.fell_back = ctx.fell_back or response.fell_back
 
 
 def _tier_failure(ctx: RunContext, error: Exception) -> str:
@@ -181,7 +186,7 @@ def _streamed(
             if "text" in delta:
                 parts.append(delta["text"])
                 on_text(delta["text"])
-        ctx.answered_by.update(region=stream.response.region, model=stream.response.model)
+        _answered(ctx, stream.response)
     except MODEL_TIER_ERRORS as error:
         reason = _tier_failure(ctx, error)
         ctx.degrade(reason)
