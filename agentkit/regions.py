@@ -56,38 +56,15 @@ GEOGRAPHIES: MappingProxyType[str, tuple[str, ...]] = MappingProxyType(
 )
 
 # Where a geographic inference profile (``us.anthropic...``) may route a request.
+# The APAC profile is not the APAC geography: it leaves out ap-east-1 and reaches me-central-1.
 PROFILE_DESTINATIONS: MappingProxyType[str, tuple[str, ...]] = MappingProxyType(
     {
         "us": ("us-east-1", "us-east-2", "us-west-2"),
-        "eu": (
-            "eu-central-1",
-            "eu-central-2",
-            "eu-north-1",
-            "eu-south-1",
-            "eu-south-2",
-            "eu-west-1",
-            "eu-west-2",
-            "eu-west-3",
-        ),
-        "apac": (
-            "ap-east-2",
-            "ap-northeast-1",
-            "ap-northeast-2",
-            "ap-northeast-3",
-            "ap-south-1",
-            "ap-south-2",
-            "ap-southeast-1",
-            "ap-southeast-2",
-            "ap-southeast-3",
-            "ap-southeast-4",
-            "ap-southeast-5",
-            "ap-southeast-6",
-            "ap-southeast-7",
-            "me-central-1",
-        ),
-        "jp": ("ap-northeast-1", "ap-northeast-3"),
-        "au": ("ap-southeast-2", "ap-southeast-4"),
-        "us-gov": ("us-gov-east-1", "us-gov-west-1"),
+        "eu": GEOGRAPHIES["eu"],
+        "apac": tuple(sorted({*GEOGRAPHIES["apac"], "me-central-1"} - {"ap-east-1"})),
+        "jp": GEOGRAPHIES["jp"],
+        "au": GEOGRAPHIES["au"],
+        "us-gov": GEOGRAPHIES["us-gov"],
     }
 )
 GLOBAL_PROFILE = "global"

@@ -6,6 +6,7 @@ Every YAML input of agentkit (configuration, fault plans, architectures, runbook
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -71,6 +72,18 @@ def read_yaml(path: Path, error: type[UserError] = UserError) -> YamlDocument:
     except (OSError, UnicodeDecodeError) as exc:
         raise error(f"{path}: cannot read: {exc}") from None
     return load_yaml(text, str(path), error)
+
+
+def read_json(path: Path, error: type[UserError] = UserError) -> Any:
+    """Parse a JSON file; a missing or broken file is one line naming it (and the line)."""
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise error(f"{path}: file not found") from None
+    except json.JSONDecodeError as exc:
+        raise error(f"{path}:{exc.lineno}: invalid JSON: {exc.msg}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise error(f"{path}: cannot read: {exc}") from None
 
 
 def _construct(

@@ -93,25 +93,21 @@ def _from_client_error(exc: ClientError, model: str, region: str) -> ak.ModelErr
     return cls(text, code=code, status=status, model_id=model, region=region)
 
 
+# Transport failures, most specific first: (botocore class, agentkit class, code, message).
+_TRANSPORT: tuple[tuple[type[Exception], type[ak.ModelError], str, str], ...] = (
+    (NoCredentialsError, ak.CredentialsMissing, "NoCredentials", CREDENTIALS_HINT),
+    (ConnectTimeoutError, ak.RegionUnreachable, "ConnectTimeout", "cannot reach {region}"),
+    (EndpointConnectionError, ak.RegionUnreachable, "ConnectionRefused", "cannot reach {region}"),
+    (ReadTimeoutError, ak.AttemptTimedOut, "ReadTimeout", "no answer from {region}"),
+    (ConnectionClosedError, ak.Unavailable, "ConnectionClosed", "{region} dropped the connection"),
+)
+
+
 def _transport(exc: BaseException, model: str, region: str) -> tuple[type[ak.ModelError], str, str]:
-    if isinstance(exc, NoCredentialsError):
-        return ak.CredentialsMissing, "NoCredentials", CREDENTIALS_HINT
-    if isinstance(exc, ConnectTimeoutError):
-        return ak.RegionUnreachable, "ConnectTimeout", f"ConnectTimeout: cannot reach {region}"
-    if isinstance(exc, EndpointConnectionError):
-        return (
-            ak.RegionUnreachable,
-            "ConnectionRefused",
-            f"ConnectionRefused: cannot reach {region}",
-        )
-    if isinstance(exc, ReadTimeoutError):
-        return ak.AttemptTimedOut, "ReadTimeout", f"ReadTimeout: no answer from {region}"
-    if isinstance(exc, ConnectionClosedError):
-        return (
-            ak.Unavailable,
-            "ConnectionClosed",
-            f"ConnectionClosed: {region} dropped the connection",
-        )
+    for botocore_class, cls, code, message in _TRANSPORT:
+        if isinstance(exc, botocore_class):
+            text = message if cls is ak.CredentialsMissing else f"{code}: {message}"
+            return cls, code, text.format(region=region)
     name = type(exc).__name__
     return ak.Unavailable, name, f"{name} calling {model} in {region}: {exc}"
 

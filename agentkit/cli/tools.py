@@ -105,13 +105,9 @@ def call(
 ) -> None:
     """Validate the input, run the tool, print its validated response as JSON."""
     from agentkit.tools.registry import ToolRegistry
+    from agentkit.yamlsource import read_json
 
-    try:
-        payload = json.loads(input_file.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise InputError(f"{input_file}: file not found") from None
-    except json.JSONDecodeError as exc:
-        raise InputError(f"{input_file}:{exc.lineno}: invalid JSON: {exc.msg}") from None
+    payload = read_json(input_file, InputError)
     registry = ToolRegistry.from_directory(root)
     try:
         result = registry.call(name, payload)

@@ -21,7 +21,7 @@ from jsonschema.exceptions import SchemaError
 from pydantic import BaseModel, ConfigDict, Field
 
 from agentkit.errors import ConfigError, ToolVersionMismatch
-from agentkit.yamlsource import parse_model, read_yaml
+from agentkit.yamlsource import parse_model, read_json, read_yaml
 
 LOCK_NAME = "contracts.lock.json"
 _SEMVER = re.compile(r"^(\d+)\.(\d+)\.(\d+)$")
@@ -103,12 +103,7 @@ def load_contract(directory: Path) -> ToolContract:
 
 
 def _schema(path: Path) -> dict[str, Any]:
-    try:
-        schema = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: file not found") from None
-    except json.JSONDecodeError as exc:
-        raise ConfigError(f"{path}:{exc.lineno}: invalid JSON: {exc.msg}") from None
+    schema = read_json(path, ConfigError)
     try:
         Draft202012Validator.check_schema(schema)
     except SchemaError as exc:
@@ -187,13 +182,7 @@ def _nested(old: Any, new: Any, where: str, keyed: bool) -> list[str]:
 
 def read_lock(root: Path) -> dict[str, Any]:
     path = root / LOCK_NAME
-    if not path.exists():
-        return {}
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise ConfigError(f"{path}:{exc.lineno}: invalid JSON: {exc.msg}") from None
-    return dict(data)
+    return dict(read_json(path, ConfigError)) if path.exists() else {}
 
 
 def lock_entry(contract: ToolContract) -> dict[str, Any]:
