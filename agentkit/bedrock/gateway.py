@@ -96,7 +96,9 @@ class Gateway:
         }
         self._token_usage = meter.create_histogram(sc.METRIC_TOKEN_USAGE, unit="{token}")
         self._duration = meter.create_histogram(sc.METRIC_OPERATION_DURATION, unit="s")
-        self._pool: ThreadPoolExecutor | None = None
+        self._pool = (
+            ThreadPoolExecutor(8, thread_name_prefix="agentkit-hedge") if hedge_delay_s else None
+        )
 
     @classmethod
     def from_config(cls, config: AgentkitConfig, **overrides: Any) -> Gateway:
@@ -106,13 +108,7 @@ class Gateway:
         options: dict[str, Any] = {
             "clients": ClientFactory(resilience.timeouts, config.models.endpoints),
             "retry": RetryPolicy.from_config(resilience.retry),
-            "breaker": BreakerPolicy(
-                fail_max=resilience.breaker.fail_max,
-                reset_timeout_s=resilience.breaker.reset_timeout_s,
-                failure_ratio=resilience.breaker.failure_ratio,
-                window_s=resilience.breaker.window_s,
-                min_calls=resilience.breaker.min_calls,
-            ),
+            "breaker": BreakerPolicy(**resilience.breaker.model_dump()),
             "retry_budget": RetryBudget(ratio=resilience.retry.budget_ratio),
             "call_deadline_s": config.limits.deadline_s,
             "hedge_delay_s": resilience.hedge.delay_s if resilience.hedge.enabled else None,
@@ -316,8 +312,8 @@ class Gateway:
         """Start ``first``; if it has not answered within the hedge delay, start ``second`` too
         and take whichever answers first. The loser's result is discarded (a blocking boto3
         call cannot be interrupted; it ends at its own read timeout) and recorded as abandoned."""
-        assert self.hedge_delay_s is not None
-        pool = self._pool = self._pool or ThreadPoolExecutor(8, thread_name_prefix="agentkit-hedge")
+        assert self.hedge_delay_s is not None and self._pool is not None
+        pool = self._pool
         running: dict[Future[T], Route] = {
             pool.submit(self._on_route, first, budget, recorder, deadline, fn): first
         }
