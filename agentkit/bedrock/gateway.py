@@ -312,7 +312,8 @@ class Gateway:
         """Start ``first``; if it has not answered within the hedge delay, start ``second`` too
         and take whichever answers first. The loser's result is discarded (a blocking boto3
         call cannot be interrupted; it ends at its own read timeout) and recorded as abandoned."""
-        assert self.hedge_delay_s is not None and self._pool is not None
+        assert self.hedge_delay_s is not None
+        assert self._pool is not None
         pool = self._pool
         running: dict[Future[T], Route] = {
             pool.submit(self._on_route, first, budget, recorder, deadline, fn): first
