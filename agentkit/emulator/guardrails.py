@@ -14,42 +14,21 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, RootModel, field_validator
 
+from agentkit.guardrails.pii import find_pii
+
 Action = Literal["BLOCK", "ANONYMIZE"]
 
 
-def _luhn(digits: str) -> bool:
-    total, parity = 0, len(digits) % 2
-    for i, ch in enumerate(digits):
-        d = int(ch)
-        if i % 2 == parity:
-            d = d * 2 - 9 if d > 4 else d * 2
-        total += d
-    return total % 10 == 0
-
-
-PII_PATTERNS: dict[str, re.Pattern[str]] = {
-    "EMAIL": re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}"),
-    "AWS_ACCESS_KEY": re.compile(r"\b(?:AKIA|ASIA)[A-Z0-9]{16}\b"),
-    "AWS_SECRET_KEY": re.compile(
-        r"(?<![A-Za-z0-9/+=])(?=[A-Za-z0-9/+=]{40}(?![A-Za-z0-9/+=]))"
-        r"(?=[^\s]*[0-9])(?=[^\s]*[a-z])(?=[^\s]*[A-Z])[A-Za-z0-9/+=]{40}"
-    ),
-    "CREDIT_DEBIT_CARD_NUMBER": re.compile(r"(?<!\d)(?:\d[ -]?){12,18}\d(?!\d)"),
-    "US_SOCIAL_SECURITY_NUMBER": re.compile(r"(?<!\d)\d{3}-\d{2}-\d{4}(?!\d)"),
-    "PHONE": re.compile(
-        r"(?<![\w+])(?:\+\d{1,3}[ .-]?)?(?:\(\d{3}\)|\d{3})[ .-]\d{3}[ .-]\d{4}(?!\d)"
-    ),
-    "IP_ADDRESS": re.compile(
-        r"(?<![\d.])(?:(?:25[0-5]|2[0-4]\d|1?\d?\d)\.){3}(?:25[0-5]|2[0-4]\d|1?\d?\d)(?![\d.])"
-    ),
+# Bedrock's PII entity type names, and the agentkit pattern that finds each.
+PII_TYPES: dict[str, str] = {
+    "EMAIL": "EMAIL",
+    "PHONE": "PHONE",
+    "CREDIT_DEBIT_CARD_NUMBER": "CREDIT_CARD",
+    "AWS_ACCESS_KEY": "AWS_ACCESS_KEY",
+    "AWS_SECRET_KEY": "AWS_SECRET_KEY",
+    "US_SOCIAL_SECURITY_NUMBER": "US_SSN",
+    "IP_ADDRESS": "IP_ADDRESS",
 }
-
-
-def _is_pii(kind: str, match: str) -> bool:
-    if kind == "CREDIT_DEBIT_CARD_NUMBER":
-        digits = re.sub(r"\D", "", match)
-        return 13 <= len(digits) <= 19 and _luhn(digits)
-    return True
 
 
 class _Spec(BaseModel):
@@ -80,8 +59,8 @@ class PiiRule(_Spec):
     @field_validator("type")
     @classmethod
     def _known(cls, kind: str) -> str:
-        if kind not in PII_PATTERNS:
-            raise ValueError(f"unsupported PII type {kind!r}; use one of {sorted(PII_PATTERNS)}")
+        if kind not in PII_TYPES:
+            raise ValueError(f"unsupported PII type {kind!r}; use one of {sorted(PII_TYPES)}")
         return kind
 
 
@@ -101,7 +80,7 @@ class GuardrailCatalog(RootModel[dict[str, tuple[GuardrailSpec, ...]]]):
 
 DEFAULT_GUARDRAIL = GuardrailSpec(
     id="default",
-    pii=tuple(PiiRule(type=kind) for kind in PII_PATTERNS),
+    pii=tuple(PiiRule(type=kind) for kind in PII_TYPES),
 )
 
 
@@ -175,8 +154,7 @@ def _sensitive(
         if rule.action == "ANONYMIZE":
             masked = re.sub(rule.pattern, "{" + rule.name + "}", masked)
     for pii_rule in spec.pii:
-        pattern = PII_PATTERNS[pii_rule.type]
-        hits = [m.group(0) for m in pattern.finditer(masked) if _is_pii(pii_rule.type, m.group(0))]
+        hits = [f.text for f in find_pii(masked, (PII_TYPES[pii_rule.type],))]
         for hit in hits:
             action = "BLOCKED" if pii_rule.action == "BLOCK" else "ANONYMIZED"
             pii.append({"match": hit, "type": pii_rule.type, "action": action, "detected": True})

@@ -1,0 +1,67 @@
+"""agentkit's own guardrails, local and deterministic (Bedrock Guardrails are applied by the
+gateway through ``guardrailConfig``).
+
+- :class:`InputGuard`: redact PII and secrets, refuse prompt injection and off-topic requests.
+- :class:`OutputGuard`: redact PII and secrets, and check that the answer is grounded in the
+  tool results it was written from.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from agentkit.guardrails.grounding import check_grounding
+from agentkit.guardrails.injection import detect_injection
+from agentkit.guardrails.pii import redact
+from agentkit.guardrails.topic import TopicScope, check_topic
+
+INJECTION_REFUSAL = (
+    "I can't follow instructions that try to change how I work. Ask me about disaster recovery, "
+    "failover or resilience for your workload and I'll help."
+)
+
+
+@dataclass(frozen=True)
+class InputVerdict:
+    allowed: bool
+    text: str  # redacted
+    reasons: tuple[str, ...] = ()
+    refusal: str | None = None
+
+
+@dataclass(frozen=True)
+class OutputVerdict:
+    text: str  # redacted
+    replace: bool  # not grounded: regenerate or fall back to the template
+    reasons: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class InputGuard:
+    scope: TopicScope = field(default_factory=TopicScope)
+
+    def check(self, text: str) -> InputVerdict:
+        redaction = redact(text)
+        reasons = tuple(f"redacted {f.kind}" for f in redaction.findings)
+        injection = detect_injection(text)
+        if injection.flagged:
+            reason = f"prompt injection ({injection.family}): {injection.evidence!r}"
+            return InputVerdict(False, redaction.text, (*reasons, reason), INJECTION_REFUSAL)
+        topic = check_topic(redaction.text, self.scope)
+        if not topic.in_scope:
+            return InputVerdict(False, redaction.text, (*reasons, topic.reason), self.scope.refusal)
+        return InputVerdict(True, redaction.text, reasons)
+
+
+@dataclass(frozen=True)
+class OutputGuard:
+    def check(self, answer: str, tool_results: Any) -> OutputVerdict:
+        redaction = redact(answer)
+        reasons = [f"redacted {f.kind}" for f in redaction.findings]
+        grounding = check_grounding(redaction.text, tool_results)
+        reasons += [f"unsupported {claim}" for claim in grounding.unsupported]
+        return OutputVerdict(redaction.text, not grounding.grounded, tuple(reasons))
+
+
+__all__ = ["InputGuard", "InputVerdict", "OutputGuard", "OutputVerdict"]
