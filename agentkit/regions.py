@@ -9,6 +9,7 @@ cross-Region inference documentation (profile destinations; see ``shared/design/
 from __future__ import annotations
 
 from types import MappingProxyType
+from typing import Literal
 
 from agentkit.errors import UserError
 
@@ -136,3 +137,33 @@ def profile_destinations(model_id: str, partition: str = "aws") -> tuple[str, ..
     if geography == GLOBAL_PROFILE:
         return partition_regions(partition)
     return PROFILE_DESTINATIONS.get(geography or "", ())
+
+
+# --- partitions and membership ----------------------------------------------------------------
+
+PARTITIONS: tuple[str, ...] = ("aws", "aws-us-gov", "aws-cn", "aws-eusc")
+
+# The commercial (``aws`` partition) Regions: where a ``global.`` profile may route.
+COMMERCIAL_REGIONS: tuple[str, ...] = partition_regions("aws")
+
+EndpointKind = Literal["in-region", "geo-cris", "global-cris"]
+
+
+def in_geography(region: str, geography: str) -> bool:
+    """Whether ``region`` lies in residency ``geography`` (eu-west-1 is in ``eu``; ap-northeast-1
+    is in both ``apac`` and ``jp``). False for an unknown geography."""
+    return region in regions_in_geography(geography)
+
+
+def same_partition(*regions: str) -> bool:
+    """Whether every Region is in one partition (true for none or one Region)."""
+    return len({partition_of(region) for region in regions}) <= 1
+
+
+def endpoint_kind(model_id: str) -> EndpointKind:
+    """``global-cris`` for a ``global.`` profile, ``geo-cris`` for a geographic one (``us.``,
+    ``eu.``, ...), ``in-region`` for a plain model ID."""
+    geography = profile_geography(model_id)
+    if geography == GLOBAL_PROFILE:
+        return "global-cris"
+    return "in-region" if geography is None else "geo-cris"
