@@ -1,0 +1,28 @@
+"""Find the ``capacity:`` section the ``agentkit capacity`` command works on."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from agentkit.capacity.config import CapacityConfig
+from agentkit.errors import ConfigError
+
+HOW_TO_FIX = "add a capacity: section (examples/capacity.yaml shows every key)"
+
+
+def load_capacity(path: Path | None = None) -> CapacityConfig:
+    """The capacity section of ``path``, or of ``./agentkit.yaml`` when no path is given.
+
+    Raises :class:`ConfigError` (one line, exit 2) when there is no file or no section.
+    """
+    from agentkit.config import DEFAULT_CONFIG_NAME, load_config
+
+    source = path if path is not None else Path(DEFAULT_CONFIG_NAME)
+    if path is None and not source.exists():
+        raise ConfigError(
+            f"no {DEFAULT_CONFIG_NAME} in the current directory: pass -c FILE, or {HOW_TO_FIX}"
+        )
+    config = load_config(source, check_residency=False)
+    if config.capacity is None:
+        raise ConfigError(f"{source}: no capacity: section; {HOW_TO_FIX}")
+    return config.capacity
