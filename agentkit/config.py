@@ -11,6 +11,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from agentkit.capacity.config import CapacityConfig
 from agentkit.errors import ConfigError
 from agentkit.yamlsource import load_yaml, parse_model, read_yaml
 
@@ -103,6 +104,7 @@ class AgentkitConfig(Frozen):
     limits: LimitsConfig = LimitsConfig()
     guardrails: dict[str, GuardrailRef] = Field(default_factory=dict)  # per Region
     telemetry: TelemetryConfig = TelemetryConfig()
+    capacity: CapacityConfig | None = None
 
 
 def parse_config(text: str, source: str = DEFAULT_CONFIG_NAME) -> AgentkitConfig:
