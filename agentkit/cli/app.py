@@ -8,9 +8,13 @@ from typing import Annotated
 import typer
 
 from agentkit._version import __version__
+from agentkit.cli.ask import ask
+from agentkit.cli.capacity import capacity
+from agentkit.cli.chat import chat
 from agentkit.cli.doctor import doctor
 from agentkit.cli.emulate import emulate
 from agentkit.cli.gameday import gameday
+from agentkit.cli.runbook import runbook_app
 from agentkit.cli.tools import tools_app
 from agentkit.errors import AgentkitError
 
@@ -41,11 +45,15 @@ def root(
 
 
 app.command(help="Run the local Bedrock Runtime emulator with fault injection.")(emulate)
+app.command(help="Requests and tokens per minute per Region from agent configuration.")(capacity)
 app.command(help="Check credentials, residency, guardrails and reachability of each route.")(doctor)
 app.command(help="Game day: your fallback chain against the local emulator under a fault plan.")(
     gameday
 )
 app.add_typer(tools_app, name="tools")
+app.add_typer(runbook_app, name="runbook")
+app.command(help="Ask the DR advisor one question.")(ask)
+app.command(help="Chat with the DR advisor (sessions persist).")(chat)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -1,0 +1,1 @@
+"""The DR advisor: a deterministic decision procedure, failover runbooks, and a chat agent."""

@@ -1,0 +1,142 @@
+"""Assemble the DR advisor: configuration in, an :class:`AgentRuntime` out."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from opentelemetry.trace import TracerProvider
+
+from agentkit.agents.dr.workflow import AGENT_NAME, build_graph
+from agentkit.bedrock.clients import credentials_found, is_loopback
+from agentkit.bedrock.errors import CREDENTIALS_HINT
+from agentkit.bedrock.types import ModelInterface
+from agentkit.config import AgentkitConfig
+from agentkit.graph import AgentRuntime, RunContext, RunResult
+from agentkit.guardrails.pii import redact
+from agentkit.resilience.budget import BudgetLimits
+from agentkit.tools.registry import ToolRegistry
+
+OFFLINE = (
+    "model tier unavailable: "
+    + CREDENTIALS_HINT
+    + "; answering with agentkit's deterministic engine"
+)
+
+
+def model_tier(
+    config: AgentkitConfig, tracer_provider: TracerProvider | None = None
+) -> tuple[ModelInterface | None, str | None]:
+    """The gateway, or ``(None, reason)`` when no call could succeed (no credentials at all)."""
+    from agentkit.bedrock.gateway import Gateway
+
+    endpoints = config.models.endpoints
+    local = all(is_loopback(endpoints.get(r.region, "")) for r in config.models.routes)
+    if not local and not credentials_found():
+        return None, OFFLINE
+    return Gateway.from_config(config, tracer_provider=tracer_provider), None
+
+
+def build_advisor(
+    config: AgentkitConfig,
+    *,
+    checkpointer: Any = None,
+    tracer_provider: TracerProvider | None = None,
+    model: ModelInterface | str | None = "auto",
+    tools: ToolRegistry | None = None,
+) -> AgentRuntime:
+    offline: str | None = None
+    if model == "auto":
+        model, offline = model_tier(config, tracer_provider)
+    assert not isinstance(model, str)
+    limits = config.limits
+    return AgentRuntime(
+        AGENT_NAME,
+        build_graph(),
+        model=model,
+        tools=tools or ToolRegistry.from_directory(tracer_provider=tracer_provider),
+        recursion_limit=limits.recursion_limit,
+        budget_limits=BudgetLimits(tokens=limits.run_token_budget, wall_clock_s=limits.deadline_s),
+        max_tokens=limits.max_tokens,
+        offline_reason=offline,
+        checkpointer=checkpointer,
+        tracer_provider=tracer_provider,
+    )
+
+
+@dataclass(frozen=True)
+class Answer:
+    """One turn of the DR advisor, in the shape ``agentkit ask --json`` prints."""
+
+    answer: str
+    degraded: bool
+    degraded_reason: str | None
+    strategy: str | None
+    tool_calls: list[dict[str, Any]]
+    region: str | None
+    model: str | None
+    fell_back: bool
+    source: str
+    session: str
+
+    @classmethod
+    def from_run(cls, result: RunResult) -> Answer:
+        state = result.state
+        return cls(
+            answer=state.get("answer", ""),
+            degraded=result.degraded,
+            degraded_reason=result.degraded_reason,
+            strategy=(state.get("advice") or {}).get("strategy")
+            if state.get("answer_source") in ("model", "template")
+            else None,
+            tool_calls=list(result.tool_calls),
+            region=result.answered_by.get("region"),
+            model=result.answered_by.get("model"),
+            fell_back=result.fell_back,
+            source=state.get("answer_source", ""),
+            session=result.thread_id,
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "answer": self.answer,
+            "degraded": self.degraded,
+            "degraded_reason": self.degraded_reason,
+            "strategy": self.strategy,
+            "tool_calls": self.tool_calls,
+            "region": self.region,
+            "model": self.model,
+            "fell_back": self.fell_back,
+            "answer_source": self.source,
+            "session": self.session,
+        }
+
+
+def ask(
+    runtime: AgentRuntime,
+    question: str,
+    session: str | None = None,
+    on_text: Callable[[str], None] | None = None,
+) -> Answer:
+    """One turn. PII and secrets are redacted before the question is stored anywhere."""
+    question = redact(question).text
+
+    def attach(ctx: RunContext) -> None:
+        ctx.on_text = on_text
+
+    result = runtime.run(
+        {"question": question, "history": [question]}, thread_id=session, on_context=attach
+    )
+    return Answer.from_run(result)
+
+
+def history(runtime: AgentRuntime, session: str) -> list[dict[str, str]]:
+    """The earlier turns of ``session`` ({"question", "answer"}), from the checkpointer."""
+    snapshot = runtime.graph.get_state({"configurable": {"thread_id": session}})
+    return list((snapshot.values or {}).get("turns", []))
+
+
+def agentkit_home() -> str:
+    return os.environ.get("AGENTKIT_HOME") or os.path.join(os.path.expanduser("~"), ".agentkit")

@@ -1,0 +1,55 @@
+"""``agentkit ask``: one question to the DR advisor, for people and scripts."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from agentkit.cli.options import ConfigOption, JsonOption, SessionsOption
+
+
+def sessions_path(path: Path | None) -> Path:
+    from agentkit.agents.dr.agent import agentkit_home
+
+    return path or Path(agentkit_home()) / "sessions.sqlite"
+
+
+def ask(
+    question: Annotated[str, typer.Argument(help="Your question, in plain words.")],
+    session: Annotated[
+        str | None, typer.Option("--session", help="Continue (or start) this session.")
+    ] = None,
+    json_output: JsonOption = False,
+    config: ConfigOption = None,
+    sessions: SessionsOption = None,
+) -> None:
+    """Ask the DR advisor one question."""
+    from agentkit.agents.dr.agent import ask as ask_advisor
+    from agentkit.agents.dr.agent import build_advisor
+    from agentkit.agents.sessions import SessionStore
+    from agentkit.config import load_config
+    from agentkit.telemetry.setup import tracer_provider
+
+    settings = load_config(config)
+    provider = tracer_provider(settings.telemetry)
+    store = SessionStore(sessions_path(sessions)) if session else None
+    try:
+        runtime = build_advisor(
+            settings, checkpointer=store.checkpointer if store else None, tracer_provider=provider
+        )
+        answer = ask_advisor(runtime, question, session)
+    finally:
+        if store is not None:
+            store.close()
+        shutdown = getattr(provider, "shutdown", None)
+        if shutdown is not None:
+            shutdown()
+    if json_output:
+        typer.echo(json.dumps(answer.to_json(), indent=2))
+        return
+    from agentkit.cli.render import print_answer
+
+    print_answer(answer)

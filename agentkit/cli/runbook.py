@@ -1,0 +1,123 @@
+"""``agentkit runbook``: list, show, validate, lock and plan failover runbooks."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+from typing import Annotated, Literal
+
+import typer
+
+from agentkit.errors import InputError
+
+runbook_app = typer.Typer(help="Versioned failover runbooks.", no_args_is_help=True)
+
+
+def _find(runbook_id: str) -> object:
+    from agentkit.runbooks import load_all
+
+    for runbook in load_all():
+        if runbook.id == runbook_id:
+            return runbook
+    raise InputError(f"no runbook {runbook_id!r}: see `agentkit runbook list`")
+
+
+@runbook_app.command("list")
+def list_runbooks() -> None:
+    """Every runbook with its version, scenario and strategies."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from agentkit.runbooks import load_all
+
+    table = Table("id", "version", "scenario", "strategies", "last tested")
+    for rb in load_all():
+        table.add_row(
+            rb.id,
+            rb.version,
+            rb.spec["scenario"],
+            ", ".join(rb.spec["strategies"]),
+            str(rb.data["metadata"]["last_tested"]),
+        )
+    Console().print(table)
+
+
+@runbook_app.command("show")
+def show(runbook_id: str) -> None:
+    """A runbook as JSON."""
+    from agentkit.runbooks import Runbook
+
+    runbook = _find(runbook_id)
+    assert isinstance(runbook, Runbook)
+    typer.echo(json.dumps(runbook.data, indent=2, default=str))
+
+
+@runbook_app.command("validate")
+def validate_cmd(
+    path: Annotated[
+        Path | None, typer.Argument(help="A runbook file (default: every runbook).")
+    ] = None,
+) -> None:
+    """Schema and semantic checks; warnings do not fail. Exit 2 on any error."""
+    from agentkit.runbooks import load_all, load_runbook, validate
+
+    runbooks = [load_runbook(path)] if path else load_all()
+    errors: list[str] = []
+    for runbook in runbooks:
+        report = validate(runbook)
+        errors += report.errors
+        for warning in report.warnings:
+            typer.echo(f"warning: {warning}", err=True)
+    if errors:
+        raise InputError(f"{len(errors)} problem(s): " + "; ".join(errors))
+    typer.echo(f"{len(runbooks)} runbook(s) valid")
+
+
+@runbook_app.command("lock")
+def lock() -> None:
+    """Record every runbook's version and content hash in runbooks.lock.json."""
+    from agentkit.fsutil import atomic_write
+    from agentkit.runbooks.model import (
+        LOCK_NAME,
+        load_all,
+        lock_entries,
+        read_lock,
+        runbook_dir,
+        validate,
+    )
+
+    runbooks = load_all()
+    current = read_lock(runbook_dir())
+    problems = [e for rb in runbooks for e in validate(rb, lock=current).errors]
+    if problems:
+        raise InputError("; ".join(problems))
+    atomic_write(runbook_dir() / LOCK_NAME, json.dumps(lock_entries(runbooks), indent=2) + "\n")
+    typer.echo(f"locked {len(runbooks)} runbook(s)")
+
+
+@runbook_app.command("plan")
+def plan_cmd(
+    runbook_id: str,
+    source: Annotated[str, typer.Option("--from", help="Source Region.")],
+    target: Annotated[str, typer.Option("--to", help="Target Region.")],
+    output: Annotated[Literal["md", "json", "arc"], typer.Option("--format")] = "md",
+) -> None:
+    """Steps in execution order (sequential and parallel groups) for a Region pair."""
+    from agentkit.regions import require_known_region
+    from agentkit.runbooks import Runbook, plan, validate
+    from agentkit.runbooks.arc import render_arc
+    from agentkit.runbooks.plan import render_json, render_markdown
+
+    require_known_region(source, InputError)
+    require_known_region(target, InputError)
+    if source == target:
+        raise InputError("--from and --to must be different Regions")
+    runbook = _find(runbook_id)
+    assert isinstance(runbook, Runbook)
+    report = validate(runbook, today=dt.date.today())
+    if report.errors:
+        raise InputError("; ".join(report.errors))
+    planned = plan(runbook, source, target)
+    render = {"md": render_markdown, "json": render_json, "arc": render_arc}[output]
+    typer.echo(render(planned), nl=False)
