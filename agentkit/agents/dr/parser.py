@@ -117,7 +117,7 @@ _GEOGRAPHIES = {
 }
 _RESIDENCY = re.compile(
     r"\b(?:data|it|everything|workloads?)\s+(?:must|has to|needs to|should)\s+"
-    r"(?:stay|remain|be kept|live)\s+(?:in|within|inside)\s+(?:the\s+)?(?P<geo>[a-z. ]+?)\b"
+    r"(?:stay|remain|be kept|live)\s+(?:in|within|inside)\s+(?:the\s+)?(?P<geo>[a-z0-9. -]+?)\b"
     r"(?:[.,;:!?)]|$|\s+(?:and|but|for|because))",
     re.IGNORECASE,
 )

@@ -1,0 +1,235 @@
+"""Runbooks are validated data: every shipped one passes, and every rule can fail."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import botocore.session
+import pytest
+import yaml
+from botocore.validate import validate_parameters
+from typer.testing import CliRunner
+
+from agentkit.cli.app import app
+from agentkit.errors import InputError
+from agentkit.paths import data_dir
+from agentkit.runbooks import load_all, load_runbook, plan, validate
+from agentkit.runbooks.arc import to_arc_plan
+from agentkit.runbooks.model import LOCK_NAME, lock_entries
+from agentkit.runbooks.plan import render_markdown
+
+TODAY = dt.date(2026, 11, 24)
+SNAPSHOTS = Path(__file__).parent / "snapshots"
+SCENARIOS = {
+    "bedrock_regional_outage",
+    "aurora_global_failover",
+    "dynamodb_region_evacuation",
+    "arc_traffic_shift",
+    "kb_search_fallback",
+    "mcp_tool_outage",
+    "cross_partition_recovery",
+    "quota_exhaustion",
+}
+
+
+def test_every_shipped_runbook_validates_and_the_eight_scenarios_are_covered() -> None:
+    runbooks = load_all()
+    assert {rb.spec["scenario"] for rb in runbooks} == SCENARIOS
+    for runbook in runbooks:
+        report = validate(runbook, today=TODAY)
+        assert report.errors == [], runbook.id
+    stale = [w for rb in runbooks for w in validate(rb, today=TODAY).warnings]
+    assert stale == [
+        "cross-partition-recovery: last tested 162 days ago (more than 90); schedule a game day"
+    ]
+
+
+@pytest.fixture
+def workspace(tmp_path: Path) -> Path:
+    """A copy of the runbooks folder with the aurora runbook, to break one rule at a time."""
+    shutil.copytree(data_dir("runbooks") / "schema", tmp_path / "schema")
+    shutil.copy(data_dir("runbooks") / "aurora-global-failover.yaml", tmp_path)
+    shutil.copy(data_dir("runbooks") / LOCK_NAME, tmp_path)
+    return tmp_path
+
+
+def mutate(path: Path, change: Callable[[dict[str, Any]], None]) -> None:
+    data = yaml.safe_load(path.read_text())
+    change(data)
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+
+
+def steps(data: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {s["id"]: s for s in data["spec"]["steps"]}
+
+
+BREAKS: list[tuple[str, Callable[[dict[str, Any]], None], str]] = [
+    ("schema", lambda d: d["spec"].update(rto_budget_s="soon"), "is not of type 'integer'"),
+    (
+        "unknown step type",
+        lambda d: steps(d)["fence_writes"].update(type="magic.fix"),
+        "'magic.fix' is not one of",
+    ),
+    (
+        "duplicate id",
+        lambda d: steps(d)["point_app"].update(id="fence_writes"),
+        "used more than once",
+    ),
+    (
+        "dangling depends_on",
+        lambda d: steps(d)["point_app"].update(depends_on=["nope"]),
+        "unknown step 'nope'",
+    ),
+    (
+        "cycle",
+        lambda d: steps(d)["fence_writes"].update(depends_on=["point_app"]),
+        "depends_on cycle",
+    ),
+    (
+        "dangling rollback",
+        lambda d: steps(d)["fence_writes"].update(rollback="undo_all"),
+        "rolls back to unknown",
+    ),
+    (
+        "unknown approval",
+        lambda d: steps(d)["failover"].update(approval="nobody"),
+        "unknown approval 'nobody'",
+    ),
+    (
+        "ungated destructive step",
+        lambda d: (
+            steps(d)["failover"].pop("approval"),
+            steps(d)["failover"].update(depends_on=["fence_writes"]),
+        ),
+        "destructive step failover (aurora.failover) is not gated",
+    ),
+    (
+        "verification after unknown step",
+        lambda d: d["spec"]["verification"][0].update(after_step="ghost"),
+        "follows unknown step 'ghost'",
+    ),
+    (
+        "changed without bump",
+        lambda d: d["spec"].update(rto_budget_s=1200),
+        "changed without a version bump",
+    ),
+    ("version went back", lambda d: d["metadata"].update(version="0.9.0"), "older than the locked"),
+]
+
+
+@pytest.mark.parametrize(("name", "change", "message"), BREAKS, ids=[b[0] for b in BREAKS])
+def test_each_rule_has_a_failing_example(
+    workspace: Path, name: str, change: Any, message: str
+) -> None:
+    path = workspace / "aurora-global-failover.yaml"
+    mutate(path, change)
+    report = validate(load_runbook(path), root=workspace, today=TODAY)
+    assert any(message in error for error in report.errors), report.errors
+
+
+def test_a_version_bump_accepts_the_change(workspace: Path) -> None:
+    path = workspace / "aurora-global-failover.yaml"
+    mutate(
+        path, lambda d: (d["spec"].update(rto_budget_s=1200), d["metadata"].update(version="1.1.0"))
+    )
+    assert validate(load_runbook(path), root=workspace, today=TODAY).errors == []
+
+
+def test_stale_last_tested_is_a_warning_not_an_error(workspace: Path) -> None:
+    path = workspace / "aurora-global-failover.yaml"
+    report = validate(load_runbook(path), root=workspace, today=dt.date(2027, 6, 1))
+    assert report.errors == []
+    assert "last tested 224 days ago" in report.warnings[0]
+
+
+def test_schema_errors_name_the_line(workspace: Path) -> None:
+    path = workspace / "aurora-global-failover.yaml"
+    mutate(path, lambda d: steps(d)["point_app"].update(timeout_s=-5))
+    (error,) = validate(load_runbook(path), root=workspace, today=TODAY).errors
+    assert error.startswith(f"{path}:")
+    assert "$.spec.steps[4].timeout_s" in error
+
+
+def test_the_lock_matches_the_shipped_runbooks() -> None:
+    lock = json.loads((data_dir("runbooks") / LOCK_NAME).read_text())
+    assert lock == lock_entries(load_all())
+
+
+@pytest.mark.parametrize("runbook_id", sorted(rb.id for rb in load_all()))
+def test_plans_are_stable_and_export_a_valid_arc_plan(runbook_id: str) -> None:
+    runbook = next(rb for rb in load_all() if rb.id == runbook_id)
+    planned = plan(runbook, "us-east-1", "us-west-2")
+    assert plan(runbook, "us-east-1", "us-west-2") == planned
+    assert "${source}" not in json.dumps(planned)
+    assert "${target}" not in json.dumps(planned)
+    snapshot = SNAPSHOTS / f"{runbook_id}.md"
+    rendered = render_markdown(planned)
+    if os.environ.get("AGENTKIT_UPDATE_SNAPSHOTS"):  # then review the change in the diff
+        snapshot.write_text(rendered)
+    assert snapshot.exists(), f"no snapshot: run with AGENTKIT_UPDATE_SNAPSHOTS=1 ({snapshot})"
+    assert rendered == snapshot.read_text()
+    model = botocore.session.get_session().get_service_model("arc-region-switch")
+    validate_parameters(to_arc_plan(planned), model.operation_model("CreatePlan").input_shape)
+
+
+def test_plan_orders_dependencies_and_groups_parallel_steps() -> None:
+    runbook = next(rb for rb in load_all() if rb.id == "arc-traffic-shift")
+    groups = plan(runbook, "eu-west-1", "eu-central-1")["groups"]
+    assert [[s["id"] for s in g["steps"]] for g in groups] == [
+        ["scale_ecs", "scale_asg"],
+        ["approve"],
+        ["switch"],
+        ["dns_wait"],
+    ]
+    assert [g["parallel"] for g in groups] == [True, False, False, False]
+
+
+def test_cli_plan_formats_and_errors() -> None:
+    runner = CliRunner()
+    arc = runner.invoke(
+        app,
+        [
+            "runbook",
+            "plan",
+            "arc-traffic-shift",
+            "--from",
+            "eu-west-1",
+            "--to",
+            "eu-central-1",
+            "--format",
+            "arc",
+        ],
+    )
+    assert arc.exit_code == 0
+    assert json.loads(arc.stdout)["primaryRegion"] == "eu-west-1"
+    unknown = runner.invoke(
+        app, ["runbook", "plan", "arc-traffic-shift", "--from", "eu-west-9", "--to", "eu-central-1"]
+    )
+    assert isinstance(unknown.exception, InputError)
+    assert "unknown Region 'eu-west-9'" in str(unknown.exception)
+    missing = runner.invoke(app, ["runbook", "show", "nope"])
+    assert isinstance(missing.exception, InputError)
+
+
+def test_failover_runbook_tool_returns_steps_in_order() -> None:
+    from agentkit.tools.registry import ToolRegistry
+
+    registry = ToolRegistry.from_directory()
+    out = registry.call(
+        "failover_runbook",
+        {
+            "strategy": "warm_standby",
+            "services": ["aurora"],
+            "regions": {"source": "eu-west-1", "target": "eu-central-1"},
+        },
+    )
+    (book,) = out.output["runbooks"]
+    assert book["id"] == "aurora-global-failover"
+    assert [s["order"] for s in book["steps"]] == list(range(1, len(book["steps"]) + 1))
+    assert book["regions"]["source"] == "eu-west-1"
