@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import fnmatch
 import random
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from agentkit.capacity.bucket import TokenBucket
 from agentkit.emulator.wire_errors import DROP, ERRORS, STREAM_EXCEPTIONS, lower_camel
+from agentkit.resilience.clock import Clock
 
 
 class _Plan(BaseModel):
@@ -111,38 +112,11 @@ class Decision:
     quota_key: tuple[str, str] = ("", "")
 
 
-class TokenBucket:
-    """A refilling bucket of tokens (capacity ``tpm``, refilled at tpm/60 per second)."""
-
-    def __init__(self, tpm: int, clock: Callable[[], float]) -> None:
-        self.capacity = float(tpm)
-        self.level = float(tpm)
-        self._rate = tpm / 60.0
-        self._clock = clock
-        self._at = clock()
-
-    def _refill(self) -> None:
-        now = self._clock()
-        self.level = min(self.capacity, self.level + (now - self._at) * self._rate)
-        self._at = now
-
-    def try_reserve(self, tokens: float) -> bool:
-        self._refill()
-        if tokens > self.level:
-            return False
-        self.level -= tokens
-        return True
-
-    def refund(self, tokens: float) -> None:
-        self._refill()
-        self.level = min(self.capacity, self.level + tokens)
-
-
 class FaultState:
     """The running plan plus its counters, random streams and quota buckets. Not thread-safe:
     the emulator touches it only from its event loop."""
 
-    def __init__(self, plan: FaultPlan, clock: Callable[[], float]) -> None:
+    def __init__(self, plan: FaultPlan, clock: Clock) -> None:
         self.plan = plan
         self._clock = clock
         self._calls: dict[str, int] = {}
@@ -185,7 +159,7 @@ class FaultState:
         bucket = self._buckets.get(decision.quota_key)
         if bucket is None:
             bucket = self._buckets[decision.quota_key] = TokenBucket(
-                decision.quota.tpm, self._clock
+                decision.quota.tpm, clock=self._clock
             )
         return bucket
 

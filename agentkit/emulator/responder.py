@@ -19,8 +19,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, RootModel, field_validator
 
+from agentkit.bedrock.tokens import block_tokens
 from agentkit.emulator.schema_example import minimal_instance
-from agentkit.emulator.tokens import block_tokens
 
 REPLY_PREFIX = "[agentkit emulator]"
 _REPLY_WORDS = 16

@@ -11,8 +11,6 @@ import asyncio
 import contextlib
 import socket
 import threading
-import time
-from collections.abc import Callable
 from typing import Any, cast
 
 from hypercorn.asyncio.tcp_server import TCPServer
@@ -26,6 +24,7 @@ from agentkit.emulator.faults import FaultPlan, parse_plan
 from agentkit.emulator.guardrails import GuardrailRegistry
 from agentkit.emulator.responder import Responder
 from agentkit.emulator.service import BedrockService
+from agentkit.resilience.clock import SYSTEM_CLOCK, Clock
 
 
 def _hypercorn_config() -> Config:
@@ -62,7 +61,7 @@ class EmulatorServer:
         plan: FaultPlan | None = None,
         responder: Responder | None = None,
         guardrails: GuardrailRegistry | None = None,
-        clock: Callable[[], float] = time.monotonic,
+        clock: Clock = SYSTEM_CLOCK,
     ) -> None:
         if not regions:
             raise ValueError("the emulator needs at least one Region")

@@ -11,11 +11,12 @@ import binascii
 import itertools
 import json
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote
 
+from agentkit.bedrock.tokens import converse_input_tokens
+from agentkit.capacity.bucket import Reservation
 from agentkit.emulator.calllog import CallLog, CallRecord, parse_attempt, parse_signed_region
 from agentkit.emulator.eventstream import error_frame, event_frame, exception_frame
 from agentkit.emulator.faults import Decision, FaultPlan, FaultState, StreamFaults
@@ -23,8 +24,8 @@ from agentkit.emulator.guardrails import GuardrailRegistry, GuardrailSpec, evalu
 from agentkit.emulator.invoke import from_invoke_body, to_invoke_body
 from agentkit.emulator.responder import Reply, Responder, last_user_text
 from agentkit.emulator.routing import cris_candidates
-from agentkit.emulator.tokens import converse_input_tokens
 from agentkit.emulator.wire_errors import ERRORS, BedrockError, error_body
+from agentkit.resilience.clock import SYSTEM_CLOCK, Clock
 
 DEFAULT_MAX_TOKENS = 4096  # reserved against a quota when a request sets no maxTokens
 _STREAM_CHUNK_WORDS = 4
@@ -53,7 +54,7 @@ class Call:
     target: str  # model id, or guardrail "id/version"
     decision: Decision
     started: float = field(default_factory=time.perf_counter)
-    reserved: float = 0.0
+    reservation: Reservation | None = None
     burndown: float = 1.0
 
 
@@ -90,7 +91,7 @@ class BedrockService:
         plan: FaultPlan | None = None,
         responder: Responder | None = None,
         guardrails: GuardrailRegistry | None = None,
-        clock: Callable[[], float] = time.monotonic,
+        clock: Clock = SYSTEM_CLOCK,
     ) -> None:
         self.regions = regions
         self.faults = FaultState(plan or FaultPlan(), clock)
@@ -288,16 +289,16 @@ class BedrockService:
             return
         call.burndown = call.decision.quota.burndown
         reservation = input_tokens + max_tokens * call.burndown
-        if not bucket.try_reserve(reservation):
+        call.reservation = bucket.try_reserve(reservation)
+        if call.reservation is None:
             raise BedrockError(
                 "ThrottlingException", "Too many tokens, please wait before trying again."
             )
-        call.reserved = reservation
 
     def _settle(self, call: Call, used: float) -> None:
         bucket = self.faults.bucket(call.decision)
-        if bucket is not None and call.reserved:
-            bucket.refund(call.reserved - used)
+        if bucket is not None and call.reservation is not None:
+            bucket.settle(call.reservation, used)
 
     def _usage(self, call: Call) -> dict[str, int]:
         i, o = call.record.input_tokens, call.record.output_tokens

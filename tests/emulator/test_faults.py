@@ -16,6 +16,7 @@ from botocore.exceptions import (
 from agentkit.emulator import Emulator
 from agentkit.emulator.faults import FaultPlan
 from agentkit.emulator.wire_errors import ERRORS
+from agentkit.resilience.clock import FakeClock
 
 from .conftest import MODEL, USER
 
@@ -177,20 +178,11 @@ def test_mid_stream_error_frame_kind(emu: Emulator) -> None:
     assert caught.value.response["Error"]["Code"] == "modelStreamErrorException"
 
 
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 CLOCK = FakeClock()
 
 
 @pytest.mark.emulator(regions=["us-east-1"], clock=CLOCK)
 def test_quota_reserves_max_tokens_and_refills_with_time(emu: Emulator) -> None:
-    CLOCK.now = 0.0
     emu.set_faults({"regions": {"us-east-1": {"quota": {"tpm": 300}}}})
     client = emu.client("us-east-1")
     kwargs = {"modelId": MODEL, "messages": USER, "inferenceConfig": {"maxTokens": 250}}
@@ -199,14 +191,13 @@ def test_quota_reserves_max_tokens_and_refills_with_time(emu: Emulator) -> None:
     client.converse(**kwargs)  # 273 -> 246
     with pytest.raises(client.exceptions.ThrottlingException, match="Too many tokens"):
         client.converse(**kwargs)  # 246 < 260: refused before the model runs
-    CLOCK.now = 3.0  # refills 300/60 = 5 tokens a second: 246 + 15 = 261
+    CLOCK.advance(3.0)  # refills 300/60 = 5 tokens a second: 246 + 15 = 261
     client.converse(**kwargs)
     assert [c.status for c in emu.calls()] == [200, 200, 429, 200]
 
 
 @pytest.mark.emulator(regions=["us-east-1"], clock=CLOCK)
 def test_quota_burndown_multiplies_output_in_the_reservation(emu: Emulator) -> None:
-    CLOCK.now = 0.0
     emu.set_faults({"regions": {"us-east-1": {"quota": {"tpm": 1000, "burndown": 5}}}})
     client = emu.client("us-east-1")
     with pytest.raises(client.exceptions.ThrottlingException):

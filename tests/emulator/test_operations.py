@@ -7,10 +7,10 @@ import json
 import jsonschema
 import pytest
 
+from agentkit.bedrock.tokens import converse_input_tokens
 from agentkit.emulator import Emulator
 from agentkit.emulator.guardrails import GuardrailCatalog, GuardrailRegistry
 from agentkit.emulator.responder import REPLY_PREFIX, Responder, Script
-from agentkit.emulator.tokens import converse_input_tokens
 
 from .conftest import MODEL, USER
 

@@ -1,4 +1,5 @@
-"""The emulator's one token-counting rule, shared by CountTokens, usage and quotas.
+"""One token-counting rule: the emulator's CountTokens, usage and quotas, and the gateway's
+admission estimates all use it, so they agree exactly.
 
 Rule: a piece of text costs ceil(UTF-8 bytes / 4) tokens (about four characters of English
 per token, the usual rule of thumb). Structured values (tool input, JSON tool results, tool
