@@ -73,11 +73,21 @@ class HedgeConfig(Frozen):
     delay_s: float = Field(default=2.0, gt=0)
 
 
+class AdmissionConfig(Frozen):
+    """Client-side admission control: a token bucket per route, sized to its quota."""
+
+    enabled: bool = False
+    tpm: dict[str, int] = Field(default_factory=dict)  # per Region: the route model's TPM quota
+    max_queue: int = Field(default=32, ge=0)
+    max_wait_s: float = Field(default=5.0, ge=0)
+
+
 class ResilienceConfig(Frozen):
     timeouts: Timeouts = Timeouts()
     retry: RetryConfig = RetryConfig()
     breaker: BreakerConfig = BreakerConfig()
     hedge: HedgeConfig = HedgeConfig()
+    admission: AdmissionConfig = AdmissionConfig()
 
 
 class LimitsConfig(Frozen):

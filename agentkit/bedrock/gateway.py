@@ -25,6 +25,7 @@ from agentkit.bedrock.clients import ClientFactory
 from agentkit.bedrock.errors import bedrock_errors, translate
 from agentkit.bedrock.routes import check_routes
 from agentkit.bedrock.stream import GatewayStream, prime_stream
+from agentkit.bedrock.tokens import converse_input_tokens
 from agentkit.bedrock.types import ModelRequest, ModelResponse, Usage
 from agentkit.config import AgentkitConfig, GuardrailRef, Route
 from agentkit.errors import (
@@ -34,6 +35,7 @@ from agentkit.errors import (
     CircuitOpen,
     ModelError,
 )
+from agentkit.resilience.admission import Admission, Ticket, build_admission
 from agentkit.resilience.breaker import (
     BreakerPolicy,
     BreakerStore,
@@ -71,6 +73,7 @@ class Gateway:
         meter_provider: MeterProvider | None = None,
         breaker_store: BreakerStore | None = None,
         capture_content: bool = False,
+        admission: Admission | None = None,
     ) -> None:
         if not routes:
             raise ValueError("a gateway needs at least one route")
@@ -84,6 +87,7 @@ class Gateway:
         self.guardrails = dict(guardrails or {})
         self.clock = clock
         self.capture_content = capture_content
+        self.admission = admission
         self._rng = rng or random.Random()
         self._tracer = (tracer_provider or NoOpTracerProvider()).get_tracer("agentkit.gateway")
         meter = (meter_provider or NoOpMeterProvider()).get_meter("agentkit.gateway")
@@ -117,6 +121,11 @@ class Gateway:
             "capture_content": config.telemetry.capture_content,
         }
         options.update(overrides)
+        if "admission" not in options:
+            clock = options.get("clock", SYSTEM_CLOCK)
+            options["admission"] = build_admission(
+                config.models.routes, resilience.admission, clock
+            )
         return cls(config.models.routes, **options)
 
     # --- the model interface -------------------------------------------------------------------
@@ -133,7 +142,7 @@ class Gateway:
             recorder = CallRecorder(span, request, self)
             started = time.perf_counter()
             try:
-                raw, route = self._through_routes(
+                raw, route, ticket = self._through_routes(
                     request, budget, recorder, lambda r, c: c.converse(**self._kwargs(request, r))
                 )
             except AgentkitError as error:
@@ -148,6 +157,7 @@ class Gateway:
                 attempts=tuple(recorder.attempts),
                 trace=raw.get("trace"),
             )
+            self.settle(ticket, response)
             self.account(response, route, budget, recorder, time.perf_counter() - started)
             return response
 
@@ -162,7 +172,7 @@ class Gateway:
         started = time.perf_counter()
         try:
             with trace.use_span(span, end_on_exit=False):
-                primed, route = self._through_routes(
+                primed, route, ticket = self._through_routes(
                     request,
                     budget,
                     recorder,
@@ -172,7 +182,7 @@ class Gateway:
             recorder.failed(error)
             span.end()
             raise
-        return GatewayStream(self, primed, route, recorder, budget, started)
+        return GatewayStream(self, primed, route, recorder, budget, started, ticket)
 
     def breaker_states(self) -> dict[str, str]:
         return {name: breaker.state for name, breaker in self.breakers.items()}
@@ -190,7 +200,7 @@ class Gateway:
         budget: RunBudget | None,
         recorder: CallRecorder,
         fn: AttemptFn[T],
-    ) -> tuple[T, Route]:
+    ) -> tuple[T, Route, Ticket | None]:
         self.retry_budget.on_call()
         deadline = self.clock.now() + self.call_deadline_s
         if budget is not None and budget.deadline is not None:
@@ -199,21 +209,30 @@ class Gateway:
         if self.guardrails:
             routes = tuple(r for r in routes if self._guardrail_allows(r, request, recorder))
         unusable_models: set[str] = set()
+        spilled: list[Route] = []
         previous: tuple[Route, str] | None = None
         index = 0
         while index < len(routes):
             route = routes[index]
+            index += 1
             if route.model in unusable_models:
                 recorder.skipped(route, "ModelUnsupported")
-                index += 1
                 continue
             if previous is not None:
                 recorder.fallback(previous[0], route, previous[1])
-            hedge = self._hedge_partner(routes, index, unusable_models)
+            hedge = self._hedge_partner(routes, index - 1, unusable_models)
             try:
                 if hedge is not None:
-                    return self._hedged(route, hedge, request, budget, recorder, deadline, fn)
-                return self._on_route(route, budget, recorder, deadline, fn), route
+                    return (
+                        *self._hedged(route, hedge, request, budget, recorder, deadline, fn),
+                        None,
+                    )
+                ticket = self._admit(route, request, recorder)
+                if ticket is _SPILL:
+                    spilled.append(route)
+                    previous = (route, "no_headroom")
+                    continue
+                return self._admitted(route, ticket, budget, recorder, deadline, fn)
             except CircuitOpen:
                 recorder.skipped(route, "CircuitOpen")
                 previous = (route, "circuit_open")
@@ -226,8 +245,85 @@ class Gateway:
             except _BothFailed as both:
                 previous = (both.last, both.reason)
                 index += 1
-            index += 1
+        if spilled and self.admission is not None:
+            return self._queued(spilled, request, budget, recorder, deadline, fn)
         raise AllRoutesFailed(recorder.attempts)
+
+    # --- admission ------------------------------------------------------------------------------
+
+    def _admit(
+        self, route: Route, request: ModelRequest, recorder: CallRecorder
+    ) -> Ticket | _Spill | None:
+        """A ticket, None (no admission control on this route), or _SPILL (no headroom now)."""
+        if self.admission is None or not self.admission.controls(route.name):
+            return None
+        ticket = self.admission.try_admit(
+            route.name, self._input_tokens(request, route), self._reserved_output(request)
+        )
+        if ticket is None:
+            recorder.skipped(route, "NoHeadroom")
+            recorder.span.add_event(
+                sc.EVENT_ADMISSION, {sc.ROUTE: route.name, "decision": "spilled"}
+            )
+            return _SPILL
+        return ticket
+
+    def _admitted(
+        self,
+        route: Route,
+        ticket: Ticket | _Spill | None,
+        budget: RunBudget | None,
+        recorder: CallRecorder,
+        deadline: float,
+        fn: AttemptFn[T],
+    ) -> tuple[T, Route, Ticket | None]:
+        held = ticket if isinstance(ticket, Ticket) else None
+        try:
+            return self._on_route(route, budget, recorder, deadline, fn), route, held
+        except BaseException:
+            self.settle(held, None)  # a failed call used nothing
+            raise
+
+    def _queued(
+        self,
+        spilled: list[Route],
+        request: ModelRequest,
+        budget: RunBudget | None,
+        recorder: CallRecorder,
+        deadline: float,
+        fn: AttemptFn[T],
+    ) -> tuple[T, Route, Ticket | None]:
+        """Every route was at its quota: wait (bounded, by priority) for headroom on one."""
+        assert self.admission is not None
+        recorder.span.add_event(
+            sc.EVENT_ADMISSION, {"decision": "queued", "priority": request.priority}
+        )
+        first = spilled[0]
+        ticket = self.admission.wait_admit(
+            [r.name for r in spilled],
+            self._input_tokens(request, first),
+            self._reserved_output(request),
+            request.priority,
+        )
+        route = next(r for r in spilled if r.name == ticket.route)
+        try:
+            return self._admitted(route, ticket, budget, recorder, deadline, fn)
+        except (CircuitOpen, ModelError):
+            raise AllRoutesFailed(recorder.attempts) from None
+
+    def _input_tokens(self, request: ModelRequest, route: Route) -> int:
+        return converse_input_tokens(self._kwargs(request, route))
+
+    def _reserved_output(self, request: ModelRequest) -> int:
+        return request.max_tokens or DEFAULT_RESERVED_OUTPUT
+
+    def settle(self, ticket: Ticket | None, response: ModelResponse | None) -> None:
+        if ticket is None or self.admission is None:
+            return
+        if response is None:
+            self.admission.settle(ticket)
+        else:
+            self.admission.settle(ticket, response.usage.input_tokens, response.usage.output_tokens)
 
     def _on_route(
         self,
@@ -401,6 +497,14 @@ class Gateway:
 
     def translate(self, exc: BaseException, route: Route) -> AgentkitError:
         return translate(exc, model=route.model, region=route.region)
+
+
+class _Spill:
+    """The route has no quota headroom now: try the next one."""
+
+
+_SPILL = _Spill()
+DEFAULT_RESERVED_OUTPUT = 4096  # Bedrock reserves the model maximum when max_tokens is unset
 
 
 class _BothFailed(Exception):

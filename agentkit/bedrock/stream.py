@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from agentkit.bedrock.types import ModelResponse, StreamState, is_content_event
 from agentkit.config import Route
 from agentkit.errors import AgentkitError, StreamInterrupted
+from agentkit.resilience.admission import Ticket
 from agentkit.resilience.budget import RunBudget
 
 if TYPE_CHECKING:
@@ -56,6 +57,7 @@ class GatewayStream:
         recorder: CallRecorder,
         budget: RunBudget | None,
         started: float,
+        ticket: Ticket | None = None,
     ) -> None:
         self._gateway = gateway
         self._primed = primed
@@ -63,6 +65,7 @@ class GatewayStream:
         self._recorder = recorder
         self._budget = budget
         self._started = started
+        self._ticket = ticket
         self._response: ModelResponse | None = None
         self._state = StreamState()
 
@@ -90,6 +93,8 @@ class GatewayStream:
             self._recorder.failed(error)
             raise
         finally:
+            if self._response is None:
+                self._gateway.settle(self._ticket, None)
             self._primed.source.close()
             self._recorder.span.end()
 
@@ -123,4 +128,5 @@ class GatewayStream:
             attempts=tuple(self._recorder.attempts),
         )
         duration = time.perf_counter() - self._started
+        self._gateway.settle(self._ticket, self._response)
         self._gateway.account(self._response, self.route, self._budget, self._recorder, duration)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 if TYPE_CHECKING:
     from agentkit.resilience.budget import RunBudget
@@ -63,6 +63,7 @@ class ModelRequest:
     temperature: float | None = None
     stop_sequences: Sequence[str] = ()
     guardrail: dict[str, str] | None = None  # {"guardrailIdentifier", "guardrailVersion", "trace"?}
+    priority: Literal["interactive", "batch"] = "interactive"  # admission order, not sent
 
     def to_converse(self, model: str) -> dict[str, Any]:
         """Keyword arguments for boto3 ``converse``/``converse_stream``."""

@@ -24,11 +24,12 @@ from agentkit.errors import (
     ToolInputInvalid,
 )
 from agentkit.graph.context import RunContext
+from agentkit.resilience.admission import AdmissionRejected
 from agentkit.tools.registry import schema_problem
 
 T = TypeVar("T")
 # Errors that mean "the model tier cannot answer this step": degrade instead of failing the run.
-MODEL_TIER_ERRORS = (AllRoutesFailed, CircuitOpen, BudgetExceeded, ModelError)
+MODEL_TIER_ERRORS = (AllRoutesFailed, CircuitOpen, BudgetExceeded, ModelError, AdmissionRejected)
 
 
 @dataclass(frozen=True)

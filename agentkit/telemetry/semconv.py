@@ -35,8 +35,10 @@ FALLBACK_COUNT = "agentkit.fallbacks"
 EVENT_RETRY = "agentkit.retry"  # attempt, backoff_s, error.type, cloud.region, agentkit.route
 EVENT_FALLBACK = "agentkit.fallback"  # from, to, reason
 EVENT_BREAKER = "agentkit.breaker.state_change"  # agentkit.route, from, to
+EVENT_ADMISSION = "agentkit.admission"  # agentkit.route, decision (spilled, queued), priority
 
 # metrics
 METRIC_TOKEN_USAGE = "gen_ai.client.token.usage"
 METRIC_OPERATION_DURATION = "gen_ai.client.operation.duration"
 METRIC_BREAKER_STATE = "agentkit.breaker.state"  # 0 closed, 1 half-open, 2 open
+METRIC_ADMISSION_AVAILABLE = "agentkit.admission.available_tokens"  # per route
