@@ -9,6 +9,7 @@ from typing import Any
 from agentkit.bedrock.clients import ClientFactory, is_loopback, session_without_imds
 from agentkit.bedrock.errors import bedrock_errors
 from agentkit.bedrock.routes import allowed_regions, route_violation
+from agentkit.capacity.burndown import default_table
 from agentkit.config import AgentkitConfig, Route
 from agentkit.errors import AgentkitError
 
@@ -24,6 +25,7 @@ class RouteReport:
     residency: str  # "ok" or the violation
     guardrail: str  # "ok", "none configured", or the problem
     probe: str  # "ok (12.3 ms)", "skipped", or the error
+    admission: str = "off"  # the route's admission bucket: quota and burndown
     breaker: str = "closed"
 
     @property
@@ -78,11 +80,23 @@ def diagnose(config: AgentkitConfig, *, probe: bool = True) -> DoctorReport:
                     residency="ok" if violation is None else violation,
                     guardrail=_guardrail(config, route, clients, probe and violation is None),
                     probe=_probe(route, clients) if probe and violation is None else "skipped",
+                    admission=_admission(config, route),
                 )
             )
     finally:
         clients.close()
     return report
+
+
+def _admission(config: AgentkitConfig, route: Route) -> str:
+    settings = config.resilience.admission
+    if not settings.enabled:
+        return "off"
+    tpm = settings.tpm.get(route.region)
+    if tpm is None:
+        return f"no quota for {route.region} in resilience.admission.tpm"
+    entry = default_table().lookup(route.model)
+    return f"{tpm} TPM, burndown {entry.burndown if entry else 1.0:g}x"
 
 
 def _probe(route: Route, clients: ClientFactory) -> str:

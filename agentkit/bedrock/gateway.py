@@ -17,7 +17,7 @@ from dataclasses import replace
 from typing import Any, TypeVar
 
 from opentelemetry import trace
-from opentelemetry.metrics import MeterProvider, NoOpMeterProvider
+from opentelemetry.metrics import MeterProvider, NoOpMeterProvider, Observation
 from opentelemetry.trace import NoOpTracerProvider, SpanKind, TracerProvider
 
 from agentkit.bedrock.call import CallRecorder
@@ -98,6 +98,18 @@ class Gateway:
             r.name: RouteBreaker(r.name, policy, clock, store, [self._telemetry])
             for r in self.routes
         }
+        if admission is not None:
+            meter.create_observable_gauge(
+                sc.METRIC_ADMISSION_AVAILABLE,
+                callbacks=[
+                    lambda _: [
+                        Observation(s.level, {sc.ROUTE: route})
+                        for route, s in admission.state().items()
+                    ]
+                ],
+                unit="{token}",
+                description="Quota tokens available to admit calls, per route",
+            )
         self._token_usage = meter.create_histogram(sc.METRIC_TOKEN_USAGE, unit="{token}")
         self._duration = meter.create_histogram(sc.METRIC_OPERATION_DURATION, unit="s")
         self._pool = (

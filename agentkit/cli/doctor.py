@@ -30,11 +30,19 @@ def doctor(
     else:
         console = Console()
         console.print(f"credentials: {report.credentials}")
-        table = Table("route", "endpoint", "residency", "guardrail", "probe", "breaker")
+        table = Table(
+            "route", "endpoint", "residency", "guardrail", "probe", "admission", "breaker"
+        )
         for r in report.routes:
             mark = "[green]" if r.usable else "[red]"
             table.add_row(
-                f"{mark}{r.route}", r.endpoint, r.residency, r.guardrail, r.probe, r.breaker
+                f"{mark}{r.route}",
+                r.endpoint,
+                r.residency,
+                r.guardrail,
+                r.probe,
+                r.admission,
+                r.breaker,
             )
         console.print(table)
         console.print(

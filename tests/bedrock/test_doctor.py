@@ -74,3 +74,20 @@ def test_doctor_reports_residency_route_by_route(
     assert code == 1
     assert "allow_global_profiles" in report["routes"][2]["residency"]  # type: ignore[index]
     assert report["routes"][2]["probe"] == "skipped"  # type: ignore[index]
+
+
+def test_doctor_shows_admission_buckets(
+    bedrock_emulator: Emulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    extra = (
+        f"resilience: {{admission: {{enabled: true, tpm: {{{PRIMARY}: 400000, {SECONDARY}: 200000,"
+        f" {TERTIARY}: 100000}}}}}}\n"
+    )
+    code, report = run(write_config(tmp_path, bedrock_emulator, extra))
+    assert code == 0
+    assert [r["admission"] for r in report["routes"]] == [  # type: ignore[index]
+        "400000 TPM, burndown 5x",
+        "200000 TPM, burndown 5x",
+        "100000 TPM, burndown 1x",
+    ]

@@ -44,3 +44,21 @@ def test_token_usage_duration_and_breaker_state_metrics(
     assert states[f"{SONNET}@{PRIMARY}"] == 2  # open
     assert states[f"{SONNET}@{SECONDARY}"] == 0  # closed
     provider.shutdown()
+
+
+def test_admission_headroom_is_a_metric(
+    bedrock_emulator: Emulator, make_gateway: GatewayFactory
+) -> None:
+    from .conftest import TERTIARY, config
+
+    reader = InMemoryMetricReader()
+    provider = MeterProvider(metric_readers=[reader])
+    tpm = {PRIMARY: 10_000, SECONDARY: 10_000, TERTIARY: 10_000}
+    cfg = config(bedrock_emulator, resilience={"admission": {"enabled": True, "tpm": tpm}})
+    make_gateway(cfg, meter_provider=provider).converse(messages=HI)
+    levels = {
+        a["agentkit.route"]: v for a, v in points(reader)["agentkit.admission.available_tokens"]
+    }
+    assert levels[f"{SONNET}@{PRIMARY}"] == 10_000 - (1 + 8 * 5)  # settled: input + output x 5
+    assert levels[f"{SONNET}@{SECONDARY}"] == 10_000
+    provider.shutdown()
