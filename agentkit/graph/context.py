@@ -17,6 +17,7 @@ from agentkit.tools.registry import ToolRegistry
 CONFIG_KEY = "agentkit"
 EVENT_GUARDRAIL = "agentkit.guardrail"
 EVENT_DEGRADED = "agentkit.degraded"
+EVENT_PROMPT = "agentkit.prompt"
 
 
 @dataclass
@@ -54,6 +55,10 @@ class RunContext:
         trace.get_current_span().add_event(
             EVENT_GUARDRAIL, {"stage": stage, "action": action, "detail": detail}
         )
+
+    def prompt_used(self, name: str, version: str) -> None:
+        """Record which prompt template (and version) a step used, on the run's span."""
+        trace.get_current_span().add_event(EVENT_PROMPT, {"name": name, "version": version})
 
     def record_tool_call(self, name: str, version: str, payload: Any, output: Any) -> None:
         with self._lock:

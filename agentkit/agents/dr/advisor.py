@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from agentkit.regions import (
+    GEOGRAPHIES,
     geography_of,
     is_known_region,
     partition_of,
@@ -111,12 +112,26 @@ def feasible_regions(request: dict[str, Any]) -> tuple[list[str], list[dict[str,
 
 
 def _default_candidates(primary: str, allowed: set[str] | None) -> list[str]:
-    """Other Regions of the partition the residency allows, same geography first."""
+    """Other Regions of the partition the residency allows, nearest first: the same subset
+    geography (jp, au), then the same area (``us-east``, ``ap-southeast``), then the same
+    geography, then the rest; ties by name, so the choice is stable."""
     home = geography_of(primary)
+    area = primary.rsplit("-", 1)[0]
+    subsets = [set(m) for g, m in GEOGRAPHIES.items() if g in ("jp", "au") and primary in m]
     pool = [r for r in partition_regions(partition_of(primary)) if r != primary]
     if allowed is not None:
         pool = [r for r in pool if r in allowed]
-    return sorted(pool, key=lambda r: (geography_of(r) != home, r))
+
+    def distance(region: str) -> tuple[bool, bool, bool, str]:
+        in_subset = any(region in subset for subset in subsets)
+        return (
+            not in_subset,
+            region.rsplit("-", 1)[0] != area,
+            geography_of(region) != home,
+            region,
+        )
+
+    return sorted(pool, key=distance)
 
 
 def _store(

@@ -91,6 +91,7 @@ def extract(state: DRState, config: RunnableConfig) -> DRState:
     for text in history:
         earlier = parse_requirements(text).merged_over(earlier)
     prompt = load_prompt("dr_advisor.extract")
+    ctx.prompt_used(prompt.name, prompt.version)
     outcome = structured_step(
         ctx,
         name="requirements",
@@ -192,6 +193,7 @@ def compose(state: DRState, config: RunnableConfig) -> DRState:
     ctx = run_context(config)
     results = {"dr_advisor": state["advice"], "failover_runbook": state["runbooks"]}
     prompt = load_prompt("dr_advisor.compose")
+    ctx.prompt_used(prompt.name, prompt.version)
     outcome = text_step(
         ctx,
         system=[

@@ -216,3 +216,20 @@ def test_invalid_requests_never_reach_the_procedure(
 ) -> None:
     with pytest.raises(ToolInputInvalid, match=message):
         tools.call("dr_advisor", request(**fields))
+
+
+@pytest.mark.parametrize(
+    ("primary", "target"),
+    [
+        ("ap-southeast-2", "ap-southeast-4"),
+        ("ap-northeast-1", "ap-northeast-3"),
+        ("us-east-1", "us-east-2"),
+        ("eu-west-1", "eu-west-2"),
+        ("eu-central-1", "eu-central-2"),
+    ],
+)
+def test_default_recovery_region_is_the_nearest(
+    tools: ToolRegistry, primary: str, target: str
+) -> None:
+    advice = tools.call("dr_advisor", request(primary_region=primary, residency=[])).output
+    assert advice["target_regions"] == [target]

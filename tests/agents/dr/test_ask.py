@@ -19,6 +19,50 @@ def ask(*args: str) -> dict[str, Any]:
     return json.loads(result.stdout)  # type: ignore[no-any-return]
 
 
+MORE_SCENARIOS = [
+    ("catalog-api on DynamoDB in us-west-2, RTO 20 minutes, RPO 10 seconds", "warm_standby", set()),
+    ("search-api on OpenSearch in eu-central-1, RTO 8 hours, RPO 30 minutes", "pilot_light", set()),
+    ("wiki-app on EFS in eu-west-2, RTO 2 days, RPO 4 hours", "backup_restore", set()),
+    (
+        "auth-service on ElastiCache in Tokyo, RTO 4 min, RPO 5 min",
+        "multi_site_active_active",
+        set(),
+    ),
+    ("orders-api on Aurora in Ohio, RTO 30 min, RPO 5 min", "pilot_light", set()),
+    ("payroll-api tier 0 on RDS in London, RTO 6 hours, RPO 3 hours", "warm_standby", set()),
+    (
+        "images-api on S3 in Sydney, RTO 2 hours, RPO 10 minutes",
+        "pilot_light",
+        {"S3_RPO_BELOW_RTC"},
+    ),
+    (
+        "ledger-api on Aurora and DynamoDB in us-east-1, RTO 1 min, RPO 0",
+        "multi_site_active_active",
+        {"RPO0_UNACHIEVABLE"},
+    ),
+    ("gov-api in us-gov-west-1 on Aurora, RTO 45 min, RPO 2 min", "pilot_light", set()),
+    (
+        "legacy-api in eu-west-1 on EC2, cost-sensitive, RTO 3 hours, RPO 45 minutes",
+        "pilot_light",
+        set(),
+    ),
+    ("china-api in cn-north-1, RTO 1 hour, RPO 30 minutes", "pilot_light", set()),
+    (
+        "eu-only-api in eu-west-1, RTO 10 min, RPO 1 min, data must stay in eu-west-1",
+        "backup_restore",
+        {"REGIONAL_DR_NOT_NATIVE"},
+    ),
+    ("reporting-app in Frankfurt on S3, RTO 1 day, RPO 2 hours", "backup_restore", set()),
+]
+
+
+@pytest.mark.parametrize(("question", "strategy", "flags"), MORE_SCENARIOS)
+def test_more_scenarios_through_ask(question: str, strategy: str, flags: set[str]) -> None:
+    answer = ask(question)
+    assert answer["strategy"] == strategy, answer["answer"]
+    assert {f["code"] for f in answer["tool_calls"][0]["output"]["flags"]} == flags
+
+
 @pytest.mark.parametrize(
     ("question", "strategy", "flags"),
     [
