@@ -7,6 +7,7 @@ that use it, so a change in behaviour can be traced to a change in a prompt.
 
 from __future__ import annotations
 
+import functools
 import re
 import string
 from dataclasses import dataclass
@@ -44,6 +45,7 @@ class Prompt:
             ) from None
 
 
+@functools.lru_cache(maxsize=64)
 def load_prompt(name: str, major: int = 1, root: Path | None = None) -> Prompt:
     """``load_prompt("dr_advisor.compose")`` reads ``prompts/dr_advisor/compose.v1.md``."""
     folder, _, stem = name.rpartition(".")

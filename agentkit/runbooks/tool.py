@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
+from pathlib import Path
 from typing import Any
 
-from agentkit.runbooks.model import Runbook, load_all, validate
+from agentkit.runbooks.model import Runbook, load_all, runbook_dir, validate
 from agentkit.runbooks.plan import plan
 
 
@@ -21,9 +23,24 @@ def _matches(runbook: Runbook, request: dict[str, Any]) -> bool:
     return not services or bool(services & set(spec["services"]))
 
 
+def _stamp(root: Path) -> tuple[tuple[str, int], ...]:
+    return tuple((p.name, p.stat().st_mtime_ns) for p in sorted(root.glob("*.yaml")))
+
+
+@functools.lru_cache(maxsize=4)
+def _catalog(
+    root: Path, stamp: tuple[tuple[str, int], ...], today: dt.date
+) -> list[tuple[Runbook, list[str]]]:
+    """Runbooks with their warnings, parsed and validated once per change of the folder."""
+    return [(rb, validate(rb, root=root, today=today).warnings) for rb in load_all(root)]
+
+
 def find_runbooks(request: dict[str, Any], today: dt.date | None = None) -> dict[str, Any]:
     regions = request.get("regions") or {"source": "${source}", "target": "${target}"}
-    found = [rb for rb in load_all() if _matches(rb, request)]
+    root = runbook_dir()
+    catalog = _catalog(root, _stamp(root), today or dt.date.today())
+    warnings = {rb.id: found for rb, found in catalog}
+    found = [rb for rb, _ in catalog if _matches(rb, request)]
     if request.get("runbook_ids"):
         found.sort(key=lambda rb: request["runbook_ids"].index(rb.id))
     out = []
@@ -53,7 +70,7 @@ def find_runbooks(request: dict[str, Any], today: dt.date | None = None) -> dict
                 "prechecks": [c["description"] for c in p["prechecks"]],
                 "approvals": [f"{a['id']}: {', '.join(a['roles'])}" for a in p["approvals"]],
                 "steps": steps,
-                "warnings": validate(runbook, today=today).warnings,
+                "warnings": warnings[runbook.id],
             }
         )
     return {"runbooks": out}
