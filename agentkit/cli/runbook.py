@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import typer
 
@@ -121,3 +121,47 @@ def plan_cmd(
     planned = plan(runbook, source, target)
     render = {"md": render_markdown, "json": render_json, "arc": render_arc}[output]
     typer.echo(render(planned), nl=False)
+
+
+@runbook_app.command("rehearse")
+def rehearse_cmd(
+    runbook_id: str,
+    source: Annotated[str, typer.Option("--from", help="Source Region.")],
+    target: Annotated[str, typer.Option("--to", help="Target Region.")],
+    approve_all: Annotated[
+        bool, typer.Option("--approve-all", help="Approve every gate (CI rehearsals).")
+    ] = False,
+    evidence: Annotated[
+        Path | None, typer.Option(help="Write the rehearsal timeline (JSON) here.")
+    ] = None,
+) -> None:
+    """Walk the plan without touching AWS, pausing at each approval gate. Exit 1 if rejected."""
+    from agentkit.fsutil import atomic_write
+    from agentkit.regions import require_known_region
+    from agentkit.runbooks import Runbook, plan
+    from agentkit.runbooks.rehearse import rehearse
+
+    require_known_region(source, InputError)
+    require_known_region(target, InputError)
+    runbook = _find(runbook_id)
+    assert isinstance(runbook, Runbook)
+
+    def decide(request: dict[str, Any]) -> dict[str, Any]:
+        roles = ", ".join(str(r) for r in request.get("roles", []))
+        if approve_all:
+            typer.echo(f"approval {request['approval']} ({roles}): approved by --approve-all")
+            return {"approved": True, "by": "--approve-all"}
+        try:
+            answer = input(f"approve {request['step']}: {request['title']} ({roles})? [y/N] ")
+        except EOFError:
+            answer = ""
+        return {"approved": answer.strip().lower() in ("y", "yes"), "by": "terminal"}
+
+    record = rehearse(plan(runbook, source, target), decide)
+    for entry in record["timeline"]:
+        typer.echo(f"{entry['order']:>3}. {entry['status']:<9} {entry['step']}: {entry['title']}")
+    if evidence is not None:
+        atomic_write(evidence, json.dumps(record, indent=2, sort_keys=True) + "\n")
+    if not record["completed"]:
+        typer.echo("rehearsal stopped at a rejected approval", err=True)
+        raise typer.Exit(1)

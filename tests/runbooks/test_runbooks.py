@@ -233,3 +233,66 @@ def test_failover_runbook_tool_returns_steps_in_order() -> None:
     assert book["id"] == "aurora-global-failover"
     assert [s["order"] for s in book["steps"]] == list(range(1, len(book["steps"]) + 1))
     assert book["regions"]["source"] == "eu-west-1"
+
+
+def test_rehearsal_pauses_at_each_gate_and_stops_on_rejection(tmp_path: Path) -> None:
+    from agentkit.runbooks.rehearse import rehearse
+
+    runbook = next(rb for rb in load_all() if rb.id == "aurora-global-failover")
+    planned = plan(runbook, "us-east-1", "us-west-2")
+    asked: list[dict[str, Any]] = []
+
+    def approve(request: dict[str, Any]) -> dict[str, Any]:
+        asked.append(request)
+        return {"approved": True, "by": "ic"}
+
+    done = rehearse(planned, approve)
+    assert done["completed"] is True
+    assert [e["step"] for e in done["timeline"]] == [
+        "fence_writes",
+        "try_switchover",
+        "approve_data_loss",
+        "failover",
+        "point_app",
+    ]
+    assert asked == [
+        {
+            "step": "approve_data_loss",
+            "title": planned["groups"][1]["steps"][1]["title"],
+            "approval": "data_loss_go",
+            "roles": ["incident-commander", "data-owner"],
+        }
+    ]
+    stopped = rehearse(planned, lambda request: {"approved": False, "by": "ic"}, thread_id="t2")
+    assert stopped["completed"] is False
+    assert [e["status"] for e in stopped["timeline"]] == ["rehearsed", "rehearsed", "rejected"]
+
+
+def test_rehearse_cli_writes_evidence_and_exits_1_on_rejection(tmp_path: Path) -> None:
+    runner = CliRunner()
+    evidence = tmp_path / "evidence.json"
+    ok = runner.invoke(
+        app,
+        [
+            "runbook",
+            "rehearse",
+            "arc-traffic-shift",
+            "--from",
+            "us-east-1",
+            "--to",
+            "us-west-2",
+            "--approve-all",
+            "--evidence",
+            str(evidence),
+        ],
+    )
+    assert ok.exit_code == 0
+    record = json.loads(evidence.read_text())
+    assert record["completed"] is True
+    assert record["sha256"] == next(rb for rb in load_all() if rb.id == "arc-traffic-shift").digest
+    rejected = runner.invoke(
+        app,
+        ["runbook", "rehearse", "arc-traffic-shift", "--from", "us-east-1", "--to", "us-west-2"],
+        input="n\n",
+    )
+    assert rejected.exit_code == 1
