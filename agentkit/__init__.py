@@ -11,12 +11,17 @@ from agentkit._version import __version__
 from agentkit.config import AgentkitConfig, load_config
 
 if TYPE_CHECKING:
+    from agentkit.bedrock.gateway import Gateway
     from agentkit.emulator import Emulator
 
-__all__ = ["AgentkitConfig", "Emulator", "__version__", "load_config"]
+__all__ = ["AgentkitConfig", "Emulator", "Gateway", "__version__", "load_config"]
 
 
 def __getattr__(name: str) -> Any:
+    if name == "Gateway":
+        from agentkit.bedrock.gateway import Gateway
+
+        return Gateway
     if name == "Emulator":
         from agentkit.emulator import Emulator
 

@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from agentkit.capacity.config import CapacityConfig
 from agentkit.errors import ConfigError
-from agentkit.yamlsource import load_yaml, parse_model, read_yaml
+from agentkit.yamlsource import parse_model, read_yaml
 
 DEFAULT_CONFIG_NAME = "agentkit.yaml"
 
@@ -115,10 +115,6 @@ class AgentkitConfig(Frozen):
     guardrails: dict[str, GuardrailRef] = Field(default_factory=dict)  # per Region
     telemetry: TelemetryConfig = TelemetryConfig()
     capacity: CapacityConfig | None = None
-
-
-def parse_config(text: str, source: str = DEFAULT_CONFIG_NAME) -> AgentkitConfig:
-    return parse_model(AgentkitConfig, load_yaml(text, source, ConfigError), ConfigError)
 
 
 def load_config(path: str | Path | None = None, *, check_residency: bool = True) -> AgentkitConfig:
