@@ -49,3 +49,9 @@ def test_bad_config_is_one_line_on_stderr_and_exit_2(tmp_path: Path) -> None:
 def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
     command = [sys.executable, "-m", "agentkit", *args]
     return subprocess.run(command, capture_output=True, text=True, check=False)
+
+
+def test_the_contract_imports() -> None:
+    from agentkit import Gateway, load_config
+
+    assert Gateway.from_config(load_config()).routes[0].region == "us-east-1"
