@@ -45,24 +45,20 @@ class Thresholds:
 
 
 def band(rto: float, rpo: float, t: Thresholds = Thresholds()) -> tuple[str, str]:
-    """The cheapest strategy meeting both targets, and the rule that chose it."""
-    if rto < t.active_rto_min or rpo == 0:
-        why = f"RTO < {t.active_rto_min:g} min" if rto < t.active_rto_min else "RPO = 0"
-        return "multi_site_active_active", why
-    if rto < t.warm_rto_min or rpo < t.warm_rpo_min:
-        why = (
-            f"RTO < {t.warm_rto_min:g} min"
-            if rto < t.warm_rto_min
-            else f"RPO < {t.warm_rpo_min:g} min"
-        )
-        return "warm_standby", why
-    if rto < t.pilot_rto_min or rpo < t.pilot_rpo_min:
-        why = (
-            f"RTO < {t.pilot_rto_min:g} min"
-            if rto < t.pilot_rto_min
-            else f"RPO < {t.pilot_rpo_min:g} min"
-        )
-        return "pilot_light", why
+    """The cheapest strategy meeting both targets, and the rule that chose it.
+
+    Checked from the most stringent band down; the first whose RTO or RPO bound the targets fall
+    under wins (active/active's RPO bound is "RPO = 0", the others' are strict ``<``)."""
+    rules = (
+        ("multi_site_active_active", t.active_rto_min, None),
+        ("warm_standby", t.warm_rto_min, t.warm_rpo_min),
+        ("pilot_light", t.pilot_rto_min, t.pilot_rpo_min),
+    )
+    for strategy, rto_bound, rpo_bound in rules:
+        if rto < rto_bound:
+            return strategy, f"RTO < {rto_bound:g} min"
+        if (rpo == 0) if rpo_bound is None else (rpo < rpo_bound):
+            return strategy, "RPO = 0" if rpo_bound is None else f"RPO < {rpo_bound:g} min"
     return "backup_restore", f"RTO >= {t.pilot_rto_min:g} min and RPO >= {t.pilot_rpo_min:g} min"
 
 
