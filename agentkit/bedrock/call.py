@@ -13,6 +13,7 @@ from tenacity import RetryCallState
 from agentkit.bedrock.types import Attempt, ModelRequest, ModelResponse
 from agentkit.config import Route
 from agentkit.errors import AgentkitError
+from agentkit.guardrails.pii import redact_value
 from agentkit.resilience.budget import RunBudget
 from agentkit.telemetry import semconv as sc
 
@@ -36,7 +37,7 @@ class CallRecorder:
         if request.temperature is not None:
             span.set_attribute(sc.REQUEST_TEMPERATURE, request.temperature)
         if gateway.capture_content:
-            span.set_attribute(sc.INPUT_MESSAGES, json.dumps(list(request.messages), default=str))
+            span.set_attribute(sc.INPUT_MESSAGES, _redacted(list(request.messages)))
         self._capture = gateway.capture_content
 
     def attempted(self, route: Route, outcome: str, code: str | None, latency_s: float) -> None:
@@ -93,7 +94,7 @@ class CallRecorder:
         span.set_attribute(sc.USAGE_OUTPUT_TOKENS, response.usage.output_tokens)
         span.set_attribute(sc.RESPONSE_FINISH_REASONS, [response.stop_reason])
         if self._capture:
-            span.set_attribute(sc.OUTPUT_MESSAGES, json.dumps([response.message], default=str))
+            span.set_attribute(sc.OUTPUT_MESSAGES, _redacted([response.message]))
 
     def failed(self, error: AgentkitError) -> None:
         code: Any = getattr(error, "code", None) or type(error).__name__
@@ -103,3 +104,8 @@ class CallRecorder:
         )
         self.span.set_attribute(sc.FALLBACK_COUNT, self._fallbacks)
         self.span.set_status(Status(StatusCode.ERROR, str(error)))
+
+
+def _redacted(messages: list[Any]) -> str:
+    """Message content for an opted-in span attribute, PII and secrets redacted."""
+    return json.dumps(redact_value(messages), default=str)

@@ -89,3 +89,16 @@ def test_message_content_is_recorded_only_when_opted_in(
     assert with_content.attributes is not None
     assert json.loads(str(with_content.attributes["gen_ai.input.messages"])) == HI
     assert "gen_ai.output.messages" in with_content.attributes
+
+
+def test_captured_content_is_redacted(
+    bedrock_emulator: Emulator, make_gateway: GatewayFactory
+) -> None:
+    cfg = config(bedrock_emulator, telemetry={"capture_content": True})
+    secret = [{"role": "user", "content": [{"text": "my card is 4111 1111 1111 1111"}]}]
+    make_gateway(cfg).converse(messages=secret)
+    (span,) = make_gateway.spans.get_finished_spans()
+    assert span.attributes is not None
+    captured = str(span.attributes["gen_ai.input.messages"])
+    assert "4111" not in captured
+    assert "{CREDIT_CARD}" in captured

@@ -15,7 +15,7 @@ from agentkit.bedrock.errors import CREDENTIALS_HINT
 from agentkit.bedrock.types import ModelInterface
 from agentkit.config import AgentkitConfig
 from agentkit.graph import AgentRuntime, RunContext, RunResult
-from agentkit.guardrails.pii import redact
+from agentkit.guardrails.pii import redact, redact_value
 from agentkit.resilience.budget import BudgetLimits
 from agentkit.tools.registry import ToolRegistry
 
@@ -56,7 +56,11 @@ def build_advisor(
         AGENT_NAME,
         build_graph(),
         model=model,
-        tools=tools or ToolRegistry.from_directory(tracer_provider=tracer_provider),
+        tools=tools
+        or ToolRegistry.from_directory(
+            tracer_provider=tracer_provider,
+            capture_content=redact_value if config.telemetry.capture_content else None,
+        ),
         recursion_limit=limits.recursion_limit,
         budget_limits=BudgetLimits(tokens=limits.run_token_budget, wall_clock_s=limits.deadline_s),
         max_tokens=limits.max_tokens,
