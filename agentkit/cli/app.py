@@ -13,6 +13,7 @@ from agentkit.cli.capacity import capacity
 from agentkit.cli.chat import chat
 from agentkit.cli.doctor import doctor
 from agentkit.cli.emulate import emulate
+from agentkit.cli.fmea import fmea
 from agentkit.cli.gameday import gameday
 from agentkit.cli.runbook import runbook_app
 from agentkit.cli.tools import tools_app
@@ -52,6 +53,7 @@ app.command(help="Game day: your fallback chain against the local emulator under
 )
 app.add_typer(tools_app, name="tools")
 app.add_typer(runbook_app, name="runbook")
+app.command(help="FMEA worksheet, reports and a CI gate from an architecture file.")(fmea)
 app.command(help="Ask the DR advisor one question.")(ask)
 app.command(help="Chat with the DR advisor (sessions persist).")(chat)
 

@@ -1,0 +1,55 @@
+"""``agentkit fmea``: a scored FMEA worksheet and a CI gate from an architecture file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Literal
+
+import typer
+
+
+def fmea(
+    architecture: Annotated[
+        Path, typer.Argument(help="Architecture YAML (agentkit/architecture/v1).")
+    ],
+    out: Annotated[Path, typer.Option("--out", help="Folder for the reports.")],
+    formats: Annotated[
+        str, typer.Option("--format", help="Comma-separated: md,json,html,sarif,junit.")
+    ] = "md,json,html,sarif,junit",
+    fail_on: Annotated[Literal["H", "M"], typer.Option("--fail-on", help="Gate threshold.")] = "H",
+    baseline: Annotated[
+        Path | None, typer.Option(help="An earlier JSON report: only new or worse items fail.")
+    ] = None,
+    catalog: Annotated[
+        Path | None, typer.Option(help="Your own catalog, merged over agentkit's.")
+    ] = None,
+    no_model: Annotated[
+        bool,
+        typer.Option("--no-model", help="Skip the optional model enrichment (the default today)."),
+    ] = False,
+    gate_on_proposed: Annotated[
+        bool, typer.Option("--gate-on-proposed", help="Let model-proposed items fail the gate.")
+    ] = False,
+) -> None:
+    """Exit 0 when the gate passes, 3 when it fails, 2 for bad input."""
+    from agentkit.errors import GateFailed
+    from agentkit.fmea.run import analyse
+    from agentkit.fsutil import atomic_write_all
+
+    del no_model  # enrichment is not wired yet: every run is model-free
+    outcome = analyse(
+        architecture,
+        catalog_path=catalog,
+        fail_on=fail_on,
+        baseline_path=baseline,
+        gate_on_proposed=gate_on_proposed,
+        formats=tuple(f.strip() for f in formats.split(",") if f.strip()),
+    )
+    atomic_write_all({out / name: content for name, content in outcome.files.items()})
+    ap = outcome.report["summary"]["action_priority"]
+    typer.echo(
+        f"{outcome.report['summary']['rows']} failure modes: {ap['H']} H, {ap['M']} M, "
+        f"{ap['L']} L; wrote {', '.join(sorted(outcome.files))} to {out}"
+    )
+    if outcome.failing:
+        raise GateFailed(f"FMEA gate failed: {outcome.failing} item(s) at or above {fail_on}")

@@ -1,0 +1,159 @@
+"""Architecture files and failure-mode catalogs, loaded with one error per problem and its line."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from jsonschema import Draft202012Validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from agentkit.errors import InputError
+from agentkit.yamlsource import YamlDocument, describe_validation_error, read_yaml
+
+_PACKAGE = Path(__file__).resolve().parent
+SCHEMA = _PACKAGE / "schemas" / "architecture-v1.schema.json"
+DEFAULT_CATALOG = _PACKAGE / "catalog-v1.yaml"
+CLASSES = (
+    "shared_fate",
+    "insufficient_capacity",
+    "excessive_latency",
+    "incorrect_response",
+    "single_point_of_failure",
+)
+
+
+class Modifier(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    when: str
+    is_: Any = Field(alias="is")
+    rating: str = Field(pattern="^[sod]$")
+    delta: int = Field(ge=-9, le=9)
+    reason: str
+
+
+class FailureMode(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    id: str = Field(pattern=r"^[a-z0-9-]+$")
+    class_: str = Field(alias="class", pattern="^(" + "|".join(CLASSES) + ")$")
+    dimension: str
+    hub_category: str
+    mode: str
+    effect: str
+    cause: str
+    prevention: str
+    detection: str
+    actions: tuple[str, ...]
+    s: int = Field(ge=1, le=10)
+    o: int = Field(ge=1, le=10)
+    d: int = Field(ge=1, le=10)
+    modifiers: tuple[Modifier, ...] = ()
+
+
+class Catalog(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    version: int
+    kinds: dict[str, tuple[FailureMode, ...]]
+    zonal_kinds: tuple[str, ...] = ()
+    derived: dict[str, FailureMode] = Field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Architecture:
+    doc: YamlDocument
+
+    @property
+    def data(self) -> dict[str, Any]:
+        return dict(self.doc.data)
+
+    @property
+    def components(self) -> list[dict[str, Any]]:
+        return list(self.data["components"])
+
+    @property
+    def workload(self) -> dict[str, Any]:
+        return dict(self.data["workload"])
+
+    def line_of(self, index: int) -> int:
+        return self.doc.line_of(("components", index)) or 1
+
+
+def load_catalog(path: Path | None = None, base: Catalog | None = None) -> Catalog:
+    """The built-in catalog, or ``path``'s kinds merged over ``base`` (a user's additions)."""
+    doc = read_yaml(path or DEFAULT_CATALOG, InputError)
+    try:
+        catalog = Catalog.model_validate(doc.data)
+    except ValidationError as exc:
+        raise InputError(describe_validation_error(exc, doc)) from None
+    if base is None:
+        return catalog
+    return Catalog(
+        version=catalog.version,
+        kinds={**base.kinds, **catalog.kinds},
+        zonal_kinds=tuple(sorted({*base.zonal_kinds, *catalog.zonal_kinds})),
+        derived={**base.derived, **catalog.derived},
+    )
+
+
+def load_architecture(path: Path, catalog: Catalog) -> Architecture:
+    doc = read_yaml(path, InputError)
+    if not isinstance(doc.data, dict):
+        raise InputError(
+            f"{path}:1: an architecture is a mapping with apiVersion, workload, components"
+        )
+    validator = Draft202012Validator(json.loads(SCHEMA.read_text(encoding="utf-8")))
+    errors = sorted(validator.iter_errors(doc.data), key=lambda e: (list(e.path), e.message))
+    if errors:
+        error = errors[0]
+        raise InputError(f"{doc.where(tuple(error.path))}: {error.json_path}: {error.message}")
+    architecture = Architecture(doc)
+    _check_graph(architecture, catalog)
+    return architecture
+
+
+def _check_graph(architecture: Architecture, catalog: Catalog) -> None:
+    ids: dict[str, int] = {}
+    for index, component in enumerate(architecture.components):
+        where = architecture.doc.where(("components", index))
+        if component["id"] in ids:
+            raise InputError(f"{where}: duplicate component id {component['id']!r}")
+        ids[component["id"]] = index
+        if component["kind"] not in catalog.kinds:
+            known = ", ".join(sorted(catalog.kinds))
+            raise InputError(f"{where}: unknown kind {component['kind']!r} (known: {known})")
+    for index, component in enumerate(architecture.components):
+        for target in component.get("depends_on", []):
+            if target not in ids:
+                where = architecture.doc.where(("components", index, "depends_on"))
+                raise InputError(
+                    f"{where}: {component['id']} depends on unknown component {target!r}"
+                )
+    cycle = _find_cycle({c["id"]: list(c.get("depends_on", [])) for c in architecture.components})
+    if cycle:
+        where = architecture.doc.where(("components", ids[cycle[0]]))
+        raise InputError(f"{where}: depends_on cycle: {' -> '.join(cycle)}")
+
+
+def _find_cycle(graph: dict[str, list[str]]) -> list[str] | None:
+    state: dict[str, int] = {}
+
+    def visit(node: str, trail: list[str]) -> list[str] | None:
+        if state.get(node) == 2:
+            return None
+        if state.get(node) == 1:
+            return [*trail[trail.index(node) :], node]
+        state[node] = 1
+        for target in graph.get(node, []):
+            found = visit(target, [*trail, node])
+            if found:
+                return found
+        state[node] = 2
+        return None
+
+    for node in graph:
+        found = visit(node, [])
+        if found:
+            return found
+    return None

@@ -1,0 +1,68 @@
+"""One FMEA run: load, score, gate, and render every requested format before writing any."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from agentkit.errors import InputError
+from agentkit.fmea.engine import (
+    dependents,
+    gate_failures,
+    single_points_of_failure,
+    summary,
+    worksheet,
+)
+from agentkit.fmea.model import FailureMode, load_architecture, load_catalog
+from agentkit.fmea.render import EXTENSIONS, RENDERERS, REPORT_SCHEMA
+from agentkit.yamlsource import read_json
+
+
+@dataclass(frozen=True)
+class Outcome:
+    report: dict[str, Any]
+    files: dict[str, str]  # file name -> content
+    failing: int
+
+
+def analyse(
+    architecture_path: Path,
+    *,
+    catalog_path: Path | None = None,
+    fail_on: str = "H",
+    baseline_path: Path | None = None,
+    gate_on_proposed: bool = False,
+    proposals: list[tuple[str, FailureMode]] | None = None,
+    formats: tuple[str, ...] = ("md", "json"),
+) -> Outcome:
+    unknown = sorted(set(formats) - set(RENDERERS))
+    if unknown:
+        raise InputError(f"--format: unknown format {unknown[0]!r}; use {', '.join(RENDERERS)}")
+    catalog = load_catalog()
+    if catalog_path is not None:
+        catalog = load_catalog(catalog_path, base=catalog)
+    architecture = load_architecture(architecture_path, catalog)
+    baseline = read_json(baseline_path, InputError) if baseline_path else None
+    if baseline is not None and baseline.get("schema") != REPORT_SCHEMA:
+        raise InputError(f"{baseline_path}: not an agentkit FMEA JSON report ({REPORT_SCHEMA})")
+    rows = worksheet(architecture, catalog, proposals)
+    failing = gate_failures(rows, fail_on, baseline, gate_on_proposed)
+    spofs = single_points_of_failure(architecture, catalog, dependents(architecture))
+    report = {
+        "schema": REPORT_SCHEMA,
+        "source": architecture_path.as_posix(),
+        "catalog_version": catalog.version,
+        "workload": architecture.workload,
+        "summary": summary(rows, spofs),
+        "gate": {
+            "fail_on": fail_on,
+            "baseline": baseline_path.as_posix() if baseline_path else None,
+            "gate_on_proposed": gate_on_proposed,
+            "failed": bool(failing),
+            "failing": [r.id for r in failing],
+        },
+        "rows": [r.to_json() for r in rows],
+    }
+    files = {EXTENSIONS[f]: RENDERERS[f](report) for f in formats}
+    return Outcome(report, files, len(failing))

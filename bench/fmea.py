@@ -1,0 +1,70 @@
+"""FMEA engine cost for generated architectures of 100, 1,000 and 10,000 components.
+
+    python -m bench.fmea
+
+Each size is loaded, validated, scored and rendered to JSON and Markdown. Target: 1,000 components
+in under 2 s, growing linearly (the last column, time per component relative to 100, stays near 1).
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from pathlib import Path
+
+import yaml
+
+from agentkit.fmea.run import analyse
+
+KINDS = [
+    "rds",
+    "ecs",
+    "lambda",
+    "dynamodb",
+    "s3",
+    "alb",
+    "elasticache",
+    "mcp-tool",
+    "bedrock-model",
+    "knowledge-base",
+]
+
+
+def architecture(size: int) -> dict[str, object]:
+    components = []
+    for i in range(size):
+        component: dict[str, object] = {
+            "id": f"c{i}",
+            "kind": KINDS[i % len(KINDS)],
+            "multi_az": i % 3 == 0,
+        }
+        if i >= 10:
+            component["depends_on"] = [f"c{i - 10}", f"c{i - 7}"]  # a layered graph
+        components.append(component)
+    return {
+        "apiVersion": "agentkit/architecture/v1",
+        "workload": {"name": f"synthetic-{size}"},
+        "regions": ["us-east-1"],
+        "components": components,
+    }
+
+
+def main() -> None:
+    with tempfile.TemporaryDirectory() as folder:
+        timings = {}
+        for size in (100, 1_000, 10_000):
+            path = Path(folder) / f"arch-{size}.yaml"
+            path.write_text(yaml.safe_dump(architecture(size)))
+            start = time.perf_counter()
+            outcome = analyse(path, formats=("json", "md"))
+            timings[size] = (time.perf_counter() - start, len(outcome.report["rows"]))
+    per_component_100 = timings[100][0] / 100
+    print(f"{'components':>10} {'rows':>7} {'seconds':>9} {'per component vs 100':>22}")
+    for size, (seconds, rows) in timings.items():
+        ratio = (seconds / size) / per_component_100
+        print(f"{size:>10} {rows:>7} {seconds:>9.3f} {ratio:>21.2f}x")
+    print(f"1,000 components in {timings[1_000][0]:.3f} s (target < 2 s)")
+
+
+if __name__ == "__main__":
+    main()
