@@ -147,7 +147,7 @@ def render_html(report: dict[str, Any]) -> str:
         "th{background:#f0f0f0}.apH{background:#c0392b;color:#fff}.apM{background:#e67e22;color:#fff}"
         ".apL{background:#27ae60;color:#fff}.charts{display:flex;gap:2rem;flex-wrap:wrap}"
         "</style></head><body>"
-        f"<h1>FMEA: {html.escape(report['workload']['name'])}</h1><p>{summary.replace('**', '')}</p>"
+        f"<h1>FMEA: {html.escape(report['workload']['name'])}</h1><p>{summary.replace('**', '').replace('`', '')}</p>"
         f'<div class="charts"><figure>{_heat_map(rows)}<figcaption>Risk matrix (worst action priority '
         f"per cell)</figcaption></figure><figure>{_pareto(rows)}<figcaption>RPN Pareto</figcaption>"
         "</figure></div><h2>Worksheet</h2><table><thead><tr><th>AP</th><th>S</th><th>O</th><th>D</th>"
