@@ -7,6 +7,8 @@ from typing import Annotated, Literal
 
 import typer
 
+from agentkit.cli.options import ConfigOption
+
 
 def fmea(
     architecture: Annotated[
@@ -25,8 +27,9 @@ def fmea(
     ] = None,
     no_model: Annotated[
         bool,
-        typer.Option("--no-model", help="Skip the optional model enrichment (the default today)."),
+        typer.Option("--no-model", help="Skip the model's proposals of extra failure modes."),
     ] = False,
+    config: ConfigOption = None,
     gate_on_proposed: Annotated[
         bool, typer.Option("--gate-on-proposed", help="Let model-proposed items fail the gate.")
     ] = False,
@@ -36,16 +39,24 @@ def fmea(
     from agentkit.fmea.run import analyse
     from agentkit.fsutil import atomic_write_all
 
-    del no_model  # enrichment is not wired yet: every run is model-free
+    model, offline = None, None
+    if not no_model:
+        from agentkit.agents.dr.agent import model_tier
+        from agentkit.config import load_config
+
+        model, offline = model_tier(load_config(config))
     outcome = analyse(
         architecture,
         catalog_path=catalog,
         fail_on=fail_on,
         baseline_path=baseline,
         gate_on_proposed=gate_on_proposed,
+        model=model,
         formats=tuple(f.strip() for f in formats.split(",") if f.strip()),
     )
     atomic_write_all({out / name: content for name, content in outcome.files.items()})
+    if offline:
+        typer.echo("model enrichment skipped: no model tier (no AWS credentials)", err=True)
     ap = outcome.report["summary"]["action_priority"]
     typer.echo(
         f"{outcome.report['summary']['rows']} failure modes: {ap['H']} H, {ap['M']} M, "

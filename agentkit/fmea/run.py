@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from agentkit.bedrock.types import ModelInterface
 from agentkit.errors import InputError
 from agentkit.fmea.engine import (
     dependents,
@@ -14,7 +15,8 @@ from agentkit.fmea.engine import (
     summary,
     worksheet,
 )
-from agentkit.fmea.model import FailureMode, load_architecture, load_catalog
+from agentkit.fmea.enrich import propose
+from agentkit.fmea.model import load_architecture, load_catalog
 from agentkit.fmea.render import EXTENSIONS, RENDERERS, REPORT_SCHEMA
 from agentkit.yamlsource import read_json
 
@@ -33,9 +35,10 @@ def analyse(
     fail_on: str = "H",
     baseline_path: Path | None = None,
     gate_on_proposed: bool = False,
-    proposals: list[tuple[str, FailureMode]] | None = None,
+    model: ModelInterface | None = None,
     formats: tuple[str, ...] = ("md", "json"),
 ) -> Outcome:
+    """``model``: when given, it may propose extra failure modes (marked, scored by code)."""
     unknown = sorted(set(formats) - set(RENDERERS))
     if unknown:
         raise InputError(f"--format: unknown format {unknown[0]!r}; use {', '.join(RENDERERS)}")
@@ -46,13 +49,19 @@ def analyse(
     baseline = read_json(baseline_path, InputError) if baseline_path else None
     if baseline is not None and baseline.get("schema") != REPORT_SCHEMA:
         raise InputError(f"{baseline_path}: not an agentkit FMEA JSON report ({REPORT_SCHEMA})")
-    rows = worksheet(architecture, catalog, proposals)
+    rows = worksheet(architecture, catalog)
+    enrichment = "off"
+    if model is not None:
+        proposals, unavailable = propose(model, architecture, rows)
+        enrichment = f"skipped: {unavailable}" if unavailable else f"{len(proposals)} proposal(s)"
+        rows = worksheet(architecture, catalog, proposals)
     failing = gate_failures(rows, fail_on, baseline, gate_on_proposed)
     spofs = single_points_of_failure(architecture, catalog, dependents(architecture))
     report = {
         "schema": REPORT_SCHEMA,
         "source": architecture_path.as_posix(),
         "catalog_version": catalog.version,
+        "model_enrichment": enrichment,
         "workload": architecture.workload,
         "summary": summary(rows, spofs),
         "gate": {
