@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -45,15 +47,23 @@ def fmea(
         from agentkit.config import load_config
 
         model, offline = model_tier(load_config(config))
-    outcome = analyse(
-        architecture,
-        catalog_path=catalog,
-        fail_on=fail_on,
-        baseline_path=baseline,
-        gate_on_proposed=gate_on_proposed,
-        model=model,
-        formats=tuple(f.strip() for f in formats.split(",") if f.strip()),
-    )
+    from rich.console import Console
+
+    console = Console(stderr=True)
+    with (
+        console.status(f"scoring {architecture} ...", spinner="dots")
+        if console.is_terminal
+        else _quiet()
+    ):
+        outcome = analyse(
+            architecture,
+            catalog_path=catalog,
+            fail_on=fail_on,
+            baseline_path=baseline,
+            gate_on_proposed=gate_on_proposed,
+            model=model,
+            formats=tuple(f.strip() for f in formats.split(",") if f.strip()),
+        )
     atomic_write_all({out / name: content for name, content in outcome.files.items()})
     if offline:
         typer.echo("model enrichment skipped: no model tier (no AWS credentials)", err=True)
@@ -64,3 +74,8 @@ def fmea(
     )
     if outcome.failing:
         raise GateFailed(f"FMEA gate failed: {outcome.failing} item(s) at or above {fail_on}")
+
+
+@contextlib.contextmanager
+def _quiet() -> Iterator[None]:
+    yield
