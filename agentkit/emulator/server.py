@@ -45,7 +45,7 @@ class _Listener:
         self.host = host
         self.port = port
         self.server: asyncio.Server | None = None
-        self.placeholder: socket.socket | None = None
+        self.port_holder: socket.socket | None = None
         self.writers: dict[tuple[str, int], asyncio.StreamWriter] = {}
 
 
@@ -104,9 +104,9 @@ class EmulatorServer:
         self._connections.released.set()
         for listener in [self._control, *self._regions.values()]:
             await self._close(listener)
-            if listener.placeholder is not None:
-                listener.placeholder.close()
-                listener.placeholder = None
+            if listener.port_holder is not None:
+                listener.port_holder.close()
+                listener.port_holder = None
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -122,11 +122,11 @@ class EmulatorServer:
             down = plan.regions[name].down if name in plan.regions else False
             if down and listener.server is not None:
                 await self._close(listener)
-                listener.placeholder = _bound_not_listening(self.host, listener.port)
+                listener.port_holder = _bound_not_listening(self.host, listener.port)
             elif not down and listener.server is None:
-                if listener.placeholder is not None:
-                    listener.placeholder.close()
-                    listener.placeholder = None
+                if listener.port_holder is not None:
+                    listener.port_holder.close()
+                    listener.port_holder = None
                 await self._listen(listener, self._bedrock)
 
     async def _listen(self, listener: _Listener, app: Any) -> None:
