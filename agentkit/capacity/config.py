@@ -26,7 +26,7 @@ def _invalid(message: str) -> PydanticCustomError:
 
 
 class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
 
 class RegionQuota(_Frozen):

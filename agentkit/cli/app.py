@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
 
@@ -13,11 +13,11 @@ from agentkit.cli.capacity import capacity
 from agentkit.cli.chat import chat
 from agentkit.cli.doctor import doctor
 from agentkit.cli.emulate import emulate
+from agentkit.cli.errors import DebugState, report_and_exit
 from agentkit.cli.fmea import fmea
 from agentkit.cli.gameday import gameday
 from agentkit.cli.runbook import runbook_app
 from agentkit.cli.tools import tools_app
-from agentkit.errors import AgentkitError
 
 app = typer.Typer(
     name="agentkit",
@@ -41,8 +41,16 @@ def root(
         bool,
         typer.Option("--version", callback=_version, is_eager=True, help="Print the version."),
     ] = False,
+    debug: Annotated[
+        bool,
+        typer.Option(
+            "--debug", help="Show the Python traceback of an error (or AGENTKIT_DEBUG=1)."
+        ),
+    ] = False,
 ) -> None:
     """Resilience-aware agents for Amazon Bedrock."""
+    if debug:
+        DEBUG.enabled = True
 
 
 app.command(help="Run the local Bedrock Runtime emulator with fault injection.")(emulate)
@@ -58,12 +66,22 @@ app.command(help="Ask the DR advisor one question.")(ask)
 app.command(help="Chat with the DR advisor (sessions persist).")(chat)
 
 
-def main(argv: list[str] | None = None) -> None:
-    """Console-script entry point: user mistakes become one line on stderr, never a traceback."""
+DEBUG = DebugState()
+
+
+def main(argv: list[str] | None = None) -> NoReturn:
+    """Console-script entry point: every failure is one line on stderr, never a traceback.
+
+    Exit 2 for bad input, 1 for a runtime failure, 3 for a failed gate; ``--debug`` (or
+    ``AGENTKIT_DEBUG=1``) adds the traceback.
+    """
+    DEBUG.enabled = DebugState.from_environment()
     try:
         app(args=argv, prog_name="agentkit")
-    except AgentkitError as exc:
-        print(f"agentkit: error: {exc}", file=sys.stderr)
-        sys.exit(exc.exit_code)
+    except SystemExit:
+        raise
     except KeyboardInterrupt:
         sys.exit(130)
+    except BaseException as exc:
+        report_and_exit(exc, debug=DEBUG.enabled)
+    sys.exit(0)
