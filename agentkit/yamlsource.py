@@ -1,12 +1,17 @@
-"""YAML loading that remembers where every value came from.
+"""YAML and JSON loading that remembers where every value came from, within safe limits.
 
-Every YAML input of agentkit (configuration, fault plans, architectures, runbooks) goes through
-:func:`load_yaml`, so every error can name the file, the line and the key.
+Every YAML input of agentkit (configuration, fault plans, architectures, runbooks, the catalog)
+goes through :func:`load_yaml`, so every error can name the file, the line and the key, and no
+input can make it do unbounded work: documents are limited in size (:data:`MAX_INPUT_BYTES`),
+nesting (:data:`MAX_DEPTH`), aliases to collections (:data:`MAX_ALIASES`, which stops the
+"billion laughs") and values built (:data:`MAX_NODES`); numbers must be finite. JSON inputs
+(:func:`parse_json`) get the same limits and refuse ``NaN`` and ``Infinity``.
 """
 
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -18,6 +23,51 @@ from agentkit.errors import UserError
 
 KeyPath = tuple[str | int, ...]
 M = TypeVar("M", bound=BaseModel)
+
+MAX_INPUT_BYTES = 5 * 1024 * 1024  # any one input file or document
+MAX_DEPTH = 64  # nested mappings and lists
+MAX_ALIASES = 100  # aliases that point at a mapping or a list
+MAX_NODES = 500_000  # values built, aliases expanded
+
+
+class LimitExceeded(yaml.MarkedYAMLError):
+    """A document goes beyond one of the limits above."""
+
+
+class _LimitedLoader(yaml.SafeLoader):
+    """PyYAML's safe loader, refusing documents that are too deep or alias too many collections.
+
+    The composer recurses once per nesting level, so depth is checked there, before Python's own
+    recursion limit is near.
+    """
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self._depth = 0
+        self._aliases = 0
+
+    def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
+        event: yaml.Event = self.peek_event()  # type: ignore[no-untyped-call]
+        if isinstance(event, yaml.AliasEvent):
+            target = self.anchors.get(event.anchor)
+            if isinstance(target, yaml.CollectionNode):
+                self._aliases += 1
+                if self._aliases > MAX_ALIASES:
+                    raise LimitExceeded(
+                        problem=f"more than {MAX_ALIASES} aliases to mappings or lists",
+                        problem_mark=_mark(event),
+                    )
+            return super().compose_node(parent, index)
+        self._depth += 1
+        try:
+            if self._depth > MAX_DEPTH:
+                raise LimitExceeded(
+                    problem=f"nested more than {MAX_DEPTH} levels deep",
+                    problem_mark=_mark(event),
+                )
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
 
 
 @dataclass(frozen=True)
@@ -48,63 +98,176 @@ def format_path(path: KeyPath) -> str:
 
 def load_yaml(text: str, source: str, error: type[UserError] = UserError) -> YamlDocument:
     """Parse one YAML document, keeping the line of every key and list item."""
-    loader = yaml.SafeLoader(text)
+    check_size(len(text), source, error)
+    try:
+        loader = _LimitedLoader(text)
+    except yaml.YAMLError as exc:  # a character YAML does not allow (NUL, other controls)
+        raise error(f"{source}: invalid YAML: {_flat(exc)}") from None
     try:
         node = loader.get_single_node()
         lines: dict[KeyPath, int] = {}
-        data = _construct(loader, node, (), lines) if node is not None else None
+        data = _Builder(loader, lines).build(node) if node is not None else None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
         where = f"{source}:{mark.line + 1}" if mark else source
         raise error(f"{where}: invalid YAML: {exc.problem or exc}") from None
     except yaml.YAMLError as exc:
-        raise error(f"{source}: invalid YAML: {exc}") from None
+        raise error(f"{source}: invalid YAML: {_flat(exc)}") from None
     finally:
         loader.dispose()
     return YamlDocument(data=data, source=source, lines=lines)
 
 
-def read_yaml(path: Path, error: type[UserError] = UserError) -> YamlDocument:
+def check_size(size: int, source: str, error: type[UserError] = UserError) -> None:
+    """Refuse an input larger than :data:`MAX_INPUT_BYTES` before any work is done on it."""
+    if size > MAX_INPUT_BYTES:
+        raise error(f"{source}: input too large ({size:,} bytes; the limit is {MAX_INPUT_BYTES:,})")
+
+
+def read_text(path: Path, error: type[UserError] = UserError) -> str:
+    """A UTF-8 text file within the size limit; every problem is one line naming the file."""
     try:
-        text = path.read_text(encoding="utf-8")
+        with path.open("rb") as fh:
+            raw = fh.read(MAX_INPUT_BYTES + 1)
     except FileNotFoundError:
         raise error(f"{path}: file not found") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise error(f"{path}: cannot read: {exc}") from None
-    return load_yaml(text, str(path), error)
+    except IsADirectoryError:
+        raise error(f"{path}: is a directory, not a file") from None
+    except OSError as exc:
+        raise error(f"{path}: cannot read: {exc.strerror or exc}") from None
+    check_size(len(raw), str(path), error)
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise error(f"{path}: not UTF-8 text (byte {exc.start})") from None
+    if "\x00" in text:
+        raise error(f"{path}: contains a NUL byte: not a text file")
+    return text
+
+
+def read_yaml(path: Path, error: type[UserError] = UserError) -> YamlDocument:
+    return load_yaml(read_text(path, error), str(path), error)
 
 
 def read_json(path: Path, error: type[UserError] = UserError) -> Any:
     """Parse a JSON file; a missing or broken file is one line naming it (and the line)."""
+    return parse_json(read_text(path, error), str(path), error)
+
+
+def parse_json(text: str | bytes, source: str, error: type[UserError] = UserError) -> Any:
+    """Strict JSON within the limits: no ``NaN``/``Infinity``, bounded size and nesting."""
+    check_size(len(text), source, error)
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise error(f"{path}: file not found") from None
+        data = json.loads(text, parse_constant=_refuse_constant)
     except json.JSONDecodeError as exc:
-        raise error(f"{path}:{exc.lineno}: invalid JSON: {exc.msg}") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise error(f"{path}: cannot read: {exc}") from None
+        raise error(f"{source}:{exc.lineno}: invalid JSON: {exc.msg}") from None
+    except RecursionError:
+        raise error(f"{source}: invalid JSON: nested more than {MAX_DEPTH} levels deep") from None
+    except UnicodeDecodeError as exc:
+        raise error(f"{source}: not UTF-8 text (byte {exc.start})") from None
+    except ValueError as exc:  # NaN/Infinity, or an integer too long to convert
+        raise error(f"{source}: invalid JSON: {exc}") from None
+    if json_depth(data) > MAX_DEPTH:
+        raise error(f"{source}: invalid JSON: nested more than {MAX_DEPTH} levels deep")
+    return data
 
 
-def _construct(
-    loader: yaml.SafeLoader, node: yaml.Node, path: KeyPath, lines: dict[KeyPath, int]
-) -> Any:
-    lines[path] = node.start_mark.line + 1
-    if isinstance(node, yaml.MappingNode):
-        loader.flatten_mapping(node)
+def json_depth(value: Any) -> int:
+    """How deeply ``value`` nests dicts and lists (iteratively: any depth is safe)."""
+    deepest = 0
+    stack: list[tuple[Any, int]] = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict | list):
+            depth += 1
+            deepest = max(deepest, depth)
+            stack.extend((child, depth) for child in _children(item))
+    return deepest
+
+
+def _children(item: dict[Any, Any] | list[Any]) -> Any:
+    return item.values() if isinstance(item, dict) else item
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+class _Builder:
+    """Builds Python values from composed nodes, recording lines and enforcing the limits."""
+
+    def __init__(self, loader: yaml.SafeLoader, lines: dict[KeyPath, int]) -> None:
+        self.loader = loader
+        self.lines = lines
+        self.built = 0
+        self.open: set[int] = set()  # collection nodes being built: an alias to one is a cycle
+
+    def build(self, node: yaml.Node, path: KeyPath = ()) -> Any:
+        self.built += 1
+        if self.built > MAX_NODES:
+            raise LimitExceeded(
+                problem=f"expands to more than {MAX_NODES:,} values (aliases?)",
+                problem_mark=node.start_mark,
+            )
+        self.lines.setdefault(path, node.start_mark.line + 1)
+        if isinstance(node, yaml.CollectionNode):
+            if id(node) in self.open:
+                raise LimitExceeded(
+                    problem="an alias refers to itself", problem_mark=node.start_mark
+                )
+            self.open.add(id(node))
+            try:
+                if isinstance(node, yaml.MappingNode):
+                    return self._mapping(node, path)
+                return [self.build(item, (*path, i)) for i, item in enumerate(node.value)]
+            finally:
+                self.open.discard(id(node))
+        return self._scalar(node)
+
+    def _mapping(self, node: yaml.MappingNode, path: KeyPath) -> dict[Any, Any]:
+        self.loader.flatten_mapping(node)
         out: dict[Any, Any] = {}
         for key_node, value_node in node.value:
-            key = loader.construct_object(key_node, deep=True)
+            if not isinstance(key_node, yaml.ScalarNode):
+                raise yaml.MarkedYAMLError(
+                    problem="a key must be a plain value, not a mapping or list",
+                    problem_mark=key_node.start_mark,
+                )
+            key = self._scalar(key_node)
             if key in out:
                 raise yaml.MarkedYAMLError(
                     problem=f"duplicate key {key!r}", problem_mark=key_node.start_mark
                 )
-            out[key] = _construct(loader, value_node, (*path, str(key)), lines)
-            lines[(*path, str(key))] = key_node.start_mark.line + 1
+            out[key] = self.build(value_node, (*path, str(key)))
+            self.lines[(*path, str(key))] = key_node.start_mark.line + 1
         return out
-    if isinstance(node, yaml.SequenceNode):
-        return [_construct(loader, item, (*path, i), lines) for i, item in enumerate(node.value)]
-    return loader.construct_object(node, deep=True)
+
+    def _scalar(self, node: yaml.Node) -> Any:
+        try:
+            value = self.loader.construct_object(node, deep=True)
+        except (ValueError, TypeError, OverflowError) as exc:  # huge ints, impossible dates
+            raise yaml.MarkedYAMLError(
+                problem=f"invalid value {_short(node)}: {exc}", problem_mark=node.start_mark
+            ) from None
+        if isinstance(value, float) and not math.isfinite(value):
+            raise yaml.MarkedYAMLError(
+                problem=f"numbers must be finite (got {_short(node)})", problem_mark=node.start_mark
+            )
+        return value
+
+
+def _flat(exc: Exception) -> str:
+    return " ".join(str(exc).split())
+
+
+def _mark(event: yaml.Event) -> yaml.Mark | None:
+    mark = event.start_mark
+    return mark if isinstance(mark, yaml.Mark) else None
+
+
+def _short(node: yaml.Node) -> str:
+    text = str(node.value)
+    return repr(text if len(text) <= 40 else text[:37] + "...")
 
 
 def parse_model(

@@ -11,11 +11,11 @@ import json
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-import yaml
-
 from agentkit.emulator.faults import describe_plan_error, parse_plan
 from agentkit.emulator.service import Answer, BedrockService, Call, StreamAnswer, parse_path
 from agentkit.emulator.wire_errors import DROP, BedrockError
+from agentkit.errors import InputError
+from agentkit.yamlsource import load_yaml
 
 Scope = dict[str, Any]
 Receive = Callable[[], Awaitable[dict[str, Any]]]
@@ -146,8 +146,11 @@ class ControlApp:
 
     async def _put_faults(self, body: bytes) -> Answer:
         try:
-            plan = parse_plan(yaml.safe_load(body.decode("utf-8") or "{}"))
-        except yaml.YAMLError as exc:
+            text = body.decode("utf-8")
+            plan = parse_plan(load_yaml(text or "{}", "fault plan", InputError).data)
+        except UnicodeDecodeError:
+            return _json(400, {"message": "fault plan is not UTF-8 text"})
+        except InputError as exc:
             return _json(400, {"message": f"fault plan is not valid JSON or YAML: {exc}"})
         except ValueError as exc:
             return _json(400, {"message": f"invalid fault plan: {describe_plan_error(exc)}"})

@@ -64,7 +64,8 @@ def test_infinite_capacity_input_is_one_line_exit_2(tmp_path: Path) -> None:
     result = run_cli("capacity", "-c", str(path))
     assert result.returncode == 2, result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
-    assert result.stderr.startswith(f"agentkit: error: {path}:4: capacity.tokens_per_second")
+    expected = f"agentkit: error: {path}:4: invalid YAML: numbers must be finite"
+    assert result.stderr.startswith(expected)
 
 
 def test_debug_shows_the_traceback_and_the_line(tmp_path: Path) -> None:
