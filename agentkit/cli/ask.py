@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from agentkit.cli.options import ConfigOption, JsonOption, SessionsOption
+from agentkit.cli.options import ConfigOption, JsonOption, QuestionArgument, SessionsOption
 
 
 def sessions_path(path: Path | None) -> Path:
@@ -18,7 +18,7 @@ def sessions_path(path: Path | None) -> Path:
 
 
 def ask(
-    question: Annotated[str, typer.Argument(help="Your question, in plain words.")],
+    question: QuestionArgument,
     session: Annotated[
         str | None, typer.Option("--session", help="Continue (or start) this session.")
     ] = None,
@@ -47,6 +47,10 @@ def ask(
         shutdown = getattr(provider, "shutdown", None)
         if shutdown is not None:
             shutdown()
+    if answer.source == "input_error":
+        from agentkit.errors import InputError
+
+        raise InputError(answer.answer)  # one line, exit 2: the question holds a mistake
     if json_output:
         typer.echo(json.dumps(answer.to_json(), indent=2))
         return

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,8 @@ from agentkit.yamlsource import YamlDocument, describe_validation_error, read_ya
 _PACKAGE = Path(__file__).resolve().parent
 SCHEMA = _PACKAGE / "schemas" / "architecture-v1.schema.json"
 DEFAULT_CATALOG = _PACKAGE / "catalog-v1.yaml"
+MAX_COMPONENTS = 10_000  # keeps the dependents bitsets (components squared bits) small
+ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")  # the schema's id pattern, matched in full
 CLASSES = (
     "shared_fate",
     "insufficient_capacity",
@@ -109,6 +112,11 @@ def load_architecture(path: Path, catalog: Catalog) -> Architecture:
         error = errors[0]
         raise InputError(f"{doc.where(tuple(error.path))}: {error.json_path}: {error.message}")
     architecture = Architecture(doc)
+    if len(architecture.components) > MAX_COMPONENTS:
+        raise InputError(
+            f"{doc.where(('components',))}: {len(architecture.components):,} components; "
+            f"the limit is {MAX_COMPONENTS:,}"
+        )
     _check_graph(architecture, catalog)
     return architecture
 
@@ -117,6 +125,11 @@ def _check_graph(architecture: Architecture, catalog: Catalog) -> None:
     ids: dict[str, int] = {}
     for index, component in enumerate(architecture.components):
         where = architecture.doc.where(("components", index))
+        if not ID.fullmatch(component["id"]):
+            raise InputError(
+                f"{where}: component id {component['id']!r} must be letters, digits, '_', '.' "
+                "or '-', starting with a letter or digit"
+            )
         if component["id"] in ids:
             raise InputError(f"{where}: duplicate component id {component['id']!r}")
         ids[component["id"]] = index
@@ -137,23 +150,25 @@ def _check_graph(architecture: Architecture, catalog: Catalog) -> None:
 
 
 def _find_cycle(graph: dict[str, list[str]]) -> list[str] | None:
-    state: dict[str, int] = {}
-
-    def visit(node: str, trail: list[str]) -> list[str] | None:
-        if state.get(node) == 2:
-            return None
-        if state.get(node) == 1:
-            return [*trail[trail.index(node) :], node]
-        state[node] = 1
-        for target in graph.get(node, []):
-            found = visit(target, [*trail, node])
-            if found:
-                return found
-        state[node] = 2
-        return None
-
-    for node in graph:
-        found = visit(node, [])
-        if found:
-            return found
+    """A ``depends_on`` cycle as a trail ``a -> b -> a``, or None. Iterative: any depth is safe."""
+    done: set[str] = set()
+    for start in graph:
+        if start in done:
+            continue
+        trail: list[str] = [start]
+        on_trail = {start: 0}
+        pending = [iter(graph.get(start, []))]
+        while pending:
+            target = next(pending[-1], None)
+            if target is None:
+                node = trail.pop()
+                done.add(node)
+                del on_trail[node]
+                pending.pop()
+            elif target in on_trail:
+                return [*trail[on_trail[target] :], target]
+            elif target not in done:
+                on_trail[target] = len(trail)
+                trail.append(target)
+                pending.append(iter(graph.get(target, [])))
     return None

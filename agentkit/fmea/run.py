@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from agentkit.bedrock.types import ModelInterface
 from agentkit.errors import InputError
@@ -19,6 +21,21 @@ from agentkit.fmea.enrich import propose
 from agentkit.fmea.model import load_architecture, load_catalog
 from agentkit.fmea.render import EXTENSIONS, RENDERERS, REPORT_SCHEMA
 from agentkit.yamlsource import read_json
+
+
+class _BaselineRow(BaseModel):
+    model_config = ConfigDict(extra="allow", allow_inf_nan=False)
+    id: str
+    action_priority: Literal["H", "M", "L"]
+    rpn: int = Field(ge=0)
+
+
+class _Baseline(BaseModel):
+    """The part of an earlier JSON report the gate reads; the rest is not checked."""
+
+    model_config = ConfigDict(extra="allow", allow_inf_nan=False)
+    schema_: Literal["agentkit/fmea-report/v1"] = Field(alias="schema")
+    rows: list[_BaselineRow]
 
 
 @dataclass(frozen=True)
@@ -46,9 +63,7 @@ def analyse(
     if catalog_path is not None:
         catalog = load_catalog(catalog_path, base=catalog)
     architecture = load_architecture(architecture_path, catalog)
-    baseline = read_json(baseline_path, InputError) if baseline_path else None
-    if baseline is not None and baseline.get("schema") != REPORT_SCHEMA:
-        raise InputError(f"{baseline_path}: not an agentkit FMEA JSON report ({REPORT_SCHEMA})")
+    baseline = read_baseline(baseline_path) if baseline_path else None
     rows = worksheet(architecture, catalog)
     enrichment = "off"
     if model is not None:
@@ -75,3 +90,17 @@ def analyse(
     }
     files = {EXTENSIONS[f]: RENDERERS[f](report) for f in formats}
     return Outcome(report, files, len(failing))
+
+
+def read_baseline(path: Path) -> dict[str, Any]:
+    """An earlier JSON report, checked for what the gate reads: one line naming the problem."""
+    data = read_json(path, InputError)
+    if not isinstance(data, dict) or data.get("schema") != REPORT_SCHEMA:
+        raise InputError(f"{path}: not an agentkit FMEA JSON report ({REPORT_SCHEMA})")
+    try:
+        _Baseline.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors(include_url=False)[0]
+        where = ".".join(str(part) for part in first["loc"])
+        raise InputError(f"{path}: {where}: {first['msg']}") from None
+    return data

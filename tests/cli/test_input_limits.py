@@ -127,3 +127,47 @@ def test_read_json_names_the_file_and_line(tmp_path: Path) -> None:
         read_json(path, InputError)
     path.write_text(json.dumps({"a": [1, 2]}))
     assert read_json(path, InputError) == {"a": [1, 2]}
+
+
+def cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str]:
+    from agentkit.cli.app import main
+
+    with pytest.raises(SystemExit) as exited:
+        main(list(argv))
+    err = capsys.readouterr().err
+    return int(exited.value.code or 0), err
+
+
+@pytest.mark.parametrize(
+    ("payload", "problem"),
+    [
+        (b'{"a": NaN}', "NaN is not a JSON number"),
+        (b"[" * 50_000 + b"]" * 50_000, "nested more than"),
+        (b'{"a": "\x00"}', "NUL byte"),
+        (b"\xff\xfe{}", "not UTF-8 text"),
+        (b"1" * 10_000, "invalid JSON"),
+    ],
+)
+def test_tools_call_input_is_strict(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], payload: bytes, problem: str
+) -> None:
+    path = tmp_path / "in.json"
+    path.write_bytes(payload)
+    code, err = cli(capsys, "tools", "call", "dr_advisor", "--input", str(path))
+    assert code == 2
+    assert err.startswith(f"agentkit: error: {path}")
+    assert problem in err
+    assert len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize(
+    ("question", "problem"),
+    [("a\x00b", "NUL byte"), ("x" * 20_001, "the limit is 20,000"), ("  ", "empty")],
+)
+def test_ask_checks_the_question_before_work(
+    capsys: pytest.CaptureFixture[str], question: str, problem: str
+) -> None:
+    code, err = cli(capsys, "ask", question)
+    assert code == 2
+    assert problem in err
+    assert len(err.strip().splitlines()) == 1
