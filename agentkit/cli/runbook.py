@@ -5,11 +5,14 @@ from __future__ import annotations
 import datetime as dt
 import json
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import typer
 
 from agentkit.errors import InputError
+
+if TYPE_CHECKING:
+    from agentkit.runbooks.arc import ArcTarget
 
 runbook_app = typer.Typer(help="Versioned failover runbooks.", no_args_is_help=True)
 
@@ -96,30 +99,62 @@ def lock() -> None:
     typer.echo(f"locked {len(runbooks)} runbook(s)")
 
 
+def _arc_target(account: str | None, bindings: Path | None) -> ArcTarget:
+    from agentkit.runbooks.arc import ArcTarget
+    from agentkit.yamlsource import read_yaml
+
+    if account is None:
+        raise InputError("--format arc needs --account (the 12-digit account the plan runs in)")
+    bound: dict[str, str] = {}
+    if bindings is not None:
+        data = read_yaml(bindings, InputError).data
+        if not isinstance(data, dict):
+            raise InputError(f"{bindings}: bindings are a mapping of resource name to ARN or id")
+        bound = {str(k): str(v) for k, v in data.items()}
+    return ArcTarget(account=account, bindings=bound)
+
+
 @runbook_app.command("plan")
 def plan_cmd(
     runbook_id: str,
     source: Annotated[str, typer.Option("--from", help="Source Region.")],
-    target: Annotated[str, typer.Option("--to", help="Target Region.")],
+    target: Annotated[
+        str | None,
+        typer.Option("--to", help="Target Region (not for runbooks that act in one Region)."),
+    ] = None,
     output: Annotated[Literal["md", "json", "arc"], typer.Option("--format")] = "md",
+    account: Annotated[
+        str | None, typer.Option(help="Account id for the ARNs of --format arc.")
+    ] = None,
+    bindings: Annotated[
+        Path | None,
+        typer.Option(help="YAML map of resource name (or name@region) to ARN, for --format arc."),
+    ] = None,
 ) -> None:
-    """Steps in execution order (sequential and parallel groups) for a Region pair."""
-    from agentkit.regions import require_known_region
-    from agentkit.runbooks import Runbook, plan, validate
-    from agentkit.runbooks.arc import render_arc
-    from agentkit.runbooks.plan import render_json, render_markdown
+    """Steps in execution order (sequential and parallel groups) for a Region pair.
 
-    require_known_region(source, InputError)
-    require_known_region(target, InputError)
-    if source == target:
-        raise InputError("--from and --to must be different Regions")
+    Exit 2 for an unknown Region, a pair in two partitions, or one outside the runbook's
+    partition. Warns when the critical path exceeds the RTO budget."""
+    from agentkit.runbooks import Runbook, plan, validate
+    from agentkit.runbooks.arc import arc_export
+    from agentkit.runbooks.plan import check_regions, render_json, render_markdown
+
     runbook = _find(runbook_id)
     assert isinstance(runbook, Runbook)
+    target = check_regions(runbook, source, target)
     report = validate(runbook, today=dt.date.today())
     if report.errors:
         raise InputError("; ".join(report.errors))
     planned = plan(runbook, source, target)
-    render = {"md": render_markdown, "json": render_json, "arc": render_arc}[output]
+    for warning in planned["warnings"]:
+        typer.echo(f"warning: {warning}", err=True)
+    if output == "arc":
+        request, notes = arc_export(planned, _arc_target(account, bindings))
+        for note in notes:
+            typer.echo(f"note: {note}", err=True)
+        typer.echo(json.dumps(request, indent=2, sort_keys=True))
+        return
+    render = {"md": render_markdown, "json": render_json}[output]
     typer.echo(render(planned), nl=False)
 
 
@@ -127,7 +162,10 @@ def plan_cmd(
 def rehearse_cmd(
     runbook_id: str,
     source: Annotated[str, typer.Option("--from", help="Source Region.")],
-    target: Annotated[str, typer.Option("--to", help="Target Region.")],
+    target: Annotated[
+        str | None,
+        typer.Option("--to", help="Target Region (not for runbooks that act in one Region)."),
+    ] = None,
     approve_all: Annotated[
         bool, typer.Option("--approve-all", help="Approve every gate (CI rehearsals).")
     ] = False,
@@ -137,14 +175,13 @@ def rehearse_cmd(
 ) -> None:
     """Walk the plan without touching AWS, pausing at each approval gate. Exit 1 if rejected."""
     from agentkit.fsutil import atomic_write
-    from agentkit.regions import require_known_region
     from agentkit.runbooks import Runbook, plan
+    from agentkit.runbooks.plan import check_regions
     from agentkit.runbooks.rehearse import rehearse
 
-    require_known_region(source, InputError)
-    require_known_region(target, InputError)
     runbook = _find(runbook_id)
     assert isinstance(runbook, Runbook)
+    target = check_regions(runbook, source, target)
 
     def decide(request: dict[str, Any]) -> dict[str, Any]:
         roles = ", ".join(str(r) for r in request.get("roles", []))

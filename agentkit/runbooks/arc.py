@@ -1,121 +1,263 @@
-"""Export a runbook plan as an AWS ARC Region switch ``CreatePlan`` request skeleton.
+"""Export a runbook plan as an AWS ARC Region switch ``CreatePlan`` request.
 
-Every execution block gets the configuration shape the ARC API requires; identifiers agentkit
-cannot know (role ARNs, Lambda ARNs, cluster ARNs) are ``<REPLACE: ...>`` markers to fill in.
-The output validates against botocore's ``arc-region-switch`` service model.
+Every execution block gets the configuration shape the ARC API requires, with real identifiers:
+ARNs that follow from a name (IAM roles, Lambda functions, Aurora and RDS clusters and instances,
+ECS services) are built from the account, the Region's partition and the names in the step's
+``params``; ARNs that hold a generated id (routing controls, Region switch plans, Auto Scaling
+groups, hosted zones) come from ``bindings`` (name, or ``name@region`` for per-Region resources,
+to ARN or id). A step whose ARC block cannot be filled that way, and every agentkit action, is a
+custom action: the Lambda named by the step's ``function`` param, else the one action Lambda
+(:data:`ACTION_FUNCTION`) that receives the step type and params. Manual steps are manual
+approvals. No ``<REPLACE>`` marker is emitted; the notes say which steps fell back.
+
+Backup and restore has no Region switch plan, and a runbook acting inside one Region has none
+either: both are refused. The output validates against botocore's ``arc-region-switch`` model.
 """
 
 from __future__ import annotations
 
 import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
-ROLE = "<REPLACE: arn:aws:iam::ACCOUNT:role/region-switch>"
+from agentkit.errors import InputError
+
+ACTION_FUNCTION = "agentkit-runbook-action"
+EXECUTION_ROLE = "region-switch-execution"
+APPROVAL_ROLE = "region-switch-approver"
+_ACCOUNT = re.compile(r"^\d{12}$")
+
+
+@dataclass(frozen=True)
+class ArcTarget:
+    """Where the plan runs: the account, role names and the bindings for generated ids."""
+
+    account: str
+    bindings: Mapping[str, str] = field(default_factory=dict)
+    execution_role: str = EXECUTION_ROLE
+    approval_role: str = APPROVAL_ROLE
+    action_function: str = ACTION_FUNCTION
+
+    def __post_init__(self) -> None:
+        if not _ACCOUNT.match(self.account):
+            raise InputError(f"--account {self.account!r} is not a 12-digit AWS account id")
+
+
+@dataclass
+class _Export:
+    plan: dict[str, Any]
+    target: ArcTarget
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def source(self) -> str:
+        return str(self.plan["regions"]["source"])
+
+    @property
+    def dest(self) -> str:
+        return str(self.plan["regions"]["target"])
+
+    def arn(self, service: str, region: str, resource: str) -> str:
+        from agentkit.regions import partition_of
+
+        return f"arn:{partition_of(region)}:{service}:{region}:{self.target.account}:{resource}"
+
+    def role(self, name: str) -> str:
+        from agentkit.regions import partition_of
+
+        return f"arn:{partition_of(self.source)}:iam::{self.target.account}:role/{name}"
+
+    def bound(self, name: Any) -> str | None:
+        return self.target.bindings.get(str(name)) if name else None
 
 
 def _minutes(step: dict[str, Any], default: int = 60) -> int:
     return max(1, -(-int(step.get("timeout_s", default * 60)) // 60))
 
 
-def _region_to_run(step: dict[str, Any]) -> str:
-    return (
-        "deactivatingRegion"
-        if step.get("run_in") in ("deactivating", "source")
-        else "activatingRegion"
+def _custom(ex: _Export, step: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    params = step.get("params", {})
+    deactivating = step.get("run_in") in ("deactivating", "source")
+    region = ex.source if deactivating else ex.dest
+    function = str(params.get("function") or ex.target.action_function)
+    payload = {"step": step["id"], "type": step["type"], "params": params}
+    config = {
+        "customActionLambdaConfig": {
+            "lambdas": [
+                {
+                    "arn": ex.arn("lambda", region, f"function:{function}"),
+                    "payload": json.dumps(payload, sort_keys=True),
+                }
+            ],
+            "retryIntervalMinutes": 1.0,
+            "regionToRun": "deactivatingRegion" if deactivating else "activatingRegion",
+            "timeoutMinutes": _minutes(step),
+        }
+    }
+    return "CustomActionLambda", config
+
+
+def _fallback(ex: _Export, step: dict[str, Any], missing: str) -> tuple[str, dict[str, Any]]:
+    ex.notes.append(
+        f"{step['id']} ({step['type']}): no binding for {missing}; exported as a custom action"
     )
+    return _custom(ex, step)
 
 
-def _block(step: dict[str, Any], regions: dict[str, str]) -> dict[str, Any]:
-    kind, params, name = step["type"], step.get("params", {}), step["id"]
+def _aurora(ex: _Export, step: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    params = step.get("params", {})
+    names = [params.get(k) for k in ("global_cluster", "source_cluster", "target_cluster")]
+    if not all(names):
+        return _fallback(ex, step, "global_cluster/source_cluster/target_cluster params")
+    failover = step["type"] == "aurora.failover"
+    config: dict[str, Any] = {
+        "behavior": "failover" if failover else "switchoverOnly",
+        "globalClusterIdentifier": str(names[0]),
+        "databaseClusterArns": [
+            ex.arn("rds", ex.source, f"cluster:{names[1]}"),
+            ex.arn("rds", ex.dest, f"cluster:{names[2]}"),
+        ],
+        "timeoutMinutes": _minutes(step),
+    }
+    if failover:
+        config["ungraceful"] = {"ungraceful": "failover"}
+    return "AuroraGlobalDatabase", {"globalAuroraConfig": config}
+
+
+def _rds_promote(ex: _Export, step: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    params = step.get("params", {})
+    if not (params.get("source_instance") and params.get("target_instance")):
+        return _fallback(ex, step, "source_instance/target_instance params")
+    arns = {
+        ex.source: ex.arn("rds", ex.source, f"db:{params['source_instance']}"),
+        ex.dest: ex.arn("rds", ex.dest, f"db:{params['target_instance']}"),
+    }
+    config = {"dbInstanceArnMap": arns, "timeoutMinutes": _minutes(step)}
+    return "RdsPromoteReadReplica", {"rdsPromoteReadReplicaConfig": config}
+
+
+def _routing_control(ex: _Export, step: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    params = step.get("params", {})
+    arn = ex.bound(params.get("routing_control"))
+    if arn is None:
+        return _fallback(ex, step, f"routing control {params.get('routing_control')!r}")
+    control = {"routingControlArn": arn, "state": params.get("state", "Off")}
+    config = {
+        "regionAndRoutingControls": {ex.source: [control]},
+        "timeoutMinutes": _minutes(step),
+    }
+    return "ARCRoutingControl", {"arcRoutingControlConfig": config}
+
+
+def _child_plan(ex: _Export, step: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    arn = ex.bound(step.get("params", {}).get("plan"))
+    if arn is None:
+        return _fallback(ex, step, f"Region switch plan {step.get('params', {}).get('plan')!r}")
+    return "ARCRegionSwitchPlan", {"regionSwitchPlanConfig": {"arn": arn}}
+
+
+def _health_check(ex: _Export, step: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    params = step.get("params", {})
+    zone = ex.bound(params.get("hosted_zone"))
+    if zone is None or not params.get("record_name"):
+        return _fallback(ex, step, f"hosted zone {params.get('hosted_zone')!r}")
+    config = {
+        "hostedZoneId": zone,
+        "recordName": str(params["record_name"]),
+        "timeoutMinutes": _minutes(step),
+    }
+    return "Route53HealthCheck", {"route53HealthCheckConfig": config}
+
+
+def _asg(ex: _Export, step: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    name = step.get("params", {}).get("asg")
+    keys = [f"{name}@{region}" for region in (ex.source, ex.dest)]
+    arns = [ex.bound(key) for key in keys]
+    if not name or not all(arns):
+        return _fallback(ex, step, " and ".join(keys) if name else "an asg param")
+    config = {
+        "asgs": [{"arn": arn} for arn in arns],
+        "targetPercent": int(step.get("params", {}).get("percent_of_source", 100)),
+        "timeoutMinutes": _minutes(step),
+    }
+    return "EC2AutoScaling", {"ec2AsgCapacityIncreaseConfig": config}
+
+
+def _ecs(ex: _Export, step: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    params = step.get("params", {})
+    cluster, service = params.get("cluster"), params.get("service")
+    if not (cluster and service):
+        return _fallback(ex, step, "cluster/service params")
+    services = [
+        {
+            "clusterArn": ex.arn("ecs", region, f"cluster/{cluster}"),
+            "serviceArn": ex.arn("ecs", region, f"service/{cluster}/{service}"),
+        }
+        for region in (ex.source, ex.dest)
+    ]
+    config = {
+        "services": services,
+        "targetPercent": int(params.get("percent_of_source", 100)),
+        "timeoutMinutes": _minutes(step),
+    }
+    return "ECSServiceScaling", {"ecsCapacityIncreaseConfig": config}
+
+
+_NATIVE = {
+    "aurora.switchover": _aurora,
+    "aurora.failover": _aurora,
+    "rds.promote_replica": _rds_promote,
+    "arc.routing_control": _routing_control,
+    "arc.region_switch_plan": _child_plan,
+    "route53.health_check": _health_check,
+    "scale.asg": _asg,
+    "scale.ecs": _ecs,
+}
+
+
+def _block(ex: _Export, step: dict[str, Any]) -> dict[str, Any]:
+    kind = step["type"]
     if kind in ("approval", "manual"):
-        config = {
-            "executionApprovalConfig": {"approvalRole": ROLE, "timeoutMinutes": _minutes(step)}
-        }
-        block = "ManualApproval"
-    elif kind in ("aurora.switchover", "aurora.failover"):
-        config = {
-            "globalAuroraConfig": {
-                "behavior": "failover" if kind == "aurora.failover" else "switchoverOnly",
-                "globalClusterIdentifier": params.get(
-                    "global_cluster", "<REPLACE: global cluster id>"
-                ),
-                "databaseClusterArns": [
-                    "<REPLACE: source cluster ARN>",
-                    "<REPLACE: target cluster ARN>",
-                ],
-                "timeoutMinutes": _minutes(step),
-            }
-        }
-        block = "AuroraGlobalDatabase"
-    elif kind == "arc.routing_control":
-        control = {
-            "routingControlArn": f"<REPLACE: routing control {params.get('routing_control')}>",
-            "state": params.get("state", "Off"),
-        }
-        config = {
-            "arcRoutingControlConfig": {
-                "regionAndRoutingControls": {regions["source"]: [control]},
-                "timeoutMinutes": _minutes(step),
-            }
-        }
-        block = "ARCRoutingControl"
-    elif kind == "arc.region_switch_plan":
-        config = {"regionSwitchPlanConfig": {"arn": f"<REPLACE: plan {params.get('plan')}>"}}
-        block = "ARCRegionSwitchPlan"
-    elif kind == "scale.asg":
-        asgs = [{"arn": f"<REPLACE: ASG ARN in {regions[side]}>"} for side in ("source", "target")]
-        config = {
-            "ec2AsgCapacityIncreaseConfig": {
-                "asgs": asgs,
-                "targetPercent": int(params.get("percent_of_source", 100)),
-                "timeoutMinutes": _minutes(step),
-            }
-        }
-        block = "EC2AutoScaling"
-    elif kind == "scale.ecs":
-        services = [
+        gates = {a["id"]: a for a in ex.plan.get("approvals", [])}
+        gate = gates.get(step.get("approval", ""), {})
+        timeout = step if "timeout_s" in step or not gate else {"timeout_s": gate["timeout_s"]}
+        block, config = (
+            "ManualApproval",
             {
-                "clusterArn": f"<REPLACE: cluster ARN in {regions[side]}>",
-                "serviceArn": f"<REPLACE: service ARN in {regions[side]}>",
-            }
-            for side in ("source", "target")
-        ]
-        config = {
-            "ecsCapacityIncreaseConfig": {
-                "services": services,
-                "targetPercent": int(params.get("percent_of_source", 100)),
-                "timeoutMinutes": _minutes(step),
-            }
-        }
-        block = "ECSServiceScaling"
-    else:  # agentkit actions, Lambda custom actions, DynamoDB, tools: a custom action Lambda
-        config = {
-            "customActionLambdaConfig": {
-                "lambdas": [
-                    {
-                        "arn": f"<REPLACE: Lambda ARN for {kind} {name}>",
-                        "payload": json.dumps(params, sort_keys=True),
-                    }
-                ],
-                "retryIntervalMinutes": 1.0,
-                "regionToRun": _region_to_run(step),
-                "timeoutMinutes": _minutes(step),
-            }
-        }
-        block = "CustomActionLambda"
+                "executionApprovalConfig": {
+                    "approvalRole": ex.role(ex.target.approval_role),
+                    "timeoutMinutes": _minutes(timeout),
+                }
+            },
+        )
+    else:
+        block, config = _NATIVE.get(kind, _custom)(ex, step)
     return {
-        "name": name,
+        "name": step["id"],
         "description": step["title"],
         "executionBlockType": block,
         "executionBlockConfiguration": config,
     }
 
 
-def to_arc_plan(plan: dict[str, Any]) -> dict[str, Any]:
-    regions = plan["regions"]
+def arc_export(plan: dict[str, Any], target: ArcTarget) -> tuple[dict[str, Any], list[str]]:
+    """The ``CreatePlan`` request and notes on steps that fell back to a custom action."""
+    if plan.get("in_region"):
+        raise InputError(
+            f"{plan['runbook']} acts inside one Region: it has no Region switch plan "
+            "(use --format md or json)"
+        )
+    if plan.get("strategies") == ["backup_restore"]:
+        raise InputError(
+            f"{plan['runbook']} is backup and restore, which has no Region switch plan "
+            "(use --format md or json)"
+        )
+    ex = _Export(plan, target)
     steps: list[dict[str, Any]] = []
     for index, group in enumerate(plan["groups"]):
-        blocks = [_block(step, regions) for step in group["steps"]]
+        blocks = [_block(ex, step) for step in group["steps"]]
         if len(blocks) == 1:
             steps.append(blocks[0])
         else:
@@ -127,25 +269,30 @@ def to_arc_plan(plan: dict[str, Any]) -> dict[str, Any]:
                     "executionBlockConfiguration": {"parallelConfig": {"steps": blocks}},
                 }
             )
-    return {
-        "name": plan["runbook"],
+    request = {
+        "name": plan["runbook"][:32].rstrip("-"),
         "description": f"{plan['title']} (runbook v{plan['version']}, "
         f"sha256 {plan['sha256'][:12]})",
-        "executionRole": ROLE,
-        "regions": [regions["source"], regions["target"]],
+        "executionRole": ex.role(target.execution_role),
+        "regions": [ex.source, ex.dest],
         "recoveryApproach": "activePassive",
-        "primaryRegion": regions["source"],
-        "recoveryTimeObjectiveMinutes": max(1, plan["rto_budget_s"] // 60),
+        "primaryRegion": ex.source,
+        "recoveryTimeObjectiveMinutes": min(10080, max(1, plan["rto_budget_s"] // 60)),
         "workflows": [
             {
                 "workflowTargetAction": "activate",
-                "workflowTargetRegion": regions["target"],
-                "workflowDescription": f"Activate {regions['target']}",
+                "workflowTargetRegion": ex.dest,
+                "workflowDescription": f"Activate {ex.dest}",
                 "steps": steps,
             }
         ],
     }
+    return request, ex.notes
 
 
-def render_arc(plan: dict[str, Any]) -> str:
-    return json.dumps(to_arc_plan(plan), indent=2, sort_keys=True) + "\n"
+def to_arc_plan(plan: dict[str, Any], target: ArcTarget) -> dict[str, Any]:
+    return arc_export(plan, target)[0]
+
+
+def render_arc(plan: dict[str, Any], target: ArcTarget) -> str:
+    return json.dumps(to_arc_plan(plan, target), indent=2, sort_keys=True) + "\n"

@@ -4,7 +4,9 @@ Rules beyond the JSON Schema (``runbooks/schema/runbook-v1.schema.json``): step 
 ``depends_on``, ``rollback``, ``approval`` and ``after_step`` point at things that exist;
 ``depends_on`` has no cycle; a destructive step (``destructive: true``, or an Aurora failover with
 data loss) is gated by an approval; ``last_tested`` older than the limit is a warning; a changed
-runbook must bump its version (checked against ``runbooks.lock.json``).
+runbook must bump its version (checked against ``runbooks.lock.json``). The rules that need the
+runbook's meaning (placeholders, data before traffic, the unreachable source Region, the strategy,
+the RTO budget) are in :mod:`agentkit.runbooks.rules`.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from jsonschema import Draft202012Validator, FormatChecker
 
 from agentkit.errors import InputError
 from agentkit.paths import data_dir
+from agentkit.runbooks import rules
 from agentkit.tools.contracts import semver
 from agentkit.yamlsource import YamlDocument, read_json, read_yaml
 
@@ -112,6 +115,12 @@ def validate(
     _check_references(runbook, report)
     _check_cycles(runbook, report)
     _check_gates(runbook, report)
+    if not report.errors:  # the ordering rules assume the references and the graph are sound
+        rules.check_data_before_traffic(runbook, report)
+        rules.check_budget(runbook, report)
+    rules.check_placeholders(runbook, report)
+    rules.check_unreachable_source(runbook, report)
+    rules.check_strategy(runbook, report)
     _check_freshness(runbook, report, today or dt.date.today())
     _check_lock(runbook, report, lock if lock is not None else read_lock(root))
     return report

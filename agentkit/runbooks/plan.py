@@ -2,7 +2,9 @@
 
 Forward steps (those no other step names as its ``rollback``) are ordered by ``depends_on`` into
 levels; the steps of one level do not depend on each other and form a parallel group. Order within
-a level is the order of the file, so a plan is stable.
+a level is the order of the file, so a plan is stable. A plan carries the critical path (the
+longest ``depends_on`` chain, by ``budget_s`` or ``timeout_s``) and warns when it exceeds the
+runbook's RTO budget. :func:`check_regions` refuses a Region pair the runbook cannot run on.
 """
 
 from __future__ import annotations
@@ -11,6 +13,8 @@ import json
 import re
 from typing import Any
 
+from agentkit.errors import InputError
+from agentkit.runbooks import rules
 from agentkit.runbooks.model import Runbook
 
 _PLACEHOLDER = re.compile(r"\$\{(source|target)\}")
@@ -51,8 +55,27 @@ def levels(steps: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
     return out
 
 
+def check_regions(runbook: Runbook, source: str, target: str | None) -> str:
+    """The target Region to plan with; :class:`InputError` for an unknown Region or a pair the
+    runbook cannot run on (another partition, outside its pinned partition)."""
+    from agentkit.regions import require_known_region
+
+    require_known_region(source, InputError)
+    if target is None:
+        if not rules.in_region(runbook):
+            raise InputError(f"{runbook.id} moves work to another Region: give --to")
+        target = source
+    require_known_region(target, InputError)
+    problem = rules.region_pair_problem(runbook, source, target)
+    if problem:
+        raise InputError(problem)
+    return target
+
+
 def plan(runbook: Runbook, source: str, target: str) -> dict[str, Any]:
     regions = {"source": source, "target": target}
+    seconds, path = rules.critical_path(runbook)
+    budget = rules.budget_warning(runbook)
     groups = []
     order = 0
     for level in levels(forward_steps(runbook)):
@@ -69,13 +92,25 @@ def plan(runbook: Runbook, source: str, target: str) -> dict[str, Any]:
         "title": runbook.data["metadata"]["title"],
         "regions": substitute(runbook.spec["regions"], regions),
         "rto_budget_s": runbook.spec["rto_budget_s"],
+        "strategies": list(runbook.spec["strategies"]),
+        "in_region": rules.in_region(runbook),
+        "critical_path_s": seconds,
+        "critical_path": path,
+        "warnings": [budget] if budget else [],
         "prechecks": substitute(runbook.spec["prechecks"], regions),
         "approvals": runbook.spec["approvals"],
         "groups": groups,
         "rollback_steps": [substitute(s, regions) for s in runbook.steps if s["id"] in rollbacks],
-        "verification": runbook.spec["verification"],
-        "failback": runbook.spec["failback"],
+        "verification": substitute(runbook.spec["verification"], regions),
+        "failback": substitute(runbook.spec["failback"], regions),
     }
+
+
+def _where_runs(step: dict[str, Any], regions: dict[str, str]) -> str:
+    side = {"source": "source", "deactivating": "source", "target": "target"}.get(
+        step.get("run_in", ""), "target" if step.get("run_in") == "activating" else ""
+    )
+    return f" in {regions[side]}" if side else ""
 
 
 def render_markdown(p: dict[str, Any]) -> str:
@@ -83,10 +118,18 @@ def render_markdown(p: dict[str, Any]) -> str:
         f"# {p['title']} ({p['runbook']} v{p['version']})",
         "",
         f"Source {p['regions']['source']} -> target {p['regions']['target']}; "
-        f"RTO budget {p['rto_budget_s']} s; content sha256 {p['sha256'][:12]}",
+        f"RTO budget {p['rto_budget_s']} s; critical path {p['critical_path_s']} s; "
+        f"content sha256 {p['sha256'][:12]}",
         "",
-        "## Prechecks",
     ]
+    if p["in_region"]:
+        lines[2] = (
+            f"In Region {p['regions']['source']}; RTO budget {p['rto_budget_s']} s; "
+            f"critical path {p['critical_path_s']} s; content sha256 {p['sha256'][:12]}"
+        )
+    if p["warnings"]:
+        lines += ["## Warnings", *(f"- {w}" for w in p["warnings"]), ""]
+    lines.append("## Prechecks")
     lines += [f"- [ ] {c['id']}: {c['description']}" for c in p["prechecks"]]
     lines += ["", "## Steps"]
     for group in p["groups"]:
@@ -95,9 +138,14 @@ def render_markdown(p: dict[str, Any]) -> str:
         for step in group["steps"]:
             gate = f" (approval: {step['approval']})" if "approval" in step else ""
             indent = "  " if group["parallel"] else ""
+            where = _where_runs(step, p["regions"])
             lines.append(
-                f"{indent}{step['order']}. `{step['id']}` {step['title']} [{step['type']}]{gate}"
+                f"{indent}{step['order']}. `{step['id']}` {step['title']} "
+                f"[{step['type']}{where}]{gate}"
             )
+            command = step.get("params", {}).get("command")
+            if command:
+                lines.append(f"{indent}   `{command}`")
     lines += ["", "## Verification"]
     lines += [
         f"- {v['metric']} {v['op']} {v['threshold']}"
@@ -108,7 +156,11 @@ def render_markdown(p: dict[str, Any]) -> str:
         lines += ["", "## Rollback steps"] + [
             f"- `{s['id']}` {s['title']}" for s in p["rollback_steps"]
         ]
-    lines += ["", "## Failback", p["failback"].get("notes") or p["failback"].get("runbook_ref", "")]
+    lines += ["", "## Failback"]
+    if p["failback"].get("runbook_ref"):
+        lines.append(f"Runbook: {p['failback']['runbook_ref']}")
+    if p["failback"].get("notes"):
+        lines.append(p["failback"]["notes"])
     return "\n".join(lines) + "\n"
 
 

@@ -7,8 +7,10 @@ import functools
 from pathlib import Path
 from typing import Any
 
+from agentkit.regions import is_known_region
 from agentkit.runbooks.model import Runbook, load_all, runbook_dir, validate
 from agentkit.runbooks.plan import plan
+from agentkit.runbooks.rules import in_region, region_pair_problem
 
 
 def _matches(runbook: Runbook, request: dict[str, Any]) -> bool:
@@ -35,12 +37,23 @@ def _catalog(
     return [(rb, validate(rb, root=root, today=today).warnings) for rb in load_all(root)]
 
 
+def _pair_warnings(runbook: Runbook, regions: dict[str, str]) -> list[str]:
+    """A Region pair the runbook cannot run on is a warning here (``plan`` refuses it)."""
+    source, target = regions["source"], regions["target"]
+    if not (is_known_region(source) and is_known_region(target)):
+        return []
+    problem = region_pair_problem(runbook, source, source if in_region(runbook) else target)
+    return [problem] if problem else []
+
+
 def find_runbooks(request: dict[str, Any], today: dt.date | None = None) -> dict[str, Any]:
     regions = request.get("regions") or {"source": "${source}", "target": "${target}"}
     root = runbook_dir()
     catalog = _catalog(root, _stamp(root), today or dt.date.today())
     warnings = {rb.id: found for rb, found in catalog}
     found = [rb for rb, _ in catalog if _matches(rb, request)]
+    if not request.get("runbook_ids"):  # a search skips runbooks the Region pair cannot run
+        found = [rb for rb in found if not _pair_warnings(rb, regions)]
     if request.get("runbook_ids"):
         found.sort(key=lambda rb: request["runbook_ids"].index(rb.id))
     out = []
@@ -70,7 +83,9 @@ def find_runbooks(request: dict[str, Any], today: dt.date | None = None) -> dict
                 "prechecks": [c["description"] for c in p["prechecks"]],
                 "approvals": [f"{a['id']}: {', '.join(a['roles'])}" for a in p["approvals"]],
                 "steps": steps,
-                "warnings": warnings[runbook.id],
+                "warnings": warnings[runbook.id] + _pair_warnings(runbook, regions),
+                "strategies": p["strategies"],
+                "critical_path_s": p["critical_path_s"],
             }
         )
     return {"runbooks": out}

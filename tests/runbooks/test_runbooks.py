@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import os
 import shutil
@@ -20,11 +21,13 @@ from agentkit.cli.app import app
 from agentkit.errors import InputError
 from agentkit.paths import data_dir
 from agentkit.runbooks import load_all, load_runbook, plan, validate
-from agentkit.runbooks.arc import to_arc_plan
+from agentkit.runbooks.arc import ArcTarget, to_arc_plan
 from agentkit.runbooks.model import LOCK_NAME, lock_entries
 from agentkit.runbooks.plan import render_markdown
+from agentkit.runbooks.rules import in_region
 
 TODAY = dt.date(2026, 11, 24)
+RUNBOOKS = {rb.id: rb for rb in load_all()}  # parsed once: 27 files with line tracking
 SNAPSHOTS = Path(__file__).parent / "snapshots"
 SCENARIOS = {
     "bedrock_regional_outage",
@@ -35,10 +38,46 @@ SCENARIOS = {
     "mcp_tool_outage",
     "cross_partition_recovery",
     "quota_exhaustion",
+    "region_failover",
+    "region_failback",
+    "aurora_global_switchover",
+    "rds_replica_promotion",
+    "s3_mrap_failover",
+    "kb_regional_failover",
+    "pilot_light_activation",
+    "backup_restore_rebuild",
+    "az_zonal_shift",
+    "elasticache_global_failover",
+    "secrets_kms_failover",
+    "drs_recovery",
+    "guardrail_over_blocking",
+    "model_deprecation",
+    "runaway_agent",
+    "prompt_injection",
+    "human_handoff",
+}
+ACCOUNT = ArcTarget(account="111122223333")
+# The Region pair each runbook is planned with in the snapshots (in-partition pairs).
+PAIRS = {
+    "govcloud-region-failover": ("us-gov-west-1", "us-gov-east-1"),
+    "china-region-failover": ("cn-north-1", "cn-northwest-1"),
+    "cross-partition-recovery": ("us-east-1", "us-gov-west-1"),
 }
 
 
-def test_every_shipped_runbook_validates_and_the_eight_scenarios_are_covered() -> None:
+@functools.lru_cache(maxsize=1)
+def create_plan_shape() -> Any:
+    model = botocore.session.get_session().get_service_model("arc-region-switch")
+    return model.operation_model("CreatePlan").input_shape
+
+
+def pair_for(runbook_id: str) -> tuple[str, str]:
+    runbook = RUNBOOKS[runbook_id]
+    source, target = PAIRS.get(runbook_id, ("us-east-1", "us-west-2"))
+    return (source, source) if in_region(runbook) else (source, target)
+
+
+def test_every_shipped_runbook_validates_and_every_scenario_is_covered() -> None:
     runbooks = load_all()
     assert {rb.spec["scenario"] for rb in runbooks} == SCENARIOS
     for runbook in runbooks:
@@ -105,7 +144,7 @@ BREAKS: list[tuple[str, Callable[[dict[str, Any]], None], str]] = [
         "ungated destructive step",
         lambda d: (
             steps(d)["failover"].pop("approval"),
-            steps(d)["failover"].update(depends_on=["fence_writes"]),
+            steps(d)["failover"].update(depends_on=[]),
         ),
         "destructive step failover (aurora.failover) is not gated",
     ),
@@ -136,7 +175,7 @@ def test_each_rule_has_a_failing_example(
 def test_a_version_bump_accepts_the_change(workspace: Path) -> None:
     path = workspace / "aurora-global-failover.yaml"
     mutate(
-        path, lambda d: (d["spec"].update(rto_budget_s=1200), d["metadata"].update(version="1.1.0"))
+        path, lambda d: (d["spec"].update(rto_budget_s=1200), d["metadata"].update(version="2.1.0"))
     )
     assert validate(load_runbook(path), root=workspace, today=TODAY).errors == []
 
@@ -145,7 +184,7 @@ def test_stale_last_tested_is_a_warning_not_an_error(workspace: Path) -> None:
     path = workspace / "aurora-global-failover.yaml"
     report = validate(load_runbook(path), root=workspace, today=dt.date(2027, 6, 1))
     assert report.errors == []
-    assert "last tested 224 days ago" in report.warnings[0]
+    assert "last tested 195 days ago" in report.warnings[0]
 
 
 def test_schema_errors_name_the_line(workspace: Path) -> None:
@@ -153,7 +192,7 @@ def test_schema_errors_name_the_line(workspace: Path) -> None:
     mutate(path, lambda d: steps(d)["point_app"].update(timeout_s=-5))
     (error,) = validate(load_runbook(path), root=workspace, today=TODAY).errors
     assert error.startswith(f"{path}:")
-    assert "$.spec.steps[4].timeout_s" in error
+    assert "$.spec.steps[6].timeout_s" in error
 
 
 def test_the_lock_matches_the_shipped_runbooks() -> None:
@@ -161,11 +200,12 @@ def test_the_lock_matches_the_shipped_runbooks() -> None:
     assert lock == lock_entries(load_all())
 
 
-@pytest.mark.parametrize("runbook_id", sorted(rb.id for rb in load_all()))
+@pytest.mark.parametrize("runbook_id", sorted(RUNBOOKS))
 def test_plans_are_stable_and_export_a_valid_arc_plan(runbook_id: str) -> None:
-    runbook = next(rb for rb in load_all() if rb.id == runbook_id)
-    planned = plan(runbook, "us-east-1", "us-west-2")
-    assert plan(runbook, "us-east-1", "us-west-2") == planned
+    runbook = RUNBOOKS[runbook_id]
+    source, target = pair_for(runbook_id)
+    planned = plan(runbook, source, target)
+    assert plan(runbook, source, target) == planned
     assert "${source}" not in json.dumps(planned)
     assert "${target}" not in json.dumps(planned)
     snapshot = SNAPSHOTS / f"{runbook_id}.md"
@@ -174,8 +214,37 @@ def test_plans_are_stable_and_export_a_valid_arc_plan(runbook_id: str) -> None:
         snapshot.write_text(rendered)
     assert snapshot.exists(), f"no snapshot: run with AGENTKIT_UPDATE_SNAPSHOTS=1 ({snapshot})"
     assert rendered == snapshot.read_text()
-    model = botocore.session.get_session().get_service_model("arc-region-switch")
-    validate_parameters(to_arc_plan(planned), model.operation_model("CreatePlan").input_shape)
+    if in_region(runbook) or runbook.spec["strategies"] == ["backup_restore"]:
+        with pytest.raises(InputError, match="no Region switch plan"):
+            to_arc_plan(planned, ACCOUNT)
+        return
+    request = to_arc_plan(planned, ACCOUNT)
+    assert "<REPLACE" not in json.dumps(request)
+    shape = create_plan_shape()
+    validate_parameters(request, shape)
+    assert_patterns(request, shape, "CreatePlan")
+
+
+def assert_patterns(value: Any, shape: Any, path: str) -> None:
+    """botocore checks types and minimums; the service also enforces patterns and maximums."""
+    import re
+
+    meta = shape.metadata
+    if isinstance(value, str):
+        if "pattern" in meta:
+            assert re.fullmatch(meta["pattern"], value), f"{path}: {value!r} !~ {meta['pattern']}"
+        if "max" in meta:
+            assert len(value) <= meta["max"], f"{path}: longer than {meta['max']}"
+    elif isinstance(value, dict) and shape.type_name == "structure":
+        for key, item in value.items():
+            assert_patterns(item, shape.members[key], f"{path}.{key}")
+    elif isinstance(value, dict) and shape.type_name == "map":
+        for key, item in value.items():
+            assert_patterns(key, shape.key, f"{path}[key]")
+            assert_patterns(item, shape.value, f"{path}[{key}]")
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            assert_patterns(item, shape.member, f"{path}[{index}]")
 
 
 def test_plan_orders_dependencies_and_groups_parallel_steps() -> None:
@@ -206,7 +275,25 @@ def test_cli_plan_formats_and_errors() -> None:
             "arc",
         ],
     )
-    assert arc.exit_code == 0
+    assert isinstance(arc.exception, InputError)
+    assert "needs --account" in str(arc.exception)
+    arc = runner.invoke(
+        app,
+        [
+            "runbook",
+            "plan",
+            "arc-traffic-shift",
+            "--from",
+            "eu-west-1",
+            "--to",
+            "eu-central-1",
+            "--format",
+            "arc",
+            "--account",
+            "111122223333",
+        ],
+    )
+    assert arc.exit_code == 0, arc.output
     assert json.loads(arc.stdout)["primaryRegion"] == "eu-west-1"
     unknown = runner.invoke(
         app, ["runbook", "plan", "arc-traffic-shift", "--from", "eu-west-9", "--to", "eu-central-1"]
@@ -229,10 +316,12 @@ def test_failover_runbook_tool_returns_steps_in_order() -> None:
             "regions": {"source": "eu-west-1", "target": "eu-central-1"},
         },
     )
-    (book,) = out.output["runbooks"]
-    assert book["id"] == "aurora-global-failover"
-    assert [s["order"] for s in book["steps"]] == list(range(1, len(book["steps"]) + 1))
-    assert book["regions"]["source"] == "eu-west-1"
+    books = out.output["runbooks"]
+    assert "aurora-global-failover" in [b["id"] for b in books]
+    for book in books:
+        assert [s["order"] for s in book["steps"]] == list(range(1, len(book["steps"]) + 1))
+        assert book["regions"]["source"] == "eu-west-1"
+        assert not any("partition" in w for w in book["warnings"])
 
 
 def test_rehearsal_pauses_at_each_gate_and_stops_on_rejection(tmp_path: Path) -> None:
@@ -249,23 +338,40 @@ def test_rehearsal_pauses_at_each_gate_and_stops_on_rejection(tmp_path: Path) ->
     done = rehearse(planned, approve)
     assert done["completed"] is True
     assert [e["step"] for e in done["timeline"]] == [
+        "approve_failover",
         "fence_writes",
-        "try_switchover",
+        "add_reader",
         "approve_data_loss",
         "failover",
+        "confirm_writer",
         "point_app",
+        "record_loss",
     ]
     assert asked == [
         {
+            "step": "approve_failover",
+            "title": planned["groups"][0]["steps"][0]["title"],
+            "approval": "ic_go",
+            "roles": ["incident-commander"],
+        },
+        {
             "step": "approve_data_loss",
-            "title": planned["groups"][1]["steps"][1]["title"],
+            "title": planned["groups"][1]["steps"][2]["title"],
             "approval": "data_loss_go",
             "roles": ["incident-commander", "data-owner"],
-        }
+        },
     ]
-    stopped = rehearse(planned, lambda request: {"approved": False, "by": "ic"}, thread_id="t2")
+    answers = iter([True, False])
+    stopped = rehearse(
+        planned, lambda request: {"approved": next(answers), "by": "ic"}, thread_id="t2"
+    )
     assert stopped["completed"] is False
-    assert [e["status"] for e in stopped["timeline"]] == ["rehearsed", "rehearsed", "rejected"]
+    assert [e["status"] for e in stopped["timeline"]] == [
+        "approved",
+        "rehearsed",
+        "rehearsed",
+        "rejected",
+    ]
 
 
 def test_rehearse_cli_writes_evidence_and_exits_1_on_rejection(tmp_path: Path) -> None:
