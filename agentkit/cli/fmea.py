@@ -38,8 +38,9 @@ def fmea(
 ) -> None:
     """Exit 0 when the gate passes, 3 when it fails, 2 for bad input."""
     from agentkit.errors import GateFailed
+    from agentkit.fmea.render import EXTENSIONS
     from agentkit.fmea.run import analyse
-    from agentkit.fsutil import atomic_write_all
+    from agentkit.fsutil import replace_file_set
 
     model, offline = None, None
     if not no_model:
@@ -64,7 +65,7 @@ def fmea(
             model=model,
             formats=tuple(f.strip() for f in formats.split(",") if f.strip()),
         )
-    atomic_write_all({out / name: content for name, content in outcome.files.items()})
+    replace_file_set(out, outcome.files, replaces=EXTENSIONS.values())
     if offline:
         typer.echo("model enrichment skipped: no model tier (no AWS credentials)", err=True)
     ap = outcome.report["summary"]["action_priority"]

@@ -74,7 +74,7 @@ def validate(root: RootOption = None) -> None:
 def lock(root: RootOption = None) -> None:
     """Publish the current contracts into contracts.lock.json (after checking the bumps)."""
     from agentkit.errors import ToolVersionMismatch
-    from agentkit.fsutil import atomic_write
+    from agentkit.fsutil import atomic_write, refuse_installed
     from agentkit.paths import data_dir
     from agentkit.tools.contracts import (
         LOCK_NAME,
@@ -85,6 +85,7 @@ def lock(root: RootOption = None) -> None:
     )
 
     folder = root or data_dir("tools")
+    refuse_installed(folder / LOCK_NAME)  # an installed package's lock is never rewritten
     contracts = load_contracts(folder)
     current = read_lock(folder)
     problems = [

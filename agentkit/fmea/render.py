@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import html
 import json
+import re
 from typing import Any
 from xml.etree import ElementTree as ET
 
@@ -14,25 +15,50 @@ REPORT_SCHEMA = "agentkit/fmea-report/v1"
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 _AP_COLOUR = {"H": "#c0392b", "M": "#e67e22", "L": "#27ae60"}
 _LEVEL = {"H": "error", "M": "warning", "L": "note"}
+# Characters XML 1.0 cannot carry at all (C0 controls but tab, CR, LF; surrogates; U+FFFE/F).
+_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
+_MD_SPECIAL = re.compile(r"([\\|`*\[\]<>])")
+
+
+def md(value: Any) -> str:
+    """``value`` as Markdown text that stays inside its table cell or line, shown literally."""
+    flat = _CONTROL.sub(" ", str(value).replace("\r\n", "\n").replace("\n", " "))
+    return _MD_SPECIAL.sub(r"\\\1", flat)
+
+
+def md_code(value: Any) -> str:
+    """``value`` as a Markdown code span, fenced by more backticks than it contains."""
+    flat = _CONTROL.sub(" ", str(value))
+    longest = max((len(run) for run in re.findall("`+", flat)), default=0)
+    fence = "`" * (longest + 1)
+    pad = " " if flat.startswith("`") or flat.endswith("`") else ""
+    return f"{fence}{pad}{flat}{pad}{fence}"
+
+
+def xml_text(value: Any) -> str:
+    """``value`` without the characters XML cannot carry (ElementTree escapes the rest)."""
+    return _NOT_XML.sub("", str(value))
 
 
 def render_json(report: dict[str, Any]) -> str:
-    return json.dumps(report, indent=2, sort_keys=True) + "\n"
+    return json.dumps(report, indent=2, sort_keys=True, allow_nan=False) + "\n"
 
 
 def render_markdown(report: dict[str, Any]) -> str:
     s = report["summary"]
     ap = s["action_priority"]
     lines = [
-        f"# FMEA: {report['workload']['name']}",
+        f"# FMEA: {md(report['workload']['name'])}",
         "",
-        f"Architecture `{report['source']}`, catalog v{report['catalog_version']}. "
+        f"Architecture {md_code(report['source'])}, catalog v{report['catalog_version']}. "
         f"{s['rows']} failure modes: **{ap['H']} H**, {ap['M']} M, {ap['L']} L; "
         f"highest RPN {s['max_rpn']}.",
         "",
     ]
     if s["single_points_of_failure"]:
-        lines += [f"Single points of failure: {', '.join(s['single_points_of_failure'])}.", ""]
+        spofs = ", ".join(md(c) for c in s["single_points_of_failure"])
+        lines += [f"Single points of failure: {spofs}.", ""]
     gate = report.get("gate")
     if gate:
         verdict = "FAILED" if gate["failed"] else "passed"
@@ -45,12 +71,21 @@ def render_markdown(report: dict[str, Any]) -> str:
         "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in report["rows"]:
-        mode = r["failure_mode"] + (" *(proposed by model)*" if r["proposed_by_model"] else "")
-        lines.append(
-            f"| {r['action_priority']} | {r['severity']} | {r['occurrence']} | {r['detection']} | "
-            f"{r['rpn']} | {r['component']} | {mode} | {r['effect']} | {r['cause']} | "
-            f"{'; '.join(r['recommended_actions'])} | {r['id']} |"
-        )
+        mode = md(r["failure_mode"]) + (" *(proposed by model)*" if r["proposed_by_model"] else "")
+        cells = [
+            md(r["action_priority"]),
+            md(r["severity"]),
+            md(r["occurrence"]),
+            md(r["detection"]),
+            md(r["rpn"]),
+            md(r["component"]),
+            mode,
+            md(r["effect"]),
+            md(r["cause"]),
+            md("; ".join(r["recommended_actions"])),
+            md(r["id"]),
+        ]
+        lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
 
@@ -138,7 +173,7 @@ def render_html(report: dict[str, Any]) -> str:
         f"<td>{html.escape(r['effect'])}</td><td>{html.escape('; '.join(r['recommended_actions']))}</td></tr>"
         for r in rows
     )
-    summary = html.escape(render_markdown(report).split("\n")[2])
+    summary = html.escape(_plain_summary(report))
     return (
         '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
         f"<title>FMEA: {html.escape(report['workload']['name'])}</title><style>"
@@ -147,12 +182,22 @@ def render_html(report: dict[str, Any]) -> str:
         "th{background:#f0f0f0}.apH{background:#c0392b;color:#fff}.apM{background:#e67e22;color:#fff}"
         ".apL{background:#27ae60;color:#fff}.charts{display:flex;gap:2rem;flex-wrap:wrap}"
         "</style></head><body>"
-        f"<h1>FMEA: {html.escape(report['workload']['name'])}</h1><p>{summary.replace('**', '').replace('`', '')}</p>"
+        f"<h1>FMEA: {html.escape(report['workload']['name'])}</h1><p>{summary}</p>"
         f'<div class="charts"><figure>{_heat_map(rows)}<figcaption>Risk matrix (worst action priority '
         f"per cell)</figcaption></figure><figure>{_pareto(rows)}<figcaption>RPN Pareto</figcaption>"
         "</figure></div><h2>Worksheet</h2><table><thead><tr><th>AP</th><th>S</th><th>O</th><th>D</th>"
         "<th>RPN</th><th>Component</th><th>Failure mode</th><th>Effect</th><th>Recommended actions</th>"
         f"</tr></thead><tbody>{body_rows}</tbody></table></body></html>\n"
+    )
+
+
+def _plain_summary(report: dict[str, Any]) -> str:
+    s = report["summary"]
+    ap = s["action_priority"]
+    return (
+        f"Architecture {report['source']}, catalog v{report['catalog_version']}. "
+        f"{s['rows']} failure modes: {ap['H']} H, {ap['M']} M, {ap['L']} L; "
+        f"highest RPN {s['max_rpn']}."
     )
 
 
@@ -212,7 +257,7 @@ def render_sarif(report: dict[str, Any]) -> str:
             }
         ],
     }
-    return json.dumps(sarif, indent=2, sort_keys=True) + "\n"
+    return json.dumps(sarif, indent=2, sort_keys=True, allow_nan=False) + "\n"
 
 
 def render_junit(report: dict[str, Any]) -> str:
@@ -220,7 +265,7 @@ def render_junit(report: dict[str, Any]) -> str:
     high = [r for r in rows if r["action_priority"] == "H"]
     suite = ET.Element(
         "testsuite",
-        name=f"fmea.{report['workload']['name']}",
+        name=xml_text(f"fmea.{report['workload']['name']}"),
         tests=str(len(rows)),
         failures=str(len(high)),
         errors="0",
@@ -230,17 +275,17 @@ def render_junit(report: dict[str, Any]) -> str:
         case = ET.SubElement(
             suite,
             "testcase",
-            classname=f"fmea.{r['component']}",
-            name=f"{r['mode_id']} [{r['id']}]",
+            classname=xml_text(f"fmea.{r['component']}"),
+            name=xml_text(f"{r['mode_id']} [{r['id']}]"),
         )
         if r["action_priority"] == "H":
             failure = ET.SubElement(
                 case,
                 "failure",
-                message=f"AP H, RPN {r['rpn']}: {r['failure_mode']}",
+                message=xml_text(f"AP H, RPN {r['rpn']}: {r['failure_mode']}"),
                 type="ActionPriorityHigh",
             )
-            failure.text = "; ".join(r["recommended_actions"])
+            failure.text = xml_text("; ".join(r["recommended_actions"]))
     suites = ET.Element("testsuites")
     suites.append(suite)
     ET.indent(suites)

@@ -17,7 +17,6 @@ from agentkit.fmea.engine import (
     summary,
     worksheet,
 )
-from agentkit.fmea.enrich import propose
 from agentkit.fmea.model import load_architecture, load_catalog
 from agentkit.fmea.render import EXTENSIONS, RENDERERS, REPORT_SCHEMA
 from agentkit.yamlsource import read_json
@@ -67,6 +66,8 @@ def analyse(
     rows = worksheet(architecture, catalog)
     enrichment = "off"
     if model is not None:
+        from agentkit.fmea.enrich import propose  # brings in langgraph: only with a model
+
         proposals, unavailable = propose(model, architecture, rows)
         enrichment = f"skipped: {unavailable}" if unavailable else f"{len(proposals)} proposal(s)"
         rows = worksheet(architecture, catalog, proposals)
