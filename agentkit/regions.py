@@ -1,79 +1,74 @@
 """AWS Regions, partitions, residency geographies and cross-Region inference destinations.
 
 The one table of Region facts in agentkit: residency checks, the DR advisor, the capacity
-calculator and the emulator's CRIS routing all read it. Sources: AWS SDK partition metadata
-(partitions, including ``aws-eusc`` for the European Sovereign Cloud) and the Bedrock
-cross-Region inference documentation (profile destinations; see ``shared/design/bedrock-wire.md``).
+calculator and the emulator's CRIS routing all read it. Two sources, both data:
+
+- partitions and their Regions come from the AWS SDK's partition metadata
+  (``botocore/data/partitions.json``, read as a file: botocore is not imported);
+- residency geographies, country names and inference-profile destinations per source Region
+  come from ``agentkit/data/geographies-v1.json``, which names its sources and the date read.
+  A geography is never derived from a Region name's prefix: eu-west-2 is the UK, not the EU.
 """
 
 from __future__ import annotations
 
+import importlib.util
+import json
+from pathlib import Path
 from types import MappingProxyType
-from typing import Literal
+from typing import Any, Literal
 
 from agentkit.errors import UserError
 
-# Residency geographies: where data may be processed or stored.
-GEOGRAPHIES: MappingProxyType[str, tuple[str, ...]] = MappingProxyType(
-    {
-        "us": ("us-east-1", "us-east-2", "us-west-1", "us-west-2"),
-        "ca": ("ca-central-1", "ca-west-1"),
-        "sa": ("sa-east-1",),
-        "mx": ("mx-central-1",),
-        "eu": (
-            "eu-central-1",
-            "eu-central-2",
-            "eu-north-1",
-            "eu-south-1",
-            "eu-south-2",
-            "eu-west-1",
-            "eu-west-2",
-            "eu-west-3",
-        ),
-        "apac": (
-            "ap-east-1",
-            "ap-east-2",
-            "ap-northeast-1",
-            "ap-northeast-2",
-            "ap-northeast-3",
-            "ap-south-1",
-            "ap-south-2",
-            "ap-southeast-1",
-            "ap-southeast-2",
-            "ap-southeast-3",
-            "ap-southeast-4",
-            "ap-southeast-5",
-            "ap-southeast-6",
-            "ap-southeast-7",
-        ),
-        "jp": ("ap-northeast-1", "ap-northeast-3"),
-        "au": ("ap-southeast-2", "ap-southeast-4"),
-        "me": ("il-central-1", "me-central-1", "me-south-1"),
-        "af": ("af-south-1",),
-        "us-gov": ("us-gov-east-1", "us-gov-west-1"),
-        "cn": ("cn-north-1", "cn-northwest-1"),
-        "eusc": ("eusc-de-east-1",),
-    }
-)
+_DATA = Path(__file__).resolve().parent / "data" / "geographies-v1.json"
 
-# Where a geographic inference profile (``us.anthropic...``) may route a request.
-# The APAC profile is not the APAC geography: it leaves out ap-east-1 and reaches me-central-1.
+
+def _botocore_partitions() -> dict[str, tuple[str, ...]]:
+    spec = importlib.util.find_spec("botocore")
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError("botocore is not installed: reinstall agentkit-bedrock")
+    path = Path(next(iter(spec.submodule_search_locations))) / "data" / "partitions.json"
+    document = json.loads(path.read_text(encoding="utf-8"))
+    return {
+        p["id"]: tuple(sorted(r for r in p["regions"] if not r.endswith("-global")))
+        for p in document["partitions"]
+    }
+
+
+_TABLE: dict[str, Any] = json.loads(_DATA.read_text(encoding="utf-8"))
+_PARTITION_REGIONS = _botocore_partitions()
+_PARTITION_BY_REGION = {r: p for p, members in _PARTITION_REGIONS.items() for r in members}
+
+PARTITIONS: tuple[str, ...] = tuple(_PARTITION_REGIONS)
+REGIONS: frozenset[str] = frozenset(_PARTITION_BY_REGION)
+
+# Residency geographies: where data may be processed or stored (token -> Regions).
+GEOGRAPHIES: MappingProxyType[str, tuple[str, ...]] = MappingProxyType(
+    {token: tuple(entry["regions"]) for token, entry in _TABLE["geographies"].items()}
+)
+GEOGRAPHY_NAMES: MappingProxyType[str, str] = MappingProxyType(
+    {token: entry["name"] for token, entry in _TABLE["geographies"].items()}
+)
+# Country and area names a person writes ("Germany", "European Union") -> geography token.
+ALIASES: MappingProxyType[str, str] = MappingProxyType(dict(_TABLE["aliases"]))
+_HOME_ORDER: tuple[str, ...] = tuple(_TABLE["home_order"])
+
+# (profile prefix) -> [(source Regions, destination Regions)]: where a geographic inference
+# profile may process a request, by the Region it is called in.
+_PROFILE_ROUTES: dict[str, tuple[tuple[frozenset[str], tuple[str, ...]], ...]] = {
+    prefix: tuple(
+        (frozenset(route["sources"]), tuple(sorted(route["destinations"]))) for route in routes
+    )
+    for prefix, routes in _TABLE["profiles"].items()
+}
+# Every Region a geographic profile may route to, from any source (the worst case).
 PROFILE_DESTINATIONS: MappingProxyType[str, tuple[str, ...]] = MappingProxyType(
     {
-        "us": ("us-east-1", "us-east-2", "us-west-2"),
-        "eu": GEOGRAPHIES["eu"],
-        "apac": tuple(sorted({*GEOGRAPHIES["apac"], "me-central-1"} - {"ap-east-1"})),
-        "jp": GEOGRAPHIES["jp"],
-        "au": GEOGRAPHIES["au"],
-        "us-gov": GEOGRAPHIES["us-gov"],
+        prefix: tuple(sorted({r for _, destinations in routes for r in destinations}))
+        for prefix, routes in _PROFILE_ROUTES.items()
     }
 )
 GLOBAL_PROFILE = "global"
-
-_PARTITION_BY_GEOGRAPHY = {"us-gov": "aws-us-gov", "cn": "aws-cn", "eusc": "aws-eusc"}
-_MEMBER_OF_SUBSETS = ("jp", "au")  # geographies that are subsets of another; not a Region's home
-
-REGIONS: frozenset[str] = frozenset(r for members in GEOGRAPHIES.values() for r in members)
 
 
 def is_known_region(region: str) -> bool:
@@ -95,33 +90,73 @@ def _closest(region: str) -> str | None:
 
 
 def geography_of(region: str) -> str | None:
-    """The residency geography a Region belongs to (``eu`` for eu-west-1)."""
-    for geography, members in GEOGRAPHIES.items():
-        if geography not in _MEMBER_OF_SUBSETS and region in members:
+    """The home geography of a Region: ``eu`` for eu-west-1, ``uk`` for eu-west-2."""
+    for geography in _HOME_ORDER:
+        if region in GEOGRAPHIES[geography]:
             return geography
     return None
 
 
 def partition_of(region: str) -> str:
-    """``aws``, ``aws-us-gov``, ``aws-cn`` or ``aws-eusc``: fallback and replication never cross."""
-    return _PARTITION_BY_GEOGRAPHY.get(geography_of(region) or "", "aws")
+    """The Region's partition from the SDK metadata: fallback and replication never cross it.
+
+    An unknown Region is reported as ``aws``; validate it first with :func:`require_known_region`.
+    """
+    return _PARTITION_BY_REGION.get(region, "aws")
 
 
 def partition_regions(partition: str) -> tuple[str, ...]:
-    return tuple(sorted(r for r in REGIONS if partition_of(r) == partition))
+    return _PARTITION_REGIONS.get(partition, ())
+
+
+def geography_token(name: str) -> str | None:
+    """The geography token for a token or a name (``EU``, ``Germany``, ``the EEA``), or None."""
+    key = " ".join(name.lower().split()).removeprefix("the ")
+    return key if key in GEOGRAPHIES else ALIASES.get(key)
 
 
 def regions_in_geography(geography: str) -> tuple[str, ...]:
-    """The Regions of a residency geography; empty for an unknown name."""
-    return GEOGRAPHIES.get(geography.lower(), ())
+    """The Regions of a residency geography (token or country name); empty for an unknown one."""
+    token = geography_token(geography)
+    return GEOGRAPHIES[token] if token else ()
+
+
+def residency_regions(entries: str | tuple[str, ...] | list[str]) -> frozenset[str] | None:
+    """Every Region a residency allows: geographies, country names and Region codes.
+
+    None for no constraint (an empty list). Anything unreadable raises :class:`UserError` naming
+    the token and what is accepted: a residency is never dropped.
+    """
+    items = [entries] if isinstance(entries, str) else list(entries)
+    if not items:
+        return None
+    allowed: set[str] = set()
+    for entry in items:
+        members = regions_in_geography(entry)
+        if members:
+            allowed.update(members)
+        elif is_known_region(entry.strip().lower()):
+            allowed.add(entry.strip().lower())
+        else:
+            raise UserError(unreadable_residency(entry))
+    return frozenset(allowed)
+
+
+def unreadable_residency(token: str) -> str:
+    return (
+        f"residency {token!r} is not a geography, country or Region agentkit knows; use one of "
+        f"{', '.join(GEOGRAPHIES)}, a country name (Germany, France, ...) or a Region code"
+    )
 
 
 def profile_geography(model_id: str) -> str | None:
     """``us`` for ``us.anthropic...``, ``global`` for ``global....``, None for a plain model ID.
 
-    Inference-profile ARNs are recognised by their last path segment.
+    Case and surrounding space are ignored (``GLOBAL.`` is a global profile for the residency
+    check, whatever Bedrock makes of it). Inference-profile ARNs are recognised by their last
+    path segment.
     """
-    name = model_id.rsplit("/", 1)[-1]
+    name = model_id.strip().rsplit("/", 1)[-1].strip().lower()
     prefix, dot, rest = name.partition(".")
     if not dot or not rest:
         return None
@@ -130,18 +165,41 @@ def profile_geography(model_id: str) -> str | None:
     return None
 
 
-def profile_destinations(model_id: str, partition: str = "aws") -> tuple[str, ...]:
-    """Every Region a call with this model or profile ID may be processed in (empty for a plain
-    model ID: it is processed where it is called)."""
+def profile_destinations(
+    model_id: str, partition: str = "aws", source: str | None = None
+) -> tuple[str, ...]:
+    """Every Region a call with this model or profile ID may be processed in.
+
+    With ``source``, the destinations of the profile called in that Region (empty when the
+    profile cannot be called there); without it, the union over every source Region. Empty for a
+    plain model ID: it is processed where it is called.
+    """
     geography = profile_geography(model_id)
     if geography == GLOBAL_PROFILE:
         return partition_regions(partition)
-    return PROFILE_DESTINATIONS.get(geography or "", ())
+    routes = _PROFILE_ROUTES.get(geography or "", ())
+    if source is None:
+        return PROFILE_DESTINATIONS.get(geography or "", ())
+    for sources, destinations in routes:
+        if source in sources:
+            return destinations
+    return ()
+
+
+def profile_for(source: str, allowed: frozenset[str] | None) -> str | None:
+    """The geographic profile prefix to use in ``source``: one whose destinations from there stay
+    inside ``allowed`` (any, for no residency) and hold more than one Region. Prefers the
+    narrowest such profile (``jp.`` over ``apac.``). None: use in-Region model IDs."""
+    fitting = [
+        (len(destinations), prefix)
+        for prefix in _PROFILE_ROUTES
+        if len(destinations := profile_destinations(f"{prefix}.m", source=source)) > 1
+        and (allowed is None or set(destinations) <= allowed)
+    ]
+    return min(fitting)[1] if fitting else None
 
 
 # --- partitions and membership ----------------------------------------------------------------
-
-PARTITIONS: tuple[str, ...] = ("aws", "aws-us-gov", "aws-cn", "aws-eusc")
 
 # The commercial (``aws`` partition) Regions: where a ``global.`` profile may route.
 COMMERCIAL_REGIONS: tuple[str, ...] = partition_regions("aws")

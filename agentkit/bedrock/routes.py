@@ -9,15 +9,17 @@ geographies), when every Region its inference profile can route to is inside it 
 from __future__ import annotations
 
 from collections.abc import Callable
+from urllib.parse import urlsplit
 
 from agentkit.config import ModelsConfig, Route
-from agentkit.errors import ConfigError
+from agentkit.errors import ConfigError, UserError
 from agentkit.regions import (
+    REGIONS,
     is_known_region,
     partition_of,
     profile_destinations,
     profile_geography,
-    regions_in_geography,
+    residency_regions,
 )
 from agentkit.yamlsource import KeyPath
 
@@ -25,21 +27,12 @@ Locate = Callable[[KeyPath], str]
 
 
 def allowed_regions(residency: str | tuple[str, ...]) -> frozenset[str]:
-    """Every Region the residency setting allows."""
-    entries = (residency,) if isinstance(residency, str) else residency
-    allowed: set[str] = set()
-    for entry in entries:
-        members = regions_in_geography(entry)
-        if members:
-            allowed.update(members)
-        elif is_known_region(entry):
-            allowed.add(entry)
-        else:
-            raise ConfigError(
-                f"models.residency: {entry!r} is neither a geography (us, eu, apac, jp, au, ...) "
-                "nor a known Region"
-            )
-    return frozenset(allowed)
+    """Every Region the residency setting allows (every known Region for an empty list)."""
+    try:
+        allowed = residency_regions(residency)
+    except UserError as exc:
+        raise ConfigError(f"models.{exc}") from None
+    return REGIONS if allowed is None else allowed
 
 
 def route_violation(route: Route, models: ModelsConfig, allowed: frozenset[str]) -> str | None:
@@ -57,8 +50,8 @@ def route_violation(route: Route, models: ModelsConfig, allowed: frozenset[str])
             )
         return None
     if geography is not None:
-        destinations = set(profile_destinations(route.model))
-        if route.region not in destinations:
+        destinations = set(profile_destinations(route.model, source=route.region))
+        if not destinations:
             return f"a {geography}. profile cannot be called in {route.region}"
         outside = sorted(destinations - allowed)
         if outside:
@@ -86,10 +79,25 @@ def check_routes(models: ModelsConfig, locate: Locate | None = None) -> None:
         if problem is not None:
             where = f"{locate(path)}: " if locate else ""
             raise ConfigError(f"{where}models.routes[{index}] ({route.name}): {problem}")
-    for region in models.endpoints:
-        if not is_known_region(region):
+    for region, url in models.endpoints.items():
+        problem = endpoint_violation(region, url, allowed)
+        if problem is not None:
             where = f"{locate(('models', 'endpoints', region))}: " if locate else ""
-            raise ConfigError(f"{where}models.endpoints: unknown Region {region!r}")
+            raise ConfigError(f"{where}models.endpoints.{region}: {problem}")
+
+
+def endpoint_violation(region: str, url: str, allowed: frozenset[str]) -> str | None:
+    """Why an endpoint override breaks residency: an unknown Region, a Region outside it, or an
+    AWS host that names another Region (``bedrock-runtime.us-east-1...`` set for eu-west-1)."""
+    if not is_known_region(region):
+        return f"unknown Region {region!r}"
+    if region not in allowed:
+        return f"Region {region} is outside the residency"
+    host = urlsplit(url).hostname or ""
+    named = [part for part in host.split(".") if is_known_region(part)]
+    if named and named != [region]:
+        return f"endpoint {url} is in {named[0]}, not {region}; point it at {region}'s endpoint"
+    return None
 
 
 def _describe(residency: str | tuple[str, ...]) -> str:

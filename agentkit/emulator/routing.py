@@ -19,8 +19,10 @@ def cris_candidates(model: str, source: str, emulated: list[str]) -> list[str]:
         return []
     if geography == GLOBAL_PROFILE:
         members = set(emulated)
+    elif profile_destinations(model, source=source):
+        members = {source, *profile_destinations(model, source=source)} & set(emulated)
     else:
-        members = set(profile_destinations(model)) & set(emulated)
+        return []  # the profile cannot be called in this Region
     if source not in members:
         return []
     return [source, *sorted(members - {source})]

@@ -60,7 +60,7 @@ def test_allowed_chains(config: ModelsConfig) -> None:
             r"routes\[1\] .*partition aws-us-gov differs",
         ),
         (models("us", (SONNET, "us-moon-1")), r"unknown Region 'us-moon-1'"),
-        (models("narnia", (SONNET, "us-east-1")), r"models.residency: 'narnia'"),
+        (models("narnia", (SONNET, "us-east-1")), r"models.residency 'narnia' is not a geography"),
     ],
     ids=[
         "outside-geo",

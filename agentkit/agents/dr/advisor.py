@@ -1,11 +1,15 @@
-"""The DR advisor's decision procedure (domain.md section 1.3), as plain code.
+"""The DR advisor's decision procedure (domain.md section 1.3, corrected rule), as plain code.
 
-1. Region feasibility: candidates in the primary's partition and inside the residency.
-2. Band: the cheapest strategy that meets both targets (thresholds configurable, ``<`` strict).
+1. Region feasibility (:mod:`agentkit.agents.dr.placement`): residency, partition, the primary
+   and a recovery Region chosen for what the workload uses.
+2. Band: RTO decides how ready the compute must be; RPO decides how the data is replicated (a
+   store whose RPO the backup tier cannot meet needs continuous replication, so at least pilot
+   light). Strategy = the stricter of the two. Thresholds configurable, ``<`` strict.
 3. Modifiers: tier 0 at least warm standby; DRS, ODCR and serverless pilot-light caveats.
-4. Per data store: the AWS service and its expected RPO; an AWS Backup copy always.
+4. Per data store: the mechanism, the RPO it really gives (backup copies included), a note.
 5. Traffic: a manually initiated Region switch plan, data-plane operations only.
-6. Bedrock: geographic cross-Region inference unless global is allowed; SCP and quota parity.
+6. Bedrock (only when the workload uses it): the profile whose destinations from the source
+   Region stay inside the residency; ``global.`` only when allowed and no residency is set.
 """
 
 from __future__ import annotations
@@ -13,15 +17,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from agentkit.regions import (
-    GEOGRAPHIES,
-    geography_of,
-    is_known_region,
-    partition_of,
-    partition_regions,
-    profile_destinations,
-    regions_in_geography,
+from agentkit.agents.dr.placement import (
+    MRSC_SETS,
+    SERVICES,
+    Needs,
+    Placement,
+    place,
+    residency_problems,
 )
+from agentkit.regions import profile_destinations, profile_for
 
 BANDS = ("backup_restore", "pilot_light", "warm_standby", "multi_site_active_active")
 COST = {
@@ -30,7 +34,7 @@ COST = {
     "warm_standby": "$$$",
     "multi_site_active_active": "$$$$",
 }
-PITR_TYPES = frozenset({"aurora", "rds", "dynamodb"})
+BACKUP = "AWS Backup cross-Region copy"
 
 
 @dataclass(frozen=True)
@@ -39,203 +43,255 @@ class Thresholds:
 
     active_rto_min: float = 5
     warm_rto_min: float = 30
-    warm_rpo_min: float = 1
     pilot_rto_min: float = 240
-    pilot_rpo_min: float = 60
 
 
-def band(rto: float, rpo: float, t: Thresholds = Thresholds()) -> tuple[str, str]:
-    """The cheapest strategy meeting both targets, and the rule that chose it.
+def compute_band(rto: float, t: Thresholds = Thresholds()) -> tuple[str, str]:
+    """How ready the compute in the recovery Region must be, from the RTO alone."""
+    for strategy, bound in (
+        ("multi_site_active_active", t.active_rto_min),
+        ("warm_standby", t.warm_rto_min),
+        ("pilot_light", t.pilot_rto_min),
+    ):
+        if rto < bound:
+            return strategy, f"RTO {_minutes(rto)} < {_minutes(bound)}"
+    return "backup_restore", f"RTO {_minutes(rto)} >= {_minutes(t.pilot_rto_min)}"
 
-    Checked from the most stringent band down; the first whose RTO or RPO bound the targets fall
-    under wins (active/active's RPO bound is "RPO = 0", the others' are strict ``<``)."""
-    rules = (
-        ("multi_site_active_active", t.active_rto_min, None),
-        ("warm_standby", t.warm_rto_min, t.warm_rpo_min),
-        ("pilot_light", t.pilot_rto_min, t.pilot_rpo_min),
-    )
-    for strategy, rto_bound, rpo_bound in rules:
-        if rto < rto_bound:
-            return strategy, f"RTO < {rto_bound:g} min"
-        if (rpo == 0) if rpo_bound is None else (rpo < rpo_bound):
-            return strategy, "RPO = 0" if rpo_bound is None else f"RPO < {rpo_bound:g} min"
-    return "backup_restore", f"RTO >= {t.pilot_rto_min:g} min and RPO >= {t.pilot_rpo_min:g} min"
+
+def backup_tier_rpo(kind: str) -> float:
+    """The best RPO (minutes) the backup & restore tier gives a store in the recovery Region."""
+    table = SERVICES["backup_tier_rpo_minutes"]
+    return float(table.get(kind, table["default"]))
+
+
+def data_floor(rpo: float, kinds: list[str]) -> tuple[str, str]:
+    """The least strategy the data needs: pilot light when the backup tier cannot meet the RPO of
+    some store (continuous cross-Region replication), else backup & restore."""
+    if rpo == 0:
+        return "pilot_light", "RPO 0 needs continuous (synchronous where possible) replication"
+    short = [k for k in kinds or ["default"] if rpo < backup_tier_rpo(k)]
+    if short:
+        best = min(backup_tier_rpo(k) for k in short)
+        what = ", ".join(sorted(set(short))) if kinds else "the stores"
+        return (
+            "pilot_light",
+            f"RPO {_minutes(rpo)} is below what backup copies give {what} "
+            f"({_minutes(best)} at best): continuous cross-Region replication",
+        )
+    return "backup_restore", f"RPO {_minutes(rpo)}: backup copies meet it"
+
+
+def _minutes(value: float) -> str:
+    if value == 0:
+        return "0"
+    if value < 1:
+        return f"{value * 60:g} s"
+    if value >= 60 and value % 60 == 0:
+        return f"{value / 60:g} h"
+    return f"{value:g} min"
 
 
 def check_request(request: dict[str, Any]) -> list[str]:
     """Semantic checks the JSON Schema cannot express."""
-    problems = []
-    regions = [request["primary_region"], *request.get("candidate_regions", [])]
-    problems += [f"unknown Region {r!r}" for r in regions if not is_known_region(r)]
-    for entry in request.get("residency", []):
-        if not regions_in_geography(entry) and not is_known_region(entry):
-            problems.append(f"residency: {entry!r} is neither a geography nor a known Region")
-    return problems
+    return residency_problems(request)
 
 
-def _allowed(residency: list[str]) -> set[str] | None:
-    if not residency:
-        return None
-    allowed: set[str] = set()
-    for entry in residency:
-        allowed |= set(regions_in_geography(entry)) or {entry}
-    return allowed
+# --- data stores ---------------------------------------------------------------------------
 
 
-def feasible_regions(request: dict[str, Any]) -> tuple[list[str], list[dict[str, str]]]:
-    """(usable recovery Regions in preference order, excluded candidates with the reason)."""
-    primary = request["primary_region"]
-    partition = partition_of(primary)
-    allowed = _allowed(request.get("residency", []))
-    candidates = request.get("candidate_regions") or _default_candidates(primary, allowed)
-    usable, excluded = [], []
-    for region in candidates:
-        if region == primary:
-            continue
-        if partition_of(region) != partition:
-            excluded.append(
-                {
-                    "region": region,
-                    "reason": f"partition {partition_of(region)} differs "
-                    f"from {partition}: only out-of-band backup & restore with approval",
-                }
+@dataclass(frozen=True)
+class Mechanism:
+    service: str
+    rpo_s: float | None  # None: the replication lag, no figure to promise
+    note: str
+
+
+def _mrsc_feasible(placement: Placement) -> str | None:
+    """Why MRSC is impossible here, or None when three Regions of the primary's set are allowed."""
+    for name, members in MRSC_SETS.items():
+        if placement.primary in members:
+            inside = [r for r in members if placement.allowed is None or r in placement.allowed]
+            if len(inside) >= 3:
+                return None
+            return (
+                f"only {len(inside)} Region(s) of the {name.upper()} MRSC set lie inside the "
+                "residency; MRSC needs 3 (or 2 and a witness)"
             )
-        elif allowed is not None and region not in allowed:
-            excluded.append({"region": region, "reason": "outside the data residency"})
-        else:
-            usable.append(region)
-    return usable, excluded
+    return f"{placement.primary} is in no MRSC Region set (US, EU, AP)"
 
 
-def _default_candidates(primary: str, allowed: set[str] | None) -> list[str]:
-    """Other Regions of the partition the residency allows, nearest first: the same subset
-    geography (jp, au), then the same area (``us-east``, ``ap-southeast``), then the same
-    geography, then the rest; ties by name, so the choice is stable."""
-    home = geography_of(primary)
-    area = primary.rsplit("-", 1)[0]
-    subsets = [set(m) for g, m in GEOGRAPHIES.items() if g in ("jp", "au") and primary in m]
-    pool = [r for r in partition_regions(partition_of(primary)) if r != primary]
-    if allowed is not None:
-        pool = [r for r in pool if r in allowed]
-
-    def distance(region: str) -> tuple[bool, bool, bool, str]:
-        in_subset = any(region in subset for subset in subsets)
-        return (
-            not in_subset,
-            region.rsplit("-", 1)[0] != area,
-            geography_of(region) != home,
-            region,
+def _replicated(kind: str, rpo: float, unplanned: bool, placement: Placement) -> Mechanism:
+    if kind == "aurora":
+        if rpo == 0 and not unplanned:
+            return Mechanism(
+                "Aurora Global Database (planned switchover)", 0, "switchover is RPO 0"
+            )
+        return Mechanism(
+            "Aurora Global Database",
+            1,
+            "replication typically under a second; unplanned failover (AllowDataLoss) loses "
+            "the lag, a planned switchover loses nothing; a headless secondary is a valid "
+            "pilot-light data tier, but adding its DB instance counts against the RTO",
         )
+    if kind == "dynamodb":
+        if rpo == 0 and _mrsc_feasible(placement) is None:
+            return Mechanism(
+                "DynamoDB global tables (MRSC)",
+                0,
+                "strongly consistent across 3 Regions of one set (or 2 and a witness); "
+                "no TTL or transactions",
+            )
+        return Mechanism(
+            "DynamoDB global tables (MREC)",
+            1,
+            "replication typically within a second, last writer wins; fence writes by item "
+            "ownership or reconcile before failback",
+        )
+    table = {
+        "s3": Mechanism(
+            "S3 Cross-Region Replication with Replication Time Control",
+            900,
+            "99.99% of objects within 15 minutes; versioning on",
+        ),
+        "rds": Mechanism(
+            "RDS cross-Region read replica",
+            None,
+            "asynchronous: RPO is the replica lag (seconds to minutes); promotion breaks "
+            "replication",
+        ),
+        "ec2-db": Mechanism(
+            "AWS Elastic Disaster Recovery", 1, "block-level replication, RPO in seconds"
+        ),
+        "elasticache": Mechanism(
+            "ElastiCache Global Datastore (or rebuild from the source of truth)",
+            None,
+            "asynchronous; node-based clusters only, at most 3 Regions, no automatic "
+            "cross-Region failover",
+        ),
+        "opensearch": Mechanism(
+            "OpenSearch cross-cluster replication", None, "RPO is the replication lag"
+        ),
+        "efs": Mechanism("EFS replication", None, "RPO follows the replication schedule"),
+        "documentdb": Mechanism(
+            "DocumentDB global cluster", None, "asynchronous; RPO is the replication lag"
+        ),
+        "neptune": Mechanism(
+            "Neptune global database", None, "asynchronous; RPO is the replication lag"
+        ),
+    }
+    return table[kind]
 
-    return sorted(pool, key=distance)
+
+def _backed_up(kind: str) -> Mechanism:
+    """What the backup & restore tier gives a store in the recovery Region."""
+    if kind == "rds":
+        return Mechanism(
+            "RDS cross-Region automated backups (point-in-time restore in the recovery Region)",
+            backup_tier_rpo("rds") * 60,
+            "snapshots and transaction logs copied as soon as ready (plan 15 min); DB "
+            "instances only, not Multi-AZ DB clusters",
+        )
+    if kind in SERVICES["not_covered_by_aws_backup"]:
+        return Mechanism(
+            "its own snapshots copied to the recovery Region",
+            backup_tier_rpo(kind) * 60,
+            "AWS Backup does not cover it; the RPO is the snapshot copy schedule",
+        )
+    return Mechanism(
+        BACKUP,
+        backup_tier_rpo(kind) * 60,
+        "a copy is a snapshot: the RPO is the copy schedule (hourly at best); continuous "
+        "backups give point-in-time recovery only in the source Region",
+    )
+
+
+_NO_SYNC = {
+    "aurora": "only a planned switchover is RPO 0; an unplanned Global Database failover "
+    "typically loses seconds",
+    "s3": "S3 replication is asynchronous (RTC: 99.99% of objects within 15 minutes)",
+    "rds": "cross-Region read replicas are asynchronous",
+    "elasticache": "Global Datastore replication is asynchronous",
+    "opensearch": "cross-cluster replication is asynchronous",
+    "efs": "EFS replication is asynchronous",
+    "documentdb": "global clusters replicate asynchronously",
+    "neptune": "global databases replicate asynchronously",
+    "ec2-db": "DRS replication is asynchronous (RPO in seconds)",
+}
 
 
 def _store(
     store: dict[str, str],
     strategy: str,
-    rpo_min: float,
+    rpo: float,
     unplanned: bool,
+    placement: Placement,
     flags: list[dict[str, str]],
 ) -> dict[str, Any]:
-    kind, backup = store["type"], "AWS Backup cross-Region copy"
-    if strategy == "backup_restore":
-        pitr = kind in PITR_TYPES
-        return {
-            "name": store["name"],
-            "type": kind,
-            "service": backup + (" with point-in-time recovery" if pitr else ""),
-            "expected_rpo_seconds": 300 if pitr else 3600,
-            "backup": backup,
-            "note": "PITR can bring RPO as low as 5 minutes; other stores follow the "
-            "backup schedule",
-        }
-    service, rpo, note = _replication(kind, rpo_min, unplanned, flags)
-    record: dict[str, Any] = {
+    kind = store["type"]
+    regional = bool(placement.targets)
+    if not regional:
+        mechanism = Mechanism(
+            "Multi-AZ deployment with in-Region backups (point-in-time recovery)",
+            None,
+            "no second Region is allowed: no cross-Region copy",
+        )
+    elif strategy == "backup_restore":
+        mechanism = _backed_up(kind)
+    else:
+        mechanism = _replicated(kind, rpo, unplanned, placement)
+    if regional and rpo == 0 and mechanism.rpo_s != 0:
+        why = _NO_SYNC.get(kind)
+        if kind == "dynamodb":
+            why = f"MRSC is impossible here: {_mrsc_feasible(placement)}"
+        _flag(flags, "RPO0_UNACHIEVABLE", f"{store['name']} ({kind}): RPO 0 not achievable: {why}")
+    if regional and kind == "s3" and 0 < rpo < 15 and strategy != "backup_restore":
+        _flag(
+            flags,
+            "S3_RPO_BELOW_RTC",
+            "S3 Replication Time Control replicates 99.99% of objects within 15 minutes; an "
+            "RPO below 15 minutes is not guaranteed for S3",
+        )
+    achieved = mechanism.rpo_s
+    return {
         "name": store["name"],
         "type": kind,
-        "service": service,
-        "expected_rpo_seconds": rpo,
-        "backup": backup,
+        "service": mechanism.service,
+        "expected_rpo_seconds": achieved,
+        "meets_rpo": None if achieved is None else achieved <= rpo * 60,
+        "backup": _backup(kind, regional),
+        "note": mechanism.note,
     }
-    if note:
-        record["note"] = note
-    return record
 
 
-def _replication(
-    kind: str, rpo_min: float, unplanned: bool, flags: list[dict[str, str]]
-) -> tuple[str, float | None, str]:
-    if kind == "aurora":
-        if rpo_min == 0 and unplanned:
-            _flag(
-                flags,
-                "RPO0_UNACHIEVABLE",
-                "RPO 0 is not achievable with an unplanned Aurora Global "
-                "Database failover (typically seconds of data loss); only a planned "
-                "switchover is RPO 0",
-            )
-        return (
-            "Aurora Global Database",
-            1,
-            "replication typically under a second; failover with AllowDataLoss",
-        )
-    if kind == "dynamodb":
-        if rpo_min == 0:
-            return (
-                "DynamoDB global tables (MRSC)",
-                0,
-                "strong consistency across 3 Regions; no TTL or transactions",
-            )
-        return (
-            "DynamoDB global tables (MREC)",
-            1,
-            "last writer wins; replication typically within a second",
-        )
-    if kind == "s3":
-        if rpo_min < 15:
-            _flag(
-                flags,
-                "S3_RPO_BELOW_RTC",
-                "S3 Replication Time Control replicates 99.99% of objects "
-                "within 15 minutes; an RPO below 15 minutes is not guaranteed for S3",
-            )
-        return (
-            "S3 Cross-Region Replication with Replication Time Control",
-            900,
-            "versioning on; 15-minute RTC",
-        )
-    if kind == "ec2-db":
-        return (
-            "AWS Elastic Disaster Recovery",
-            1,
-            "RPO measured in seconds; EC2-hosted databases only",
-        )
-    others = {
-        "rds": ("RDS cross-Region read replica", "asynchronous; RPO is the replica lag"),
-        "elasticache": (
-            "ElastiCache Global Datastore (or rebuild from the source of truth)",
-            "no automatic cross-Region failover; node-based clusters only",
-        ),
-        "opensearch": ("OpenSearch cross-cluster replication", "RPO is the replication lag"),
-        "efs": ("EFS replication", "RPO follows the replication schedule"),
-    }
-    service, note = others[kind]
-    return service, None, note
+def _backup(kind: str, regional: bool) -> str:
+    if not regional:
+        return "in-Region AWS Backup"
+    if kind in SERVICES["not_covered_by_aws_backup"]:
+        return "its own snapshots, copied cross-Region"
+    return BACKUP
 
 
 def _flag(flags: list[dict[str, str]], code: str, message: str) -> None:
-    if all(f["code"] != code for f in flags):
+    if all(f["message"] != message for f in flags):
         flags.append({"code": code, "message": message})
 
 
+# --- compute, traffic, Bedrock, advice ---------------------------------------------------------
+
+
 def _modifiers(
-    strategy: str, why: str, request: dict[str, Any], flags: list[dict[str, str]]
-) -> tuple[str, str, list[str]]:
+    strategy: str, request: dict[str, Any], regional: bool, flags: list[dict[str, str]]
+) -> tuple[str, list[str], list[str]]:
+    """(strategy, why it moved, compute notes)."""
     compute_types = {c["type"] for c in request.get("compute", [])}
+    moved: list[str] = []
     notes: list[str] = []
     if request.get("tier", 1) == 0 and BANDS.index(strategy) < BANDS.index("warm_standby"):
-        strategy, why = "warm_standby", f"{why}; raised to warm standby for tier 0"
+        strategy = "warm_standby"
+        moved.append("raised to warm standby for tier 0")
     rto = request["rto_minutes"]
+    if not regional:
+        return strategy, moved, notes
     if compute_types == {"ec2"} and request.get("budget_sensitivity") == "high" and rto >= 15:
         notes.append(
             "AWS Elastic Disaster Recovery for the EC2 fleet: RPO in seconds, RTO in minutes, "
@@ -247,18 +303,35 @@ def _modifiers(
         _flag(
             flags,
             "PILOT_LIGHT_SERVERLESS",
-            "pilot light with Lambda/Fargate: keep a warm baseline "
-            "(provisioned concurrency, minimum tasks) so the recovery Region can take traffic",
+            "pilot light with Lambda/Fargate: keep a warm baseline (provisioned concurrency, "
+            "minimum tasks) so the recovery Region can take traffic",
         )
-    return strategy, why, notes
+    if strategy in ("pilot_light", "backup_restore"):
+        notes.append(
+            "keep the recovery Region's stack in infrastructure as code and rebuild it in "
+            "drills: it is what turns a pilot light or a backup into a running service"
+        )
+    return strategy, moved, notes
 
 
-def _traffic(strategy: str) -> dict[str, Any]:
+def _traffic(strategy: str, regional: bool) -> dict[str, Any]:
     notes = [
         "use data-plane operations only during failover (REL11-BP04)",
         "alarm-triggered automatic failover should be used with caution",
         "allow for DNS caching in clients",
     ]
+    if not regional:
+        return {
+            "mechanism": "ARC zonal shift between Availability Zones",
+            "initiation": "manual or zonal autoshift",
+            "notes": notes[:1],
+        }
+    if strategy == "backup_restore":
+        return {
+            "mechanism": "restore, redeploy from IaC, then point DNS (Route 53) at the new stack",
+            "initiation": "manual, after the restore is verified",
+            "notes": notes[2:],
+        }
     if strategy == "multi_site_active_active":
         return {
             "mechanism": "Route 53 ARC routing controls over latency-based routing in every Region",
@@ -272,86 +345,178 @@ def _traffic(strategy: str) -> dict[str, Any]:
     }
 
 
-def _bedrock(request: dict[str, Any]) -> dict[str, Any]:
-    geography = geography_of(request["primary_region"])
-    notes = [
-        "verify that SCPs allow every destination Region of the profile, or requests fail",
-        "keep Bedrock quotas in the recovery Region at parity with the primary",
-    ]
-    if request.get("allow_global_cris"):
-        return {"profile": "global. cross-Region inference profile", "notes": notes}
-    geo_prefix = {"us": "us", "eu": "eu", "apac": "apac", "us-gov": "us-gov"}.get(geography or "")
-    allowed = _allowed(request.get("residency", []))
-    destinations = set(profile_destinations(f"{geo_prefix}.x")) if geo_prefix else set()
-    if geo_prefix and (allowed is None or destinations <= allowed):
-        return {
-            "profile": f"{geo_prefix}. geographic cross-Region inference profile",
-            "notes": notes,
-        }
-    notes.append(
-        "the geographic profile would route outside the residency: use in-Region model IDs "
-        "per Region and fail over between them"
+def _bedrock(request: dict[str, Any], placement: Placement, flags: list[dict[str, str]]) -> Any:
+    scp = "verify that SCPs allow every destination Region of the profile, or requests fail"
+    notes = (
+        [
+            "keep Bedrock quotas in the recovery Region at parity with the primary "
+            "(run `agentkit capacity` per Region)"
+        ]
+        if placement.targets
+        else ["run `agentkit capacity` to size the Bedrock quotas in the Region"]
     )
-    return {"profile": "in-Region model IDs in the primary and recovery Regions", "notes": notes}
+    allowed = placement.allowed
+    if request.get("allow_global_cris") and allowed is None:
+        return {
+            "profile": "global. cross-Region inference profile",
+            "destinations": "every commercial Region",
+            "notes": [scp, *notes],
+        }
+    if request.get("allow_global_cris"):
+        notes.append("a global. profile routes worldwide: refused under a residency")
+    regions = [placement.primary, *placement.targets[:1]]
+    per_region = {region: profile_for(region, allowed) for region in regions}
+    for region, prefix in per_region.items():
+        if prefix is None and _single_destination(region):
+            _flag(
+                flags,
+                "BEDROCK_PROFILE_NO_REDUNDANCY",
+                f"the geographic profile called in {region} routes to one Region only: it gives "
+                "no Regional redundancy and does not count as a fallback",
+            )
+    chosen = per_region[placement.primary]
+    if chosen is None:
+        notes.append(
+            "no geographic profile from this Region stays inside the residency: use in-Region "
+            "model IDs"
+            + (
+                " in the primary and recovery Regions and fail over between them"
+                if placement.targets
+                else ""
+            )
+        )
+        return {"profile": "in-Region model IDs", "notes": notes}
+    destinations = profile_destinations(f"{chosen}.m", source=placement.primary)
+    if allowed is not None:
+        notes.append(
+            "prompts and outputs may be stored for abuse detection in the destination Region: "
+            "tell the data-protection officer which Regions those are"
+        )
+    return {
+        "profile": f"{chosen}. geographic cross-Region inference profile",
+        "destinations": ", ".join(destinations),
+        "notes": [scp, *notes],
+    }
+
+
+def _single_destination(region: str) -> bool:
+    return any(
+        len(profile_destinations(f"{prefix}.m", source=region)) == 1
+        for prefix in ("us-gov", "us", "eu", "apac", "jp", "au", "ca")
+    )
+
+
+def _advice(request: dict[str, Any], placement: Placement, strategy: str) -> list[str]:
+    """The seeds' themes where they apply (000, 002, 003, 004)."""
+    advice = [
+        "replicate KMS keys as multi-Region keys and Secrets Manager secrets to the recovery "
+        "Region, and test IAM permission parity there",
+        "run fault-injection game days (AWS FIS) against the failover path",
+        "check the AWS Health Dashboard before failing back",
+    ]
+    if placement.allowed is not None:
+        advice.append("classify the data and encrypt sensitive fields before they replicate")
+    if placement.out_of_band:
+        advice.append(
+            "another partition has its own IAM, KMS keys and network: a pre-provisioned account, "
+            "separate credentials and an approved export path, with compliance sign-off"
+        )
+    if request.get("uses_bedrock"):
+        advice.append("make agent tools idempotent so a retried or resumed call does no harm")
+    if strategy in ("pilot_light", "backup_restore") and placement.targets:
+        advice.append("rebuild the recovery stack from infrastructure as code in every drill")
+    return advice
 
 
 def runbooks_for(advice: dict[str, Any], request: dict[str, Any]) -> list[str]:
-    ids = []
-    if advice["target_regions"]:
-        ids.append("arc-traffic-shift")
-    types = {s["type"] for s in request.get("data_stores", [])}
-    if "aurora" in types and advice["strategy"] != "backup_restore":
-        ids.append("aurora-global-failover")
-    if "dynamodb" in types and advice["strategy"] != "backup_restore":
-        ids.append("dynamodb-region-evacuation")
-    if request.get("uses_bedrock", True):
+    """The runbooks an incident for this advice needs, most important first."""
+    kinds = {s["type"] for s in request.get("data_stores", [])}
+    strategy, targets = advice["strategy"], advice["target_regions"]
+    if not targets:
+        ids = ["az-zonal-shift"]
+    elif strategy == "backup_restore":
+        ids = ["backup-restore-rebuild"]
+    else:
+        pair = {"aws-us-gov": "govcloud-region-failover", "aws-cn": "china-region-failover"}
+        ids = [pair.get(advice["partition"], "region-failover")]
+        if strategy == "pilot_light":
+            ids.append("pilot-light-activation")
+        per_store = {
+            "aurora": ["aurora-global-failover", "aurora-global-switchover"],
+            "dynamodb": ["dynamodb-region-evacuation"],
+            "rds": ["rds-replica-promotion"],
+            "s3": ["s3-mrap-failover"],
+            "elasticache": ["elasticache-global-datastore-promotion"],
+            "ec2-db": ["drs-recovery"],
+        }
+        ids += [r for kind in sorted(kinds) for r in per_store.get(kind, [])]
+    if request.get("uses_bedrock"):
         ids.append("bedrock-region-evacuation")
-    if (
-        any("partition" in e["reason"] for e in advice["excluded_regions"])
-        and not advice["target_regions"]
-    ):
+    if any(o.get("approved_in_residency") for o in advice.get("out_of_band_regions", [])):
         ids.append("cross-partition-recovery")
     return ids
 
 
 def advise(request: dict[str, Any], thresholds: Thresholds = Thresholds()) -> dict[str, Any]:
-    """The decision procedure. ``request`` must already satisfy the request schema."""
+    """The decision procedure. ``request`` must already satisfy the schema and
+    :func:`check_request`."""
     flags: list[dict[str, str]] = []
     rto, rpo = float(request["rto_minutes"]), float(request["rpo_minutes"])
-    usable, excluded = feasible_regions(request)
-    band_strategy, why = band(rto, rpo, thresholds)
-    strategy, why, compute = _modifiers(band_strategy, f"{band_strategy}: {why}", request, flags)
-    if not usable:
+    stores = request.get("data_stores", [])
+    kinds = [s["type"] for s in stores]
+    needs = Needs(mrsc=rpo == 0 and "dynamodb" in kinds, bedrock=bool(request.get("uses_bedrock")))
+    placement = place(request, needs)
+    regional = bool(placement.targets)
+    compute, compute_why = compute_band(rto, thresholds)
+    floor, floor_why = data_floor(rpo, kinds)
+    band = max(compute, floor, key=BANDS.index)
+    why = [f"compute: {compute} ({compute_why})", f"data: {floor} ({floor_why})"]
+    strategy, moved, compute_notes = _modifiers(band, request, regional, flags)
+    why += moved
+    if not regional:
         _flag(
             flags,
             "REGIONAL_DR_NOT_NATIVE",
-            "no recovery Region is allowed in this partition and "
-            "residency: use Multi-AZ and in-Region backups (with one permitted Region, "
-            "multi-Region "
-            "will not suit)",
+            "the residency allows no second Region in this partition: use Multi-AZ and in-Region "
+            "backups (with one permitted Region, multi-Region will not suit)",
         )
-        strategy, why = (
-            "backup_restore",
-            f"{why}; no permitted recovery Region: Multi-AZ + in-Region backups",
-        )
+        strategy = "backup_restore"
+        why.append("no permitted recovery Region: Multi-AZ + in-Region backups")
     unplanned = request.get("unplanned_failover_in_scope", True)
+    out_of_band = [
+        {
+            **o,
+            "approved_in_residency": placement.allowed is None or o["region"] in placement.allowed,
+        }
+        for o in placement.out_of_band
+    ]
     advice: dict[str, Any] = {
         "workload": request["workload"],
         "strategy": strategy,
-        "band_strategy": band_strategy,
-        "rationale": why,
-        "partition": partition_of(request["primary_region"]),
-        "primary_region": request["primary_region"],
-        "target_regions": usable[:1] if strategy != "multi_site_active_active" else usable[:2],
-        "excluded_regions": excluded,
-        "data_stores": [
-            _store(s, strategy, rpo, unplanned, flags) for s in request.get("data_stores", [])
-        ],
-        "compute": compute,
-        "traffic": _traffic(strategy),
-        "bedrock": _bedrock(request),
+        "band_strategy": band,
+        "compute_band": compute,
+        "data_floor": floor,
+        "rationale": "; ".join(why),
+        "partition": placement.partition,
+        "primary_region": placement.primary,
+        "primary_region_source": placement.primary_source,
+        "residency_regions": sorted(placement.allowed) if placement.allowed is not None else [],
+        "target_regions": placement.targets[: 2 if strategy == "multi_site_active_active" else 1]
+        if regional
+        else [],
+        "recovery_region_reason": placement.reason,
+        "considered_regions": placement.considered,
+        "excluded_regions": placement.excluded,
+        "out_of_band_regions": out_of_band,
+        "data_stores": [_store(s, strategy, rpo, unplanned, placement, flags) for s in stores],
+        "compute": compute_notes,
+        "traffic": _traffic(strategy, regional),
         "cost_tier": COST[strategy],
+        "notes": placement.notes,
+        "advice": _advice(request, placement, strategy),
         "flags": flags,
     }
+    if request.get("uses_bedrock"):
+        advice["bedrock"] = _bedrock(request, placement, flags)
     advice["runbooks"] = runbooks_for(advice, request)
     return advice

@@ -14,15 +14,19 @@ STRATEGY_NAMES = {
     "warm_standby": "Warm standby",
     "multi_site_active_active": "Multi-site active/active",
 }
-FLAG_TEXT = {
-    "REGIONAL_DR_NOT_NATIVE": "No allowed recovery Region in the same partition: use Multi-AZ and "
-    "in-Region backups; cross-partition recovery is out-of-band backup & restore with approval.",
-    "RPO0_UNACHIEVABLE": "RPO 0 is not achievable with an unplanned Aurora Global Database "
-    "failover "
-    "(typically seconds of loss); only a planned switchover is RPO 0.",
-    "S3_RPO_BELOW_RTC": "S3 Replication Time Control replicates 99.99% of objects within "
-    "15 minutes; "
-    "an RPO below 15 minutes is not guaranteed for S3.",
+FIELD_NAMES = {
+    "rto_minutes": "RTO",
+    "rpo_minutes": "RPO",
+    "tier": "tier",
+    "budget_sensitivity": "budget sensitivity",
+    "primary_region": "primary Region",
+    "candidate_regions": "candidate Regions",
+    "residency": "residency",
+    "data_stores": "data stores",
+    "compute": "compute",
+    "uses_bedrock": "uses Bedrock",
+    "allow_global_cris": "global inference profiles allowed",
+    "unplanned_failover_in_scope": "unplanned failover in scope",
 }
 
 
@@ -58,30 +62,79 @@ def render_question_for_targets(requirements: dict[str, Any]) -> str:
 
 
 def render_answer(
-    advice: dict[str, Any], runbooks: dict[str, Any], requirements: dict[str, Any]
+    advice: dict[str, Any],
+    runbooks: dict[str, Any],
+    requirements: dict[str, Any],
+    turn: dict[str, Any] | None = None,
 ) -> str:
     strategy = STRATEGY_NAMES.get(advice.get("strategy", ""), str(advice.get("strategy")))
-    lines = [f"**Recommended strategy: {strategy}** (cost tier {advice.get('cost_tier', '?')})."]
+    lines = _changes(advice, turn or {})
+    lines += [f"**Recommended strategy: {strategy}** (cost tier {advice.get('cost_tier', '?')})."]
     if advice.get("rationale"):
         lines += ["", f"Why: {advice['rationale']}."]
     targets = advice.get("target_regions") or []
     if targets:
         lines += ["", f"Recovery Region(s): {', '.join(targets)}."]
+        if advice.get("recovery_region_reason"):
+            lines.append(f"Chosen because: {advice['recovery_region_reason']}.")
+    lines += _section("Notes", advice.get("notes"))
+    refused = [*advice.get("excluded_regions", []), *advice.get("out_of_band_regions", [])]
+    lines += _section("Regions not used", [f"{r['region']}: {r['reason']}" for r in refused])
     lines += _stores(advice) + _section("Traffic", advice.get("traffic"))
+    lines += _section("Compute", advice.get("compute"))
     lines += _section("Bedrock", advice.get("bedrock"))
     flags = advice.get("flags") or []
     if flags:
         lines.append("")
         lines.append("Caveats:")
         lines += [f"- {_flag(flag)}" for flag in flags]
+    lines += _section("Also", advice.get("advice"))
+    unknown = requirements.get("unknown_stores") or []
+    if unknown:
+        lines += [
+            "",
+            f"Question: how is {', '.join(unknown)} deployed (self-managed on EC2, or a managed "
+            "service)? I have left it out of this plan until you say.",
+        ]
     lines += _runbooks(runbooks)
     return "\n".join(lines).strip()
 
 
+def _changes(advice: dict[str, Any], turn: dict[str, Any]) -> list[str]:
+    changes = turn.get("changes") or []
+    if not changes:
+        return []
+    said = [
+        f"{FIELD_NAMES.get(c['field'], c['field'])} {_value(c['field'], c['before'])} -> "
+        f"{_value(c['field'], c['after'])}"
+        for c in changes
+    ]
+    before, after = turn.get("previous_strategy"), advice.get("strategy")
+    name = STRATEGY_NAMES.get(str(after), str(after))
+    if before and before != after:
+        moved = (
+            f"The strategy moves from {STRATEGY_NAMES.get(before, before)} to {name}: "
+            f"{advice.get('rationale', '')}."
+        )
+    else:
+        moved = f"The strategy stays {name}: {advice.get('rationale', '')}."
+    return [f"Updated: {'; '.join(said)}.", moved, ""]
+
+
+def _value(field: str, value: Any) -> str:
+    if value is None or value == []:
+        return "(not set)"
+    if field in ("rto_minutes", "rpo_minutes") and isinstance(value, int | float):
+        return _duration(float(value))
+    if isinstance(value, list):
+        return ", ".join(v.get("type", str(v)) if isinstance(v, dict) else str(v) for v in value)
+    return str(value)
+
+
 def _flag(flag: Any) -> str:
-    code = flag.get("code") if isinstance(flag, dict) else str(flag)
-    detail = flag.get("message") if isinstance(flag, dict) else None
-    return f"{code}: {detail or FLAG_TEXT.get(str(code), '')}".rstrip(": ")
+    if isinstance(flag, dict):
+        return f"{flag.get('code')}: {flag.get('message', '')}".rstrip(": ")
+    return str(flag)
 
 
 def _stores(advice: dict[str, Any]) -> list[str]:
@@ -92,8 +145,11 @@ def _stores(advice: dict[str, Any]) -> list[str]:
     for store in stores:
         rpo = store.get("expected_rpo_seconds")
         achieved = f", expected RPO {rpo:g} s" if isinstance(rpo, int | float) else ""
+        if store.get("meets_rpo") is False:
+            achieved += " (does not meet the RPO target)"
+        note = f"; {store['note']}" if store.get("note") else ""
         lines.append(
-            f"- {store.get('name')} ({store.get('type')}): {store.get('service')}{achieved}"
+            f"- {store.get('name')} ({store.get('type')}): {store.get('service')}{achieved}{note}"
         )
     return lines
 

@@ -1,8 +1,10 @@
 """The DR advisor workflow: an explicit LangGraph graph; the model only fills in two steps.
 
-guard input -> extract requirements (model, checked against the deterministic parser) -> ask for
-RTO/RPO when missing -> dr_advisor tool -> failover_runbook tool -> compose (model, grounded in the
-tool results; template fallback) -> guard output.
+guard input -> extract requirements (model, checked against the deterministic parser; merged
+over the conversation's stored requirements, so a follow-up changes them) -> ask for RTO/RPO
+when missing -> dr_advisor tool -> failover_runbook tool -> compose (model, grounded in the tool
+results; template fallback) -> guard output. Input the advisor cannot use (an unreadable
+residency, a primary Region outside it) ends the turn with an ``input_error`` answer.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from langgraph.graph import END, START, StateGraph
 
 from agentkit.agents.dr.answer import render_answer, render_question_for_targets
 from agentkit.agents.dr.parser import Requirements, parse_requirements
-from agentkit.errors import ToolError
+from agentkit.errors import ToolError, ToolInputInvalid
 from agentkit.graph import RunContext, run_context, structured_step, text_step
 from agentkit.guardrails import InputGuard, OutputGuard
 from agentkit.prompts import load_prompt
@@ -63,8 +65,10 @@ class DRState(TypedDict, total=False):
     advice: dict[str, Any]
     runbooks: dict[str, Any]
     answer: str
-    answer_source: str  # "model", "template", "refusal", "question"
+    answer_source: str  # "model", "template", "refusal", "question", "input_error"
     refusal: str | None
+    changes: list[dict[str, Any]]  # requirements this turn changed: {"field", "before", "after"}
+    previous_strategy: str | None
 
 
 def guard_input(state: DRState, config: RunnableConfig) -> DRState:
@@ -87,9 +91,8 @@ def extract(state: DRState, config: RunnableConfig) -> DRState:
     ctx = run_context(config)
     history = state.get("history", [])[:-1]  # the questions before this one
     parsed = parse_requirements(state["question"])
-    earlier = Requirements()
-    for text in history:
-        earlier = parse_requirements(text).merged_over(earlier)
+    stored = state.get("requirements") or {}
+    earlier = Requirements.from_json(stored)
     prompt = load_prompt("dr_advisor.extract")
     ctx.prompt_used(prompt.name, prompt.version)
     outcome = structured_step(
@@ -104,7 +107,43 @@ def extract(state: DRState, config: RunnableConfig) -> DRState:
     # The model proposes, code decides: the parser's reading of the text wins; the model may
     # only fill gaps with values the question actually contains.
     merged = parsed.merged_over(_grounded(outcome.value, state["question"])).merged_over(earlier)
-    return {"requirements": merged.to_json(), "extracted_by": outcome.source}
+    update: DRState = {
+        "requirements": merged.to_json(),
+        "extracted_by": outcome.source,
+        "changes": changed_requirements(stored, merged.to_json()) if stored else [],
+        "previous_strategy": (state.get("advice") or {}).get("strategy") if stored else None,
+        "refusal": None,
+    }
+    if parsed.problems:
+        message = "; ".join(parsed.problems)
+        update["answer"] = update["refusal"] = message
+        update["answer_source"] = "input_error"
+    return update
+
+
+_TRACKED = (
+    "rto_minutes",
+    "rpo_minutes",
+    "tier",
+    "budget_sensitivity",
+    "primary_region",
+    "candidate_regions",
+    "residency",
+    "data_stores",
+    "compute",
+    "uses_bedrock",
+    "allow_global_cris",
+    "unplanned_failover_in_scope",
+)
+
+
+def changed_requirements(before: dict[str, Any], after: dict[str, Any]) -> list[dict[str, Any]]:
+    """The requirements a follow-up changed, in a stable order."""
+    return [
+        {"field": key, "before": before.get(key), "after": after.get(key)}
+        for key in _TRACKED
+        if before.get(key) != after.get(key)
+    ]
 
 
 def _grounded(proposed: dict[str, Any], question: str) -> Requirements:
@@ -131,6 +170,8 @@ def finish(state: DRState) -> DRState:
 
 
 def needs_targets(state: DRState) -> str:
+    if state.get("answer_source") == "input_error" and state.get("refusal"):
+        return "finish"
     missing = [k for k in ("rto_minutes", "rpo_minutes") if k not in state.get("requirements", {})]
     return "ask" if missing else "advise"
 
@@ -147,14 +188,17 @@ def advise(state: DRState, config: RunnableConfig) -> DRState:
     request = _advisor_request(state["requirements"])
     try:
         advice = _call_tool(ctx, "dr_advisor", request)
+    except ToolInputInvalid as error:
+        message = str(error)
+        return {"answer": message, "answer_source": "input_error", "refusal": message}
     except ToolError as error:
         return {
             "answer": f"I could not evaluate these requirements: {error}",
             "answer_source": "refusal",
             "refusal": str(error),
         }
-    runbooks = _call_tool(ctx, "failover_runbook", _runbook_request(advice, request))
-    return {"advice": advice, "runbooks": runbooks}
+    runbooks = _call_tool(ctx, "failover_runbook", _runbook_request(advice))
+    return {"advice": advice, "runbooks": runbooks, "refusal": None}
 
 
 def _call_tool(ctx: RunContext, name: str, payload: dict[str, Any]) -> dict[str, Any]:
@@ -164,34 +208,53 @@ def _call_tool(ctx: RunContext, name: str, payload: dict[str, Any]) -> dict[str,
     return result.output
 
 
+_REQUEST_KEYS = frozenset(
+    {
+        "workload",
+        "rto_minutes",
+        "rpo_minutes",
+        "tier",
+        "budget_sensitivity",
+        "primary_region",
+        "candidate_regions",
+        "residency",
+        "data_stores",
+        "compute",
+        "allow_global_cris",
+        "unplanned_failover_in_scope",
+        "uses_bedrock",
+    }
+)
+
+
 def _advisor_request(requirements: dict[str, Any]) -> dict[str, Any]:
-    request = {key: value for key, value in requirements.items() if key != "candidate_regions"}
+    """The tool request: what was said, no more. The tool chooses a primary inside the
+    residency when none was named, and says so."""
+    request = {k: v for k, v in requirements.items() if k in _REQUEST_KEYS}
     request.setdefault("workload", "workload")
-    request.setdefault("tier", 1)
-    request.setdefault("budget_sensitivity", "medium")
-    request.setdefault("primary_region", "us-east-1")
-    request.setdefault("residency", [])
-    request.setdefault("data_stores", [])
-    request.setdefault("compute", [])
-    if requirements.get("candidate_regions"):
-        request["candidate_regions"] = requirements["candidate_regions"]
     return request
 
 
-def _runbook_request(advice: dict[str, Any], request: dict[str, Any]) -> dict[str, Any]:
+def _runbook_request(advice: dict[str, Any]) -> dict[str, Any]:
     targets = advice.get("target_regions") or []
+    ids = advice.get("runbooks", [])
     query: dict[str, Any] = {
-        "runbook_ids": advice.get("runbooks", []),
+        "runbook_ids": ids,
         "strategy": advice["strategy"],
+        "max_runbooks": max(1, min(len(ids), 8)),
     }
     if targets:
-        query["regions"] = {"source": request["primary_region"], "target": targets[0]}
+        query["regions"] = {"source": advice["primary_region"], "target": targets[0]}
     return query
 
 
 def compose(state: DRState, config: RunnableConfig) -> DRState:
     ctx = run_context(config)
-    results = {"dr_advisor": state["advice"], "failover_runbook": state["runbooks"]}
+    results = {
+        "dr_advisor": state["advice"],
+        "failover_runbook": state["runbooks"],
+        "this_turn": _turn(state),
+    }
     prompt = load_prompt("dr_advisor.compose")
     ctx.prompt_used(prompt.name, prompt.version)
     outcome = text_step(
@@ -200,7 +263,9 @@ def compose(state: DRState, config: RunnableConfig) -> DRState:
             {"text": prompt.render(tool_results=json.dumps(results, indent=1, sort_keys=True))}
         ],
         messages=[{"role": "user", "content": [{"text": state["question"]}]}],
-        fallback=lambda: render_answer(state["advice"], state["runbooks"], state["requirements"]),
+        fallback=lambda: render_answer(
+            state["advice"], state["runbooks"], state["requirements"], _turn(state)
+        ),
         on_text=ctx.on_text,
     )
     source = "model" if outcome.source == "model" else "template"
@@ -209,14 +274,24 @@ def compose(state: DRState, config: RunnableConfig) -> DRState:
 
 def guard_output(state: DRState, config: RunnableConfig) -> DRState:
     ctx = run_context(config)
-    tool_results = [state.get("advice", {}), state.get("runbooks", {})]
+    tool_results = [state.get("advice", {}), state.get("runbooks", {}), _turn(state)]
     verdict = OutputGuard().check(state["answer"], tool_results)
     for reason in verdict.reasons:
         ctx.guardrail_event("output", "replaced" if verdict.replace else "redacted", reason)
     if verdict.replace and state.get("advice"):
-        answer = render_answer(state["advice"], state["runbooks"], state["requirements"])
+        answer = render_answer(
+            state["advice"], state["runbooks"], state["requirements"], _turn(state)
+        )
         return {"answer": answer, "answer_source": "template"}
     return {"answer": verdict.text}
+
+
+def _turn(state: DRState) -> dict[str, Any]:
+    """What this turn changed, for the answer and its grounding check."""
+    return {
+        "changes": state.get("changes", []),
+        "previous_strategy": state.get("previous_strategy"),
+    }
 
 
 def build_graph() -> StateGraph[Any, Any, Any, Any]:

@@ -81,7 +81,7 @@ def test_prompt_versions_are_recorded(
     prompts = [dict(e.attributes or {}) for e in agent.events if e.name == "agentkit.prompt"]
     assert prompts == [
         {"name": "dr_advisor.extract", "version": "1.0.0"},
-        {"name": "dr_advisor.compose", "version": "1.0.0"},
+        {"name": "dr_advisor.compose", "version": "1.1.0"},
     ]
 
 
