@@ -75,3 +75,47 @@ def test_allowed_chains(config: ModelsConfig) -> None:
 def test_refused_chains_name_the_route(config: ModelsConfig, message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         check_routes(config)
+
+
+@pytest.mark.parametrize(
+    ("model", "residency", "message"),
+    [
+        (f"GLOBAL.{SONNET}", "us", "global. inference profiles route worldwide"),
+        (f" global.{SONNET}", "us", "global. inference profiles route worldwide"),
+        (f"eu.{SONNET}", "uk", "outside residency"),  # London is not in the EU
+        (f"us.{SONNET}", "ca", "outside residency"),  # us. from Canada routes to the US
+    ],
+)
+def test_profiles_are_judged_by_their_destinations_from_the_source(
+    model: str, residency: str, message: str
+) -> None:
+    region = {"us": "us-east-1", "uk": "eu-west-2", "ca": "ca-central-1"}[residency]
+    with pytest.raises(ConfigError, match=message):
+        check_routes(models(residency, (model, region)))
+
+
+@pytest.mark.parametrize(
+    ("endpoints", "message"),
+    [
+        ({"eu-west-1": "https://bedrock-runtime.us-east-1.amazonaws.com"}, "is in us-east-1"),
+        ({"us-east-1": "http://127.0.0.1:41001"}, "outside the residency"),
+        ({"eu-west-9": "http://127.0.0.1:41001"}, "unknown Region"),
+    ],
+)
+def test_endpoint_overrides_stay_inside_the_residency(
+    endpoints: dict[str, str], message: str
+) -> None:
+    config = ModelsConfig(
+        residency="eu", routes=({"model": SONNET, "region": "eu-west-1"},), endpoints=endpoints
+    )  # type: ignore[misc]
+    with pytest.raises(ConfigError, match=message):
+        check_routes(config)
+
+
+def test_a_matching_endpoint_override_is_accepted() -> None:
+    config = ModelsConfig(
+        residency="eu",
+        routes=({"model": SONNET, "region": "eu-west-1"},),
+        endpoints={"eu-west-1": "https://bedrock-runtime.eu-west-1.amazonaws.com"},
+    )  # type: ignore[misc]
+    check_routes(config)
