@@ -1,22 +1,176 @@
-"""Chat sessions persisted with LangGraph's SQLite checkpointer: a session survives a crash."""
+"""Chat sessions persisted with LangGraph's SQLite checkpointer: safe under crashes and concurrency.
+
+- **No lost turns.** A turn reads the session's latest checkpoint and writes new ones; two
+  processes doing that at once would fork the session and one turn would be lost. So every run
+  on a sessions database holds that database's write lock (``flock`` on ``<db>.lock``, a sidecar
+  file that survives the database being moved aside) from its read of the latest checkpoint to
+  its last write. The lock is taken by the checkpointer itself, so every caller is covered;
+  :meth:`SessionStore.turn` takes it explicitly around a block.
+- **WAL and a busy timeout**, so readers never block the writer and brief contention waits.
+- **A corrupt database is never overwritten**: it is moved aside to
+  ``sessions.sqlite.corrupt-<timestamp>``, reported in one line, and a new one is started.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
+import os
 import sqlite3
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from langgraph.checkpoint.base import ChannelVersions, Checkpoint, CheckpointMetadata
 from langgraph.checkpoint.sqlite import SqliteSaver
+
+from agentkit.errors import AgentkitError, InputError
+from agentkit.graph.context import CONFIG_KEY
+
+BUSY_TIMEOUT_S = 30.0  # SQLite's own wait for a brief lock
+LOCK_TIMEOUT_S = 120.0  # how long a turn waits for another process's turn to finish
+_POLL_S = (0.002, 0.05)  # first and longest wait between lock attempts
+
+
+class SessionBusy(AgentkitError):
+    """Another process has held the sessions database for longer than LOCK_TIMEOUT_S."""
+
+
+class TurnLock:
+    """An exclusive, re-entrant-per-holder lock on one sessions database (``flock``).
+
+    Held across threads (LangGraph writes checkpoints from a background thread), so the holder
+    is this object, not a thread.
+    """
+
+    def __init__(
+        self,
+        path: Path,
+        *,
+        timeout_s: float = LOCK_TIMEOUT_S,
+        sleep: Callable[[float], None] = time.sleep,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.path = path
+        self.timeout_s = timeout_s
+        self._sleep = sleep
+        self._monotonic = monotonic
+        self._fd: int | None = None
+        self._mutex = threading.Lock()
+
+    @property
+    def held(self) -> bool:
+        return self._fd is not None
+
+    def acquire(self) -> None:
+        with self._mutex:
+            if self._fd is not None:
+                return
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+            try:
+                self._wait(fd)
+            except BaseException:
+                os.close(fd)
+                raise
+            self._fd = fd
+
+    def release(self) -> None:
+        with self._mutex:
+            if self._fd is None:
+                return
+            fd, self._fd = self._fd, None
+            fcntl.flock(fd, fcntl.LOCK_UN)
+            os.close(fd)
+
+    def _wait(self, fd: int) -> None:
+        deadline = self._monotonic() + self.timeout_s
+        pause = _POLL_S[0]
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return
+            except BlockingIOError:
+                if self._monotonic() >= deadline:
+                    raise SessionBusy(
+                        f"{self.path.with_suffix('')}: busy: another agentkit process has held "
+                        f"the sessions database for {self.timeout_s:g} s"
+                    ) from None
+                self._sleep(pause)
+                pause = min(pause * 2, _POLL_S[1])
+
+
+class SerialisedSaver(SqliteSaver):
+    """LangGraph's SqliteSaver, with each run holding the database's :class:`TurnLock`.
+
+    A run starts with a read of the thread's latest checkpoint (the config then carries
+    agentkit's run context) and ends with a checkpoint that schedules no further node. The
+    lock is taken before that read and given back after that write; a run that stops early
+    (error, interrupt) keeps it until the store is closed or the next run ends.
+    """
+
+    def __init__(self, conn: sqlite3.Connection, lock: TurnLock) -> None:
+        super().__init__(conn)
+        self.turn_lock = lock
+
+    def get_tuple(self, config: Any) -> Any:
+        configurable = config.get("configurable") or {}
+        if CONFIG_KEY in configurable and not configurable.get("checkpoint_id"):
+            self.turn_lock.acquire()
+        return super().get_tuple(config)
+
+    def put(
+        self,
+        config: Any,
+        checkpoint: Checkpoint,
+        metadata: CheckpointMetadata,
+        new_versions: ChannelVersions,
+    ) -> Any:
+        saved = super().put(config, checkpoint, metadata, new_versions)
+        if _ends_run(checkpoint.get("updated_channels")):
+            self.turn_lock.release()
+        return saved
+
+
+def _ends_run(updated: Sequence[str] | None) -> bool:
+    """True when a checkpoint triggers no node: nothing is left to run after it."""
+    if updated is None:
+        return False
+    return not any(c == "__start__" or c.startswith(("branch:to:", "__pregel")) for c in updated)
 
 
 class SessionStore:
-    def __init__(self, path: Path) -> None:
+    def __init__(
+        self,
+        path: Path,
+        *,
+        report: Callable[[str], None] | None = None,
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
+        lock_timeout_s: float = LOCK_TIMEOUT_S,
+    ) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
-        self._conn = sqlite3.connect(str(path), check_same_thread=False)
-        self._conn.execute("PRAGMA journal_mode=WAL")  # a killed writer never corrupts the file
-        self.checkpointer = SqliteSaver(self._conn)
-        self.checkpointer.setup()
+        self.lock = TurnLock(path.with_name(path.name + ".lock"), timeout_s=lock_timeout_s)
+        self._report = report or _to_stderr
+        self._now = now
+        with self.turn():
+            self._conn = self._open_checked()
+            self.checkpointer = SerialisedSaver(self._conn, self.lock)
+            self.checkpointer.setup()
+
+    @contextlib.contextmanager
+    def turn(self) -> Iterator[None]:
+        """Hold the database's write lock for the block (one read-modify-write turn)."""
+        held = self.lock.held
+        self.lock.acquire()
+        try:
+            yield
+        finally:
+            if not held:
+                self.lock.release()
 
     def sessions(self) -> list[str]:
         """Session ids, most recently used first."""
@@ -27,10 +181,64 @@ class SessionStore:
         return [str(row[0]) for row in rows]
 
     def close(self) -> None:
-        self._conn.close()
+        try:
+            self._conn.close()
+        finally:
+            self.lock.release()
 
     def __enter__(self) -> SessionStore:
         return self
 
     def __exit__(self, *exc: Any) -> None:
         self.close()
+
+    def _open_checked(self) -> sqlite3.Connection:
+        """Open the database; a corrupt one is moved aside (never overwritten) and reported."""
+        try:
+            return self._connect()
+        except sqlite3.DatabaseError as exc:
+            if isinstance(exc, sqlite3.OperationalError) and not _looks_corrupt(exc):
+                raise InputError(f"{self.path}: cannot open sessions database: {exc}") from None
+            aside = self._move_aside()
+            self._report(
+                f"agentkit: warning: {self.path} is corrupt ({exc}); moved it to {aside.name} "
+                "and started a new sessions database"
+            )
+        return self._connect()
+
+    def _connect(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(str(self.path), timeout=BUSY_TIMEOUT_S, check_same_thread=False)
+        try:
+            conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
+            (verdict,) = conn.execute("PRAGMA quick_check").fetchone()
+            if verdict != "ok":
+                raise sqlite3.DatabaseError(f"quick_check: {verdict}")
+            conn.execute("PRAGMA journal_mode=WAL")  # a killed writer never corrupts the file
+            conn.execute("PRAGMA synchronous=NORMAL")  # WAL: durable across a crash of agentkit
+        except BaseException:
+            conn.close()
+            raise
+        return conn
+
+    def _move_aside(self) -> Path:
+        stamp = self._now().strftime("%Y%m%dT%H%M%SZ")
+        aside = self.path.with_name(f"{self.path.name}.corrupt-{stamp}")
+        suffix = 1
+        while aside.exists():
+            aside = self.path.with_name(f"{self.path.name}.corrupt-{stamp}-{suffix}")
+            suffix += 1
+        os.replace(self.path, aside)
+        for extra in ("-wal", "-shm"):
+            side = self.path.with_name(self.path.name + extra)
+            if side.exists():
+                os.replace(side, aside.with_name(aside.name + extra))
+        return aside
+
+
+def _looks_corrupt(exc: sqlite3.Error) -> bool:
+    text = str(exc).lower()
+    return "malformed" in text or "not a database" in text or "corrupt" in text
+
+
+def _to_stderr(line: str) -> None:
+    print(line, file=sys.stderr)

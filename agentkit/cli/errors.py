@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import sqlite3
 import sys
 import traceback
 from dataclasses import dataclass
@@ -70,6 +71,8 @@ def describe(exc: BaseException) -> tuple[str, int]:
         return f"input is not valid UTF-8 text: {exc}", BAD_INPUT
     if isinstance(exc, OSError):
         return _describe_os_error(exc)
+    if isinstance(exc, sqlite3.DatabaseError):
+        return f"sessions database: {exc} (a corrupt one is moved aside on the next run)", RUNTIME
     if isinstance(exc, ValueError) and "integer string conversion" in str(exc):
         return f"a number in the input is too large: {exc}", BAD_INPUT
     if isinstance(exc, ValueError) and "null character" in str(exc):

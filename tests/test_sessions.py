@@ -1,0 +1,165 @@
+"""Sessions under concurrency and corruption: no turn is lost, no database silently replaced."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import multiprocessing
+import sqlite3
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from agentkit.agents.sessions import SessionBusy, SessionStore, TurnLock
+
+QUESTION = "turn {n}: RTO 5 minutes and RPO 1 minute for payments in us-east-1"
+FORK = multiprocessing.get_context("fork")  # children inherit the imports: no start-up cost
+
+
+def turns_in(db: Path, session: str) -> list[dict[str, str]]:
+    from agentkit.agents.dr.agent import build_advisor, history
+    from agentkit.config import load_config
+
+    with SessionStore(db) as store:
+        runtime = build_advisor(load_config(None), checkpointer=store.checkpointer, model=None)
+        return history(runtime, session)
+
+
+def _chat_worker(db: str, worker: int, turns: int, start: Any) -> None:
+    """One long-lived store, many turns: the path `agentkit chat` takes."""
+    from agentkit.agents.dr.agent import ask, build_advisor
+    from agentkit.config import load_config
+
+    with SessionStore(Path(db)) as store:
+        runtime = build_advisor(load_config(None), checkpointer=store.checkpointer, model=None)
+        start.wait()
+        for n in range(turns):
+            ask(runtime, QUESTION.format(n=f"{worker}.{n}"), "S")
+            assert not store.lock.held  # the lock is given back when the turn ends
+
+
+def _cli_worker(db: str, worker: int, turns: int, start: Any) -> None:
+    """A store per turn: the path `agentkit ask --session S` takes."""
+    from agentkit.cli.ask import ask
+
+    start.wait()
+    for n in range(turns):
+        with contextlib.redirect_stdout(io.StringIO()):
+            ask(
+                QUESTION.format(n=f"{worker}.{n}"),
+                session="S",
+                json_output=True,
+                config=None,
+                sessions=Path(db),
+            )
+
+
+def run_workers(target: Any, db: Path, workers: int, turns: int) -> None:
+    start = FORK.Event()
+    processes = [
+        FORK.Process(target=target, args=(str(db), w, turns, start)) for w in range(workers)
+    ]
+    for process in processes:
+        process.start()
+    start.set()
+    for process in processes:
+        process.join(timeout=240)
+        assert process.exitcode == 0
+
+
+def test_8_processes_x_25_turns_on_one_session_keep_200_turns(tmp_path: Path) -> None:
+    db = tmp_path / "sessions.sqlite"
+    SessionStore(db).close()
+    run_workers(_chat_worker, db, workers=8, turns=25)
+    turns = turns_in(db, "S")
+    assert len(turns) == 200
+    asked = {t["question"].split(":")[0] for t in turns}
+    assert asked == {f"turn {w}.{n}" for w in range(8) for n in range(25)}
+
+
+def test_concurrent_ask_commands_keep_every_turn(tmp_path: Path) -> None:
+    db = tmp_path / "sessions.sqlite"
+    run_workers(_cli_worker, db, workers=4, turns=2)
+    assert len(turns_in(db, "S")) == 8
+
+
+def test_the_lock_is_exclusive_and_times_out_in_one_line(tmp_path: Path) -> None:
+    path = tmp_path / "sessions.sqlite.lock"
+    clock = [0.0]
+
+    def sleep(seconds: float) -> None:
+        clock[0] += seconds
+
+    holder = TurnLock(path)
+    waiter = TurnLock(path, timeout_s=1.0, sleep=sleep, monotonic=lambda: clock[0])
+    holder.acquire()
+    holder.acquire()  # re-entrant for its holder
+    with pytest.raises(SessionBusy, match=r"sessions.sqlite: busy: .* for 1 s$"):
+        waiter.acquire()
+    assert 1.0 <= clock[0] < 1.1
+    holder.release()
+    waiter.acquire()
+    assert waiter.held
+    waiter.release()
+
+
+def corrupt(db: Path, how: str) -> None:
+    if how == "garbage":
+        db.write_bytes(b"this is not a database\x00" * 100)
+        return
+    with SessionStore(db) as store:
+        store._conn.executemany(
+            "INSERT INTO checkpoints (thread_id, checkpoint_ns, checkpoint_id) VALUES (?, '', ?)",
+            [(f"t{i}", "x" * 500) for i in range(200)],
+        )
+        store._conn.commit()
+        store._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    raw = bytearray(db.read_bytes())
+    for offset in range(4096, len(raw), 4096):  # the b-tree header of every page but the first
+        raw[offset : offset + 8] = b"\xff" * 8
+    db.write_bytes(bytes(raw))
+
+
+@pytest.mark.parametrize("how", ["garbage", "damaged pages"])
+def test_a_corrupt_database_is_moved_aside_and_reported(tmp_path: Path, how: str) -> None:
+    db = tmp_path / "sessions.sqlite"
+    corrupt(db, how)
+    before = db.read_bytes()
+    lines: list[str] = []
+    moment = datetime(2026, 12, 7, 1, 2, 3, tzinfo=UTC)
+    with SessionStore(db, report=lines.append, now=lambda: moment) as store:
+        assert store.sessions() == []
+    aside = tmp_path / "sessions.sqlite.corrupt-20261207T010203Z"
+    assert aside.read_bytes() == before
+    assert len(lines) == 1
+    assert lines[0].startswith(f"agentkit: warning: {db} is corrupt (")
+    assert lines[0].endswith(
+        "moved it to sessions.sqlite.corrupt-20261207T010203Z and started a new sessions database"
+    )
+    corrupt(db, "garbage")
+    with SessionStore(db, report=lines.append, now=lambda: moment):
+        pass
+    assert (tmp_path / "sessions.sqlite.corrupt-20261207T010203Z-1").exists()
+
+
+def test_a_database_that_cannot_be_opened_is_one_line(tmp_path: Path) -> None:
+    from agentkit.errors import InputError
+
+    db = tmp_path / "sessions.sqlite"
+    db.mkdir()
+    with pytest.raises(InputError, match="cannot open sessions database"):
+        SessionStore(db)
+    assert db.is_dir()
+
+
+def test_a_healthy_database_is_left_alone(tmp_path: Path) -> None:
+    db = tmp_path / "sessions.sqlite"
+    SessionStore(db).close()
+    lines: list[str] = []
+    SessionStore(db, report=lines.append).close()
+    assert lines == []
+    assert sorted(p.name for p in tmp_path.iterdir() if "corrupt" in p.name) == []
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("PRAGMA journal_mode").fetchone() == ("wal",)
