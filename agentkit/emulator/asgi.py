@@ -12,8 +12,9 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from agentkit.emulator.faults import describe_plan_error, parse_plan
+from agentkit.emulator.limits import MAX_PLAN_BYTES, MAX_REQUEST_BYTES
 from agentkit.emulator.service import Answer, BedrockService, Call, StreamAnswer, parse_path
-from agentkit.emulator.wire_errors import DROP, BedrockError
+from agentkit.emulator.wire_errors import DROP, BedrockError, error_body
 from agentkit.errors import InputError
 from agentkit.yamlsource import load_yaml
 
@@ -22,13 +23,37 @@ Receive = Callable[[], Awaitable[dict[str, Any]]]
 Send = Callable[[dict[str, Any]], Awaitable[None]]
 
 
-async def read_body(receive: Receive) -> bytes:
-    chunks = []
+class BodyTooLarge(Exception):
+    """The request body is larger than the limit for its endpoint."""
+
+
+async def read_body(receive: Receive, limit: int) -> bytes:
+    """The whole body, or :class:`BodyTooLarge` as soon as it passes ``limit`` bytes."""
+    chunks, size = [], 0
     while True:
         message = await receive()
-        chunks.append(message.get("body", b""))
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            raise BodyTooLarge
+        chunks.append(chunk)
         if not message.get("more_body"):
             return b"".join(chunks)
+
+
+async def read_limited(scope: Scope, receive: Receive, send: Send, limit: int) -> bytes | None:
+    """The body within ``limit``; else a 413 in Bedrock's error shape is sent and None returned."""
+    declared = _headers(scope).get("content-length", "")
+    try:
+        if declared.isdigit() and int(declared) > limit:
+            raise BodyTooLarge
+        return await read_body(receive, limit)
+    except BodyTooLarge:
+        message = f"Request body is larger than the {limit:,}-byte limit of this endpoint."
+        _, headers, body = error_body("ValidationException", message)
+        headers["connection"] = "close"
+        await send_answer(send, Answer(413, headers, body))
+        return None
 
 
 async def send_answer(send: Send, answer: Answer) -> None:
@@ -61,7 +86,9 @@ class BedrockApp:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             return
-        body = await read_body(receive)
+        body = await read_limited(scope, receive, send, MAX_REQUEST_BYTES)
+        if body is None:
+            return
         raw_path = scope.get("raw_path") or scope["path"].encode()
         route = parse_path(scope["method"], raw_path.decode("latin-1").split("?", 1)[0])
         if route is None:
@@ -129,7 +156,9 @@ class ControlApp:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             return
-        body = await read_body(receive)
+        body = await read_limited(scope, receive, send, MAX_PLAN_BYTES)
+        if body is None:
+            return
         key = (scope["method"], scope["path"].rstrip("/"))
         if key == ("GET", "/calls"):
             records = [r.to_json() for r in self.service.log.records()]

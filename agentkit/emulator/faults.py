@@ -18,9 +18,14 @@ from agentkit.capacity.bucket import TokenBucket
 from agentkit.emulator.wire_errors import DROP, ERRORS, STREAM_EXCEPTIONS, lower_camel
 from agentkit.resilience.clock import Clock
 
+MAX_RULES = 100  # error rules per Region or model
+MAX_MODELS = 256  # model overrides per Region
+MAX_CALLS = 10_000  # call numbers listed in one rule
+MAX_DELAY_MS = 3_600_000  # an hour: longer is a black hole, which says so
+
 
 class _Plan(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
 
 class ErrorRule(_Plan):
@@ -30,11 +35,11 @@ class ErrorRule(_Plan):
     code: str
     every: int | None = Field(default=None, ge=1)
     first: int | None = Field(default=None, ge=0)
-    calls: tuple[int, ...] | None = None
+    calls: tuple[int, ...] | None = Field(default=None, max_length=MAX_CALLS)
     rate: float | None = Field(default=None, ge=0, le=1)
     operations: tuple[str, ...] | None = None
-    message: str | None = None
-    retry_after_ms: int | None = Field(default=None, ge=0)
+    message: str | None = Field(default=None, max_length=10_000)
+    retry_after_ms: int | None = Field(default=None, ge=0, le=MAX_DELAY_MS)
 
     @field_validator("code")
     @classmethod
@@ -56,8 +61,8 @@ class ErrorRule(_Plan):
 
 
 class StreamFaults(_Plan):
-    ttft_ms: float = Field(default=0, ge=0)
-    inter_event_ms: float = Field(default=0, ge=0)
+    ttft_ms: float = Field(default=0, ge=0, le=MAX_DELAY_MS)
+    inter_event_ms: float = Field(default=0, ge=0, le=MAX_DELAY_MS)
     error_after_events: int | None = Field(default=None, ge=0)
     error_code: str = "throttlingException"
     error_kind: Literal["exception", "error"] = "exception"
@@ -82,15 +87,16 @@ class Quota(_Plan):
 
 class TargetFaults(_Plan):
     blackhole: bool = False
-    latency_ms: float = Field(default=0, ge=0)
-    errors: tuple[ErrorRule, ...] = ()
+    latency_ms: float = Field(default=0, ge=0, le=MAX_DELAY_MS)
+    errors: tuple[ErrorRule, ...] = Field(default=(), max_length=MAX_RULES)
     stream: StreamFaults | None = None
     quota: Quota | None = None
 
 
 class RegionFaults(TargetFaults):
     down: bool = False
-    models: dict[str, TargetFaults] = Field(default_factory=dict)  # model id or glob pattern
+    # model id or glob pattern
+    models: dict[str, TargetFaults] = Field(default_factory=dict, max_length=MAX_MODELS)
     cris_destination: str | None = None
 
 

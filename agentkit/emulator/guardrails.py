@@ -14,6 +14,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, RootModel, field_validator
 
+from agentkit.emulator.limits import MAX_MATCH_CHARS, check_pattern
 from agentkit.guardrails.pii import find_pii
 
 Action = Literal["BLOCK", "ANONYMIZE"]
@@ -48,8 +49,7 @@ class RegexRule(_Spec):
     @field_validator("pattern")
     @classmethod
     def _compiles(cls, pattern: str) -> str:
-        re.compile(pattern)
-        return pattern
+        return check_pattern(pattern)
 
 
 class PiiRule(_Spec):
@@ -139,7 +139,7 @@ def _sensitive(
     blocked = False
     masked = text
     for rule in spec.regexes:
-        for match in re.finditer(rule.pattern, text):
+        for match in re.finditer(rule.pattern, text[:MAX_MATCH_CHARS]):
             action = "BLOCKED" if rule.action == "BLOCK" else "ANONYMIZED"
             regexes.append(
                 {

@@ -20,6 +20,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, RootModel, field_validator
 
 from agentkit.bedrock.tokens import block_tokens
+from agentkit.emulator.limits import MAX_MATCH_CHARS, check_pattern
 from agentkit.emulator.schema_example import minimal_instance
 
 REPLY_PREFIX = "[agentkit emulator]"
@@ -42,9 +43,7 @@ class ScriptedTurn(BaseModel):
     @field_validator("match")
     @classmethod
     def _compiles(cls, pattern: str | None) -> str | None:
-        if pattern is not None:
-            re.compile(pattern)
-        return pattern
+        return check_pattern(pattern) if pattern is not None else None
 
 
 class Script(RootModel[dict[str, tuple[ScriptedTurn, ...]]]):
@@ -84,7 +83,7 @@ class Responder:
         key = model if model in self._turns else "*"
         turns = self._turns.get(key, ())
         for turn in turns:
-            if turn.match is not None and re.search(turn.match, last_user):
+            if turn.match is not None and re.search(turn.match, last_user[:MAX_MATCH_CHARS]):
                 return turn
         with self._lock:
             ordered = [t for t in turns if t.match is None]

@@ -22,10 +22,12 @@ from agentkit.emulator.eventstream import error_frame, event_frame, exception_fr
 from agentkit.emulator.faults import Decision, FaultPlan, FaultState, StreamFaults
 from agentkit.emulator.guardrails import GuardrailRegistry, GuardrailSpec, evaluate
 from agentkit.emulator.invoke import from_invoke_body, to_invoke_body
+from agentkit.emulator.limits import MAX_REQUEST_DEPTH
 from agentkit.emulator.responder import Reply, Responder, last_user_text
 from agentkit.emulator.routing import cris_candidates
 from agentkit.emulator.wire_errors import ERRORS, BedrockError, error_body
 from agentkit.resilience.clock import SYSTEM_CLOCK, Clock
+from agentkit.yamlsource import json_depth
 
 DEFAULT_MAX_TOKENS = 4096  # reserved against a quota when a request sets no maxTokens
 _STREAM_CHUNK_WORDS = 4
@@ -321,18 +323,28 @@ class BedrockService:
 
 
 def _json_object(body: bytes) -> dict[str, Any]:
+    """The request body as a JSON object: strict (no NaN), at most MAX_REQUEST_DEPTH deep."""
     try:
-        data = json.loads(body or b"{}")
-    except (ValueError, UnicodeDecodeError):
+        data = json.loads(body or b"{}", parse_constant=_not_a_number)
+    except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
+        data = _MALFORMED
+    if data is _MALFORMED or json_depth(data) > MAX_REQUEST_DEPTH:
         raise BedrockError(
             "ValidationException",
             "Malformed input request, please reformat your input and try again.",
-        ) from None
+        )
     if not isinstance(data, dict):
         raise BedrockError(
             "ValidationException", "Malformed input request: expected a JSON object."
         )
     return data
+
+
+_MALFORMED = object()
+
+
+def _not_a_number(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
 
 
 def _decode_blob(value: Any) -> bytes:
