@@ -92,8 +92,14 @@ class YamlDocument:
 def format_path(path: KeyPath) -> str:
     out = ""
     for part in path:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+        key = printable(str(part))
+        out += f"[{part}]" if isinstance(part, int) else (f".{key}" if out else key)
     return out or "(top level)"
+
+
+def printable(text: str) -> str:
+    """``text`` with control characters escaped, so a key cannot break a one-line message."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 def load_yaml(text: str, source: str, error: type[UserError] = UserError) -> YamlDocument:

@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from agentkit.capacity.bucket import TokenBucket
 from agentkit.emulator.wire_errors import DROP, ERRORS, STREAM_EXCEPTIONS, lower_camel
 from agentkit.resilience.clock import Clock
+from agentkit.yamlsource import printable
 
 MAX_RULES = 100  # error rules per Region or model
 MAX_MODELS = 256  # model overrides per Region
@@ -191,9 +192,9 @@ def describe_plan_error(exc: Exception) -> str:
     """One line naming the field of a bad plan (for the control API and the CLI)."""
     if isinstance(exc, ValidationError):
         first = exc.errors(include_url=False)[0]
-        where = ".".join(str(p) for p in first["loc"]) or "(top level)"
-        return f"{where}: {first['msg']}"
-    return str(exc)
+        where = ".".join(printable(str(p)) for p in first["loc"]) or "(top level)"
+        return f"{where}: {printable(first['msg'])}"
+    return printable(str(exc))
 
 
 def parse_plan(data: Any) -> FaultPlan:

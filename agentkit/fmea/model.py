@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +13,7 @@ from jsonschema import Draft202012Validator
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from agentkit.errors import InputError
-from agentkit.yamlsource import YamlDocument, describe_validation_error, read_yaml
+from agentkit.yamlsource import YamlDocument, describe_validation_error, printable, read_yaml
 
 _PACKAGE = Path(__file__).resolve().parent
 SCHEMA = _PACKAGE / "schemas" / "architecture-v1.schema.json"
@@ -85,7 +86,18 @@ class Architecture:
 
 def load_catalog(path: Path | None = None, base: Catalog | None = None) -> Catalog:
     """The built-in catalog, or ``path``'s kinds merged over ``base`` (a user's additions)."""
-    doc = read_yaml(path or DEFAULT_CATALOG, InputError)
+    if path is None and base is None:
+        return _default_catalog()
+    return _load_catalog(path or DEFAULT_CATALOG, base)
+
+
+@cache
+def _default_catalog() -> Catalog:
+    return _load_catalog(DEFAULT_CATALOG, None)  # read once: it is package data
+
+
+def _load_catalog(path: Path, base: Catalog | None) -> Catalog:
+    doc = read_yaml(path, InputError)
     try:
         catalog = Catalog.model_validate(doc.data)
     except ValidationError as exc:
@@ -110,7 +122,8 @@ def load_architecture(path: Path, catalog: Catalog) -> Architecture:
     errors = sorted(validator.iter_errors(doc.data), key=lambda e: (list(e.path), e.message))
     if errors:
         error = errors[0]
-        raise InputError(f"{doc.where(tuple(error.path))}: {error.json_path}: {error.message}")
+        where = doc.where(tuple(error.path))
+        raise InputError(f"{where}: {printable(error.json_path)}: {printable(error.message)}")
     architecture = Architecture(doc)
     if len(architecture.components) > MAX_COMPONENTS:
         raise InputError(
