@@ -1,7 +1,9 @@
 """agentkit's own guardrails, local and deterministic (Bedrock Guardrails are applied by the
 gateway through ``guardrailConfig``).
 
-- :class:`InputGuard`: redact PII and secrets, refuse prompt injection and off-topic requests.
+- :class:`InputGuard`: redact PII and secrets, refuse prompt injection (a local heuristic by
+  default, optionally layered with a Bedrock guardrail's prompt-attack filter) and off-topic
+  requests, and fence lines pasted from logs as untrusted data.
 - :class:`OutputGuard`: redact PII and secrets, and check that the answer is grounded in the
   tool results it was written from.
 """
@@ -12,9 +14,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from agentkit.guardrails.grounding import check_grounding
-from agentkit.guardrails.injection import detect_injection
+from agentkit.guardrails.injection import HeuristicClassifier, PromptAttackClassifier
 from agentkit.guardrails.pii import redact
 from agentkit.guardrails.topic import TopicScope, check_topic
+from agentkit.guardrails.untrusted import mark_pasted
 
 INJECTION_REFUSAL = (
     "I can't follow instructions that try to change how I work. Ask me about disaster recovery, "
@@ -40,18 +43,20 @@ class OutputVerdict:
 @dataclass(frozen=True)
 class InputGuard:
     scope: TopicScope = field(default_factory=TopicScope)
+    classifier: PromptAttackClassifier = field(default_factory=HeuristicClassifier)
 
     def check(self, text: str) -> InputVerdict:
         redaction = redact(text)
         reasons = tuple(f"redacted {f.kind}" for f in redaction.findings)
-        injection = detect_injection(text)
+        injection = self.classifier.classify(text, "user")
         if injection.flagged:
-            reason = f"prompt injection ({injection.family}): {injection.evidence!r}"
+            evidence = redact(injection.evidence).text  # reasons end up on spans
+            reason = f"prompt injection ({injection.family}): {evidence!r}"
             return InputVerdict(False, redaction.text, (*reasons, reason), INJECTION_REFUSAL)
         topic = check_topic(redaction.text, self.scope)
         if not topic.in_scope:
             return InputVerdict(False, redaction.text, (*reasons, topic.reason), self.scope.refusal)
-        return InputVerdict(True, redaction.text, reasons)
+        return InputVerdict(True, mark_pasted(redaction.text), reasons)
 
 
 @dataclass(frozen=True)
