@@ -143,9 +143,11 @@ def _routing_control(ex: _Export, step: dict[str, Any]) -> tuple[str, dict[str, 
     arn = ex.bound(params.get("routing_control"))
     if arn is None:
         return _fallback(ex, step, f"routing control {params.get('routing_control')!r}")
-    control = {"routingControlArn": arn, "state": params.get("state", "Off")}
+    state = str(params.get("state", "Off"))
+    control = {"routingControlArn": arn, "state": state}
+    fronts = ex.dest if state == "On" else ex.source  # On admits the target, Off drains the source
     config = {
-        "regionAndRoutingControls": {ex.source: [control]},
+        "regionAndRoutingControls": {fronts: [control]},
         "timeoutMinutes": _minutes(step),
     }
     return "ARCRoutingControl", {"arcRoutingControlConfig": config}

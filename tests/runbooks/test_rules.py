@@ -403,7 +403,9 @@ def test_the_arc_export_uses_real_arns_and_falls_back_to_custom_actions() -> Non
     on = next(s for s in steps if s["name"] == "traffic_on_target")
     assert on["executionBlockType"] == "ARCRoutingControl"
     controls = on["executionBlockConfiguration"]["arcRoutingControlConfig"]
-    assert controls["regionAndRoutingControls"]["us-east-1"][0]["state"] == "On"
+    assert controls["regionAndRoutingControls"] == {
+        "us-west-2": [{"routingControlArn": f"{panel}/routingcontrol/b2", "state": "On"}]
+    }
     assert not [n for n in notes if "routing control" in n]
 
 
@@ -443,3 +445,24 @@ def test_the_tool_skips_runbooks_the_region_pair_cannot_run_and_warns_on_named_o
         assert any("different partitions" in w for w in book["warnings"]), book["id"]
         assert book["critical_path_s"] > 0
         assert book["strategies"]
+
+
+def test_the_cli_arc_export_reads_bindings_and_notes_fallbacks(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    bindings = tmp_path / "arc-bindings.yaml"
+    plan_arn = "arn:aws:arc-region-switch::111122223333:plan/app-region-switch:abc123"
+    bindings.write_text(f"app-region-switch: {plan_arn}\n")
+    argv = ["runbook", "plan", "arc-traffic-shift", "--from", "us-east-1", "--to", "us-west-2"]
+    argv += ["--format", "arc", "--account", "111122223333", "--bindings", str(bindings)]
+    code, out, err = _run(argv, capsys)
+    assert code == 0
+    switch = next(s for s in json.loads(out)["workflows"][0]["steps"] if s["name"] == "switch")
+    assert switch["executionBlockConfiguration"] == {"regionSwitchPlanConfig": {"arn": plan_arn}}
+    assert err == (
+        "note: scale_asg (scale.asg): no binding for app-web@us-east-1 and app-web@us-west-2; "
+        "exported as a custom action\n"
+    )
+    code, _, err = _run([*argv[:7], "--format", "arc", "--account", "12345"], capsys)
+    assert code == 2
+    assert "not a 12-digit AWS account id" in err
