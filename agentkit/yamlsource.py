@@ -28,6 +28,7 @@ MAX_INPUT_BYTES = 5 * 1024 * 1024  # any one input file or document
 MAX_DEPTH = 64  # nested mappings and lists
 MAX_ALIASES = 100  # aliases that point at a mapping or a list
 MAX_NODES = 500_000  # values built, aliases expanded
+MAX_INT = 2**63 - 1  # integers beyond 64 bits are refused: no input needs them, math overflows
 
 
 class LimitExceeded(yaml.MarkedYAMLError):
@@ -164,7 +165,7 @@ def parse_json(text: str | bytes, source: str, error: type[UserError] = UserErro
     """Strict JSON within the limits: no ``NaN``/``Infinity``, bounded size and nesting."""
     check_size(len(text), source, error)
     try:
-        data = json.loads(text, parse_constant=_refuse_constant)
+        data = json.loads(text, parse_constant=_refuse_constant, parse_int=bounded_int)
     except json.JSONDecodeError as exc:
         raise error(f"{source}:{exc.lineno}: invalid JSON: {exc.msg}") from None
     except RecursionError:
@@ -193,6 +194,13 @@ def json_depth(value: Any) -> int:
 
 def _children(item: dict[Any, Any] | list[Any]) -> Any:
     return item.values() if isinstance(item, dict) else item
+
+
+def bounded_int(digits: str) -> int:
+    """A JSON integer within 64 bits; else a ValueError (also for the int-to-str limit)."""
+    if len(digits.lstrip("-")) > 19 or abs(value := int(digits)) > MAX_INT:
+        raise ValueError(f"integer {digits[:20]}... is out of range (at most {MAX_INT})")
+    return value
 
 
 def _refuse_constant(name: str) -> Any:
@@ -255,6 +263,11 @@ class _Builder:
             raise yaml.MarkedYAMLError(
                 problem=f"invalid value {_short(node)}: {exc}", problem_mark=node.start_mark
             ) from None
+        if isinstance(value, int) and not isinstance(value, bool) and abs(value) > MAX_INT:
+            raise yaml.MarkedYAMLError(
+                problem=f"integer out of range (got {_short(node)}; at most {MAX_INT})",
+                problem_mark=node.start_mark,
+            )
         if isinstance(value, float) and not math.isfinite(value):
             raise yaml.MarkedYAMLError(
                 problem=f"numbers must be finite (got {_short(node)})", problem_mark=node.start_mark

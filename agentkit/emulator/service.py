@@ -27,7 +27,7 @@ from agentkit.emulator.responder import Reply, Responder, last_user_text
 from agentkit.emulator.routing import cris_candidates
 from agentkit.emulator.wire_errors import ERRORS, BedrockError, error_body
 from agentkit.resilience.clock import SYSTEM_CLOCK, Clock
-from agentkit.yamlsource import json_depth
+from agentkit.yamlsource import bounded_int, json_depth
 
 DEFAULT_MAX_TOKENS = 4096  # reserved against a quota when a request sets no maxTokens
 _STREAM_CHUNK_WORDS = 4
@@ -325,7 +325,7 @@ class BedrockService:
 def _json_object(body: bytes) -> dict[str, Any]:
     """The request body as a JSON object: strict (no NaN), at most MAX_REQUEST_DEPTH deep."""
     try:
-        data = json.loads(body or b"{}", parse_constant=_not_a_number)
+        data = json.loads(body or b"{}", parse_constant=_not_a_number, parse_int=bounded_int)
     except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
         data = _MALFORMED
     if data is _MALFORMED or json_depth(data) > MAX_REQUEST_DEPTH:

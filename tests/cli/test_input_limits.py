@@ -171,3 +171,11 @@ def test_ask_checks_the_question_before_work(
     assert code == 2
     assert problem in err
     assert len(err.strip().splitlines()) == 1
+
+
+def test_integers_beyond_64_bits_are_refused() -> None:
+    assert load_yaml(f"a: {2**63 - 1}", "in.yaml").data == {"a": 2**63 - 1}
+    assert "integer out of range" in error_of(f"a: {2**63}")
+    assert parse_json(str(-(2**63) + 1), "in.json") == -(2**63) + 1
+    with pytest.raises(InputError, match="out of range"):
+        parse_json(f'{{"a": {10**30}}}', "in.json", InputError)
