@@ -2,9 +2,10 @@
 
 Rules beyond the JSON Schema (``runbooks/schema/runbook-v1.schema.json``): step ids are unique;
 ``depends_on``, ``rollback``, ``approval`` and ``after_step`` point at things that exist;
-``depends_on`` has no cycle; a destructive step (``destructive: true``, or an Aurora failover with
-data loss) is gated by an approval; ``last_tested`` older than the limit is a warning; a changed
-runbook must bump its version (checked against ``runbooks.lock.json``). The rules that need the
+``depends_on`` has no cycle; a destructive step (``destructive: true``, or a type in
+:data:`DESTRUCTIVE_TYPES` such as an Aurora failover with data loss) is gated by an approval;
+``last_tested`` older than the limit is a warning; a changed runbook must bump its version
+(checked against ``runbooks.lock.json``). The rules that need the
 runbook's meaning (placeholders, data before traffic, the unreachable source Region, the strategy,
 the RTO budget) are in :mod:`agentkit.runbooks.rules`.
 """
@@ -28,7 +29,16 @@ from agentkit.yamlsource import YamlDocument, read_json, read_yaml
 
 LOCK_NAME = "runbooks.lock.json"
 SCHEMA_PATH = Path("schema") / "runbook-v1.schema.json"
-DESTRUCTIVE_TYPES = frozenset({"aurora.failover"})
+# One-way or lossy by nature: always behind an approval, whatever the file says.
+DESTRUCTIVE_TYPES = frozenset(
+    {
+        "aurora.failover",
+        "rds.promote_replica",
+        "elasticache.failover_global",
+        "secrets.promote_replica",
+        "iam.revoke_sessions",
+    }
+)
 STALE_AFTER_DAYS = 90
 
 

@@ -136,7 +136,12 @@ def test_region_failover_promotes_each_store_before_the_first_traffic_step() -> 
 @pytest.fixture
 def workspace(tmp_path: Path) -> Path:
     shutil.copytree(data_dir("runbooks") / "schema", tmp_path / "schema")
-    for name in ("region-failover", "aurora-global-failover", "backup-restore-rebuild"):
+    for name in (
+        "region-failover",
+        "aurora-global-failover",
+        "backup-restore-rebuild",
+        "rds-replica-promotion",
+    ):
         shutil.copy(data_dir("runbooks") / f"{name}.yaml", tmp_path)
     shutil.copy(data_dir("runbooks") / LOCK_NAME, tmp_path)
     return tmp_path
@@ -208,6 +213,16 @@ BREAKS: list[tuple[str, str, Callable[[dict[str, Any]], None], str]] = [
             }
         ),
         "lists backup_restore, which has no Region switch plan",
+    ),
+    (
+        "a one-way promotion without an approval",
+        "rds-replica-promotion",
+        lambda d: (
+            _steps(d)["promote"].pop("approval"),
+            _steps(d)["promote"].pop("destructive"),
+            _steps(d)["promote"].update(depends_on=[]),
+        ),
+        "destructive step promote (rds.promote_replica) is not gated",
     ),
     (
         "an unknown partition",
