@@ -14,6 +14,7 @@ from agentkit.cli.chat import chat
 from agentkit.cli.doctor import doctor
 from agentkit.cli.emulate import emulate
 from agentkit.cli.errors import DebugState, report_and_exit
+from agentkit.cli.eval import eval_command
 from agentkit.cli.fmea import fmea
 from agentkit.cli.gameday import gameday
 from agentkit.cli.runbook import runbook_app
@@ -64,6 +65,7 @@ app.add_typer(runbook_app, name="runbook")
 app.command(help="FMEA worksheet, reports and a CI gate from an architecture file.")(fmea)
 app.command(help="Ask the DR advisor one question.")(ask)
 app.command(help="Chat with the DR advisor (sessions persist).")(chat)
+app.command("eval", help="Release gate: run the promptfoo suites in evals/ offline.")(eval_command)
 
 
 DEBUG = DebugState()
