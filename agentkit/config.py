@@ -66,6 +66,8 @@ class BreakerConfig(Frozen):
     failure_ratio: float | None = Field(default=None, gt=0, le=1)  # off unless set
     window_s: float = Field(default=30.0, gt=0)
     min_calls: int = Field(default=10, ge=1)
+    slow_call_s: float | None = Field(default=None, gt=0)  # off unless set
+    slow_fail_max: int = Field(default=2, ge=1)
 
 
 class HedgeConfig(Frozen):

@@ -192,7 +192,22 @@ class AllRoutesFailed(AgentkitError):
 
     def __init__(self, attempts: Sequence[Any], message: str | None = None) -> None:
         self.attempts = list(attempts)
-        super().__init__(message or f"all routes failed after {len(self.attempts)} attempt(s)")
+        tried = [a for a in self.attempts if getattr(a, "outcome", "") != "skipped"]
+        listed = "; ".join(_describe_attempt(a) for a in self.attempts)
+        super().__init__(
+            message
+            or f"all routes failed after {len(tried)} attempt(s)"
+            + (f": {listed}" if listed else "")
+        )
+
+
+def _describe_attempt(attempt: Any) -> str:
+    """``us-east-1 m: ThrottlingException after 0.21 s``, or ``... skipped (CircuitOpen)``."""
+    where = f"{getattr(attempt, 'region', '?')} {getattr(attempt, 'model', '?')}"
+    code = getattr(attempt, "error_code", None) or getattr(attempt, "outcome", "?")
+    if getattr(attempt, "outcome", "") in ("skipped", "abandoned"):
+        return f"{where}: {attempt.outcome} ({code})"
+    return f"{where}: {code} after {getattr(attempt, 'latency_s', 0.0):.2f} s"
 
 
 class BudgetExceeded(AgentkitError):

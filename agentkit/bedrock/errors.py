@@ -6,13 +6,17 @@ import contextlib
 from collections.abc import Iterator
 
 from botocore.exceptions import (
+    BotoCoreError,
     ClientError,
     ConnectionClosedError,
     ConnectTimeoutError,
     EndpointConnectionError,
+    HTTPClientError,
     NoCredentialsError,
+    ParamValidationError,
     ReadTimeoutError,
 )
+from urllib3.exceptions import HTTPError
 
 from agentkit import errors as ak
 
@@ -62,13 +66,18 @@ def _retry_after(error: ClientError) -> float | None:
         return None
 
 
-def translate(exc: BaseException, *, model: str, region: str) -> ak.AgentkitError:
-    """The agentkit error for ``exc``; anything unknown becomes a retryable ``Unavailable``."""
+def translate(exc: BaseException, *, model: str, region: str) -> ak.AgentkitError | None:
+    """The agentkit error for ``exc``, or None when ``exc`` is not a Bedrock or transport failure
+    (a ``KeyError`` in a hook, a bug in a transform): that must reach the caller unchanged, not
+    be retried as an outage or trip a breaker."""
     if isinstance(exc, ak.AgentkitError):
         return exc
     if isinstance(exc, ClientError):
         return _from_client_error(exc, model, region)
-    cls, code, text = _transport(exc, model, region)
+    found = _transport(exc, model, region)
+    if found is None:
+        return None
+    cls, code, text = found
     return cls(text, code=code, model_id=model, region=region)
 
 
@@ -103,21 +112,31 @@ _TRANSPORT: tuple[tuple[type[Exception], type[ak.ModelError], str, str], ...] = 
 )
 
 
-def _transport(exc: BaseException, model: str, region: str) -> tuple[type[ak.ModelError], str, str]:
+def _transport(
+    exc: BaseException, model: str, region: str
+) -> tuple[type[ak.ModelError], str, str] | None:
     for botocore_class, cls, code, message in _TRANSPORT:
         if isinstance(exc, botocore_class):
             text = message if cls is ak.CredentialsMissing else f"{code}: {message}"
             return cls, code, text.format(region=region)
-    name = type(exc).__name__
-    return ak.Unavailable, name, f"{name} calling {model} in {region}: {exc}"
+    if isinstance(exc, ParamValidationError):
+        return ak.ModelRejected, "ParamValidation", f"invalid request for {model}: {exc}"
+    if isinstance(exc, HTTPClientError | BotoCoreError | HTTPError | OSError):
+        name = type(exc).__name__
+        return ak.Unavailable, name, f"{name} calling {model} in {region}: {exc}"
+    return None
 
 
 @contextlib.contextmanager
 def bedrock_errors(model: str, region: str) -> Iterator[None]:
-    """Translate whatever the block raises (boto3, botocore, urllib3) into the error tree."""
+    """Translate what the block raises from boto3, botocore, urllib3 or the socket layer into
+    the error tree; anything else propagates unchanged."""
     try:
         yield
     except ak.AgentkitError:
         raise
     except Exception as exc:
-        raise translate(exc, model=model, region=region) from exc
+        error = translate(exc, model=model, region=region)
+        if error is None:
+            raise
+        raise error from exc

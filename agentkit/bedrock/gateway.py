@@ -115,6 +115,7 @@ class Gateway:
         self._pool = (
             ThreadPoolExecutor(8, thread_name_prefix="agentkit-hedge") if hedge_delay_s else None
         )
+        self._warming = clients.warm_in_background(r.region for r in self.routes)
 
     @classmethod
     def from_config(cls, config: AgentkitConfig, **overrides: Any) -> Gateway:
@@ -223,6 +224,7 @@ class Gateway:
         unusable_models: set[str] = set()
         spilled: list[Route] = []
         previous: tuple[Route, str] | None = None
+        last_error: BaseException | None = None
         index = 0
         while index < len(routes):
             route = routes[index]
@@ -235,31 +237,28 @@ class Gateway:
             hedge = self._hedge_partner(routes, index - 1, unusable_models)
             try:
                 if hedge is not None:
-                    return (
-                        *self._hedged(route, hedge, request, budget, recorder, deadline, fn),
-                        None,
-                    )
+                    return self._hedged(route, hedge, request, budget, recorder, deadline, fn)
                 ticket = self._admit(route, request, recorder)
                 if ticket is _SPILL:
                     spilled.append(route)
                     previous = (route, "no_headroom")
                     continue
                 return self._admitted(route, ticket, budget, recorder, deadline, fn)
-            except CircuitOpen:
+            except CircuitOpen as error:
                 recorder.skipped(route, "CircuitOpen")
-                previous = (route, "circuit_open")
+                previous, last_error = (route, "circuit_open"), last_error or error
             except ModelError as error:
                 if error.action in (Action.STOP, Action.REDUCE_CONTEXT):
                     raise
                 if error.action is Action.NEXT_MODEL:
                     unusable_models.add(route.model)
-                previous = (route, error.code or type(error).__name__)
+                previous, last_error = (route, error.code or type(error).__name__), error
             except _BothFailed as both:
-                previous = (both.last, both.reason)
+                previous, last_error = (both.last, both.reason), both.__cause__ or both
                 index += 1
         if spilled and self.admission is not None:
             return self._queued(spilled, request, budget, recorder, deadline, fn)
-        raise AllRoutesFailed(recorder.attempts)
+        raise AllRoutesFailed(recorder.attempts) from last_error
 
     # --- admission ------------------------------------------------------------------------------
 
@@ -393,8 +392,13 @@ class Gateway:
             breaker.record_failure(error)
             recorder.attempted(route, "error", error.code, time.perf_counter() - started)
             raise
-        breaker.record_success()
-        recorder.attempted(route, "ok", None, time.perf_counter() - started)
+        except BaseException as error:  # not Bedrock's failure: a bug, or an interrupt
+            breaker.release()
+            recorder.attempted(route, "error", type(error).__name__, time.perf_counter() - started)
+            raise
+        elapsed = time.perf_counter() - started
+        breaker.record_success(elapsed)
+        recorder.attempted(route, "ok", None, elapsed)
         return result
 
     # --- hedging -------------------------------------------------------------------------------
@@ -416,30 +420,41 @@ class Gateway:
         recorder: CallRecorder,
         deadline: float,
         fn: AttemptFn[T],
-    ) -> tuple[T, Route]:
+    ) -> tuple[T, Route, Ticket | None]:
         """Start ``first``; if it has not answered within the hedge delay, start ``second`` too
-        and take whichever answers first. The loser's result is discarded (a blocking boto3
-        call cannot be interrupted; it ends at its own read timeout) and recorded as abandoned."""
+        and take whichever answers first. Each leg goes through admission control like any
+        request (no headroom for the hedge: no hedge). The loser's result is discarded (a
+        blocking boto3 call cannot be interrupted; it ends at its own read timeout), recorded as
+        abandoned, and its quota reservation settled when it ends."""
         assert self.hedge_delay_s is not None
         assert self._pool is not None
         pool = self._pool
-        running: dict[Future[T], Route] = {
-            pool.submit(self._on_route, first, budget, recorder, deadline, fn): first
+        first_ticket = self._admit(first, request, recorder)
+        if first_ticket is _SPILL:
+            raise _BothFailed(first, "no_headroom")
+        running: dict[Future[tuple[T, Route, Ticket | None]], Route] = {
+            pool.submit(self._admitted, first, first_ticket, budget, recorder, deadline, fn): first
         }
         done, _ = wait(running, timeout=self.hedge_delay_s)
         if not done:
-            recorder.hedged(first, second)
-            running[pool.submit(self._on_route, second, budget, recorder, deadline, fn)] = second
+            second_ticket = self._admit(second, request, recorder)
+            if second_ticket is not _SPILL:
+                recorder.hedged(first, second)
+                leg = pool.submit(
+                    self._admitted, second, second_ticket, budget, recorder, deadline, fn
+                )
+                running[leg] = second
         errors: list[BaseException] = []
         while running:
             done, _ = wait(running, return_when=FIRST_COMPLETED)
             for future in done:
-                route = running.pop(future)
+                running.pop(future)
                 error = future.exception()
                 if error is None:
-                    for loser in running.values():
-                        recorder.abandoned(loser)
-                    return future.result(), route
+                    for loser, route in running.items():
+                        recorder.abandoned(route)
+                        loser.add_done_callback(self._settle_abandoned)
+                    return future.result()
                 errors.append(error)
                 if isinstance(error, ModelError) and error.action in (
                     Action.STOP,
@@ -448,7 +463,23 @@ class Gateway:
                     raise error
         if len(errors) == 1:
             raise errors[0]
-        raise _BothFailed(second, getattr(errors[-1], "code", type(errors[-1]).__name__))
+        raise _BothFailed(
+            second, getattr(errors[-1], "code", type(errors[-1]).__name__)
+        ) from errors[-1]
+
+    def _settle_abandoned(self, future: Future[tuple[Any, Route, Ticket | None]]) -> None:
+        """A hedge leg that lost: release what it reserved (a failed leg settled already)."""
+        if future.cancelled() or future.exception() is not None:
+            return
+        result, _, ticket = future.result()
+        if ticket is None or self.admission is None:
+            return
+        raw = result if isinstance(result, dict) else {}
+        if "usage" not in raw:  # a primed stream: nothing used that can be counted
+            self.admission.settle(ticket)
+            return
+        usage = Usage.from_wire(raw["usage"])
+        self.admission.settle(ticket, usage.input_tokens, usage.output_tokens)
 
     # --- helpers -------------------------------------------------------------------------------
 
@@ -507,7 +538,7 @@ class Gateway:
             response.usage.output_tokens, {**attributes, sc.TOKEN_TYPE: "output"}
         )
 
-    def translate(self, exc: BaseException, route: Route) -> AgentkitError:
+    def translate(self, exc: BaseException, route: Route) -> AgentkitError | None:
         return translate(exc, model=route.model, region=route.region)
 
 

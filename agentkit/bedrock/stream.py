@@ -105,6 +105,9 @@ class GatewayStream:
                 yield event
         except Exception as exc:
             error = self._gateway.translate(exc, self.route)
+            if error is None:  # not a Bedrock failure: the caller's own bug, unchanged
+                self._gateway.breakers[self.route.name].release()
+                raise
             self._gateway.breakers[self.route.name].record_failure(error)
             state = self._state
             raise StreamInterrupted(

@@ -12,7 +12,13 @@ Trip rule: ``fail_max`` consecutive failures (pybreaker), plus an optional failu
 calls were made and the share that failed reached ``failure_ratio``. Consecutive failures catch
 a hard outage fast; the ratio catches a brown-out where successes keep resetting the count.
 Errors whose class says ``trips_breaker = False`` (validation, access denied, not found, content
-filtered) count as neither failure nor success.
+filtered) count as neither failure nor success, and so does an exception that is not a model
+error at all (a bug in the caller's code is not the route's fault): :meth:`RouteBreaker.release`.
+
+Slow calls: a black-holed Region costs a full timeout per call, so waiting for ``fail_max``
+of them is expensive. Read timeouts, and successful calls slower than ``slow_call_s``, are
+counted apart; ``slow_fail_max`` of them in a row open the breaker (resilience4j's slow-call rule, with
+a streak instead of a rate). A fast success ends the streak.
 
 State lives in a :class:`BreakerStore`: in memory now; any pybreaker storage (its Redis storage,
 for one) can back a store shared by replicas.
@@ -29,7 +35,7 @@ from typing import Any, Protocol
 
 import pybreaker
 
-from agentkit.errors import CircuitOpen, ModelError
+from agentkit.errors import AttemptTimedOut, CircuitOpen, ModelError
 from agentkit.resilience.clock import Clock
 
 CLOSED, OPEN, HALF_OPEN = pybreaker.STATE_CLOSED, pybreaker.STATE_OPEN, pybreaker.STATE_HALF_OPEN
@@ -42,6 +48,8 @@ class BreakerPolicy:
     failure_ratio: float | None = None  # e.g. 0.5; None turns the ratio window off
     window_s: float = 30.0
     min_calls: int = 10
+    slow_call_s: float | None = None  # a success slower than this counts as slow; None: off
+    slow_fail_max: int = 2  # timeouts or slow calls in a row that open the breaker
 
 
 class ClockedMemoryStorage(pybreaker.CircuitMemoryStorage):
@@ -80,6 +88,11 @@ def _trips(exc: BaseException) -> bool:
     return not isinstance(exc, ModelError) or exc.trips_breaker
 
 
+def _slow(exc: BaseException) -> bool:
+    """Our own read timeout (a black hole), not Bedrock's ModelTimeoutException answer."""
+    return isinstance(exc, AttemptTimedOut)
+
+
 class _Raise:
     def __init__(self, exc: BaseException) -> None:
         self.exc = exc
@@ -111,6 +124,7 @@ class RouteBreaker:
         )
         self._lock = threading.Lock()
         self._probing = False
+        self._slow_streak = 0
         self._window: deque[tuple[float, bool]] = deque()
 
     @property
@@ -140,17 +154,38 @@ class RouteBreaker:
                 raise CircuitOpen(self.route, until=self._clock.now() + self.policy.reset_timeout_s)
             self._probing = True
 
-    def record_success(self) -> None:
+    def record_success(self, elapsed_s: float = 0.0) -> None:
+        slow = self.policy.slow_call_s is not None and elapsed_s > self.policy.slow_call_s
+        if slow:
+            self._count_slow()
+        elif self._slow_streak:
+            with self._lock:
+                self._slow_streak = 0
         healthy = self._cb.current_state == CLOSED and self._cb.fail_counter == 0
         if healthy and self.policy.failure_ratio is None and not self._probing:
             return  # the hot path: nothing for pybreaker to reset or announce
         self._finish(lambda: None, ok=True)
 
     def record_failure(self, exc: BaseException) -> None:
-        if _trips(exc):
-            self._finish(_Raise(exc), ok=False)
-        else:
+        if not _trips(exc):
             self._release_probe()
+            return
+        self._finish(_Raise(exc), ok=False)
+        if _slow(exc):
+            self._count_slow()
+
+    def release(self) -> None:
+        """The call ended in a way that says nothing about the route's health."""
+        self._release_probe()
+
+    def _count_slow(self) -> None:
+        with self._lock:
+            self._slow_streak += 1
+            trips = self._slow_streak >= self.policy.slow_fail_max
+            if trips:
+                self._slow_streak = 0
+        if trips and self.state != OPEN:
+            self._cb.open()
 
     def _finish(self, outcome: Callable[[], Any], ok: bool) -> None:
         try:

@@ -33,7 +33,9 @@ def config(emu: Emulator, **sections: Any) -> AgentkitConfig:
             "endpoints": emu.endpoints,
         },
         "resilience": {
-            "timeouts": {"connect_s": 1.0, "read_s": 0.3},
+            # Long enough that a loaded machine never times out a healthy call; a black hole
+            # costs this much per attempt.
+            "timeouts": {"connect_s": 1.0, "read_s": 2.0},
             "retry": {
                 "max_attempts": 3,
                 "base_delay_s": 0.2,

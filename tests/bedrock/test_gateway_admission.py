@@ -91,3 +91,23 @@ def test_failed_calls_give_their_reservation_back(
     assert gateway.admission is not None
     levels = [s.level for s in gateway.admission.state().values()]
     assert levels == [pytest.approx(1300)] * 3
+
+
+def test_a_hedge_goes_through_admission_too(
+    bedrock_emulator: Emulator, make_gateway: GatewayFactory
+) -> None:
+    """The secondary has room for no call: the hedge is not started, so it cannot spend quota
+    the bucket said was not there; the primary (slow, not dead) answers."""
+    bedrock_emulator.set_faults({"regions": {PRIMARY: {"latency_ms": 300}}})
+    tpm = {PRIMARY: 100_000, SECONDARY: 100, TERTIARY: 100}
+    cfg = config(
+        bedrock_emulator,
+        resilience={
+            "admission": {"enabled": True, "tpm": tpm},
+            "hedge": {"enabled": True, "delay_s": 0.05},
+        },
+    )
+    response = make_gateway(cfg).converse(messages=HI)
+    assert response.region == PRIMARY
+    assert [c.region for c in bedrock_emulator.calls()] == [PRIMARY]
+    assert "abandoned" not in [a.outcome for a in response.attempts]

@@ -313,12 +313,13 @@ def test_mid_stream_error_after_content_is_a_typed_interruption(
 def test_hedging_takes_the_faster_route_and_abandons_the_slow_one(
     bedrock_emulator: Emulator, make_gateway: GatewayFactory
 ) -> None:
-    faults(bedrock_emulator, **{PRIMARY: {"latency_ms": 250}})
+    # The primary never answers (no race on the machine's speed): the hedge must win.
+    faults(bedrock_emulator, **{PRIMARY: {"blackhole": True}})
     cfg = config(
         bedrock_emulator,
         resilience={
             "hedge": {"enabled": True, "delay_s": 0.05},
-            "timeouts": {"connect_s": 1, "read_s": 2},
+            "timeouts": {"connect_s": 1, "read_s": 5},
         },
     )
     response = make_gateway(cfg).converse(messages=HI)
