@@ -14,8 +14,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from agentkit.guardrails.grounding import check_grounding
-from agentkit.guardrails.injection import HeuristicClassifier, PromptAttackClassifier
-from agentkit.guardrails.pii import redact
+from agentkit.guardrails.injection import (
+    HeuristicClassifier,
+    PromptAttackClassifier,
+    detect_injection,
+)
+from agentkit.guardrails.pii import Redaction, redact
 from agentkit.guardrails.topic import TopicScope, check_topic
 from agentkit.guardrails.untrusted import mark_pasted
 
@@ -40,6 +44,18 @@ class OutputVerdict:
     reasons: tuple[str, ...] = ()
 
 
+def _safe_evidence(evidence: str, redaction: Redaction) -> str:
+    """Evidence quoted in a reason (reasons go on spans), never holding what was redacted.
+
+    The evidence comes from a normalised reading of the raw text, which redaction may not
+    recognise (a lower-cased key), so it is read again from the redacted text.
+    """
+    if not redaction.findings:
+        return evidence
+    again = detect_injection(redaction.text)
+    return again.evidence if again.flagged else "(withheld: it overlaps redacted text)"
+
+
 @dataclass(frozen=True)
 class InputGuard:
     scope: TopicScope = field(default_factory=TopicScope)
@@ -50,7 +66,7 @@ class InputGuard:
         reasons = tuple(f"redacted {f.kind}" for f in redaction.findings)
         injection = self.classifier.classify(text, "user")
         if injection.flagged:
-            evidence = redact(injection.evidence).text  # reasons end up on spans
+            evidence = _safe_evidence(injection.evidence, redaction)
             reason = f"prompt injection ({injection.family}): {evidence!r}"
             return InputVerdict(False, redaction.text, (*reasons, reason), INJECTION_REFUSAL)
         topic = check_topic(redaction.text, self.scope)

@@ -34,7 +34,7 @@ _NOUN = (
 )
 _WEAK_NOUN = (
     r"(?:rules|restrictions?|constraints|polic(?:y|ies)|guidance|filters?|context|orders|commands|"
-    r"(?:safety )?checks|safeguards|safety)"
+    r"(?:safety )?checks|safeguards|safety|refusal logic|refusals?|setup|configuration)"
 )
 _STRONG_QUAL = (
     r"(?:your|all|previous|prior|above|earlier|preceding|initial|original|system|given|dr-only|"
@@ -52,6 +52,7 @@ _UNBOUND = (
 _NO_LIMITS = (
     r"(?:without|with no|with zero|zero|no|free (?:of|from))\s+(?:any\s+)?(?:content polic\w+|restrictions|"
     r"filters?|filtering|limitations|limits|rules|censorship|guardrails|guidelines|ethics|"
+    r"content rules|content filters?|"
     r"safety)"
 )
 _MODES = r"(?:dan|developer|dev|god|jailbreak|opposite|unfiltered|unrestricted|sudo|admin|root)"
@@ -82,7 +83,22 @@ FAMILIES: dict[str, tuple[re.Pattern[str], ...]] = {
         r"just )?(?:irrelevant|void|obsolete|invalid|cancel+ed|a (?:decoy|test|joke|mistake|trick)|"
         r"fake|not real|revoked|no longer valid)",
         r"\bwhatever you (?:were|are|have been) (?:set up|told|programmed|instructed|configured|"
-        r"supposed|trained) to\b",
+        r"supposed|trained)\b",
+        r"\b(?:treat|consider|regard)\s+(?:everything|all|anything)\s+(?:before|above|prior to)\s+"
+        r"(?:this|my|here|now)\b",
+        r"\b(?:reset|start (?:fresh|over)|wipe)\b.{0,30}\bwithout (?:any of )?(?:the |your )?(?:setup|"
+        r"configuration|instructions|rules|prompt)\b",
+        r"\bnone of (?:your|the) (?:(?:earlier|previous|prior|original|initial) )?(?:directions|"
+        r"instructions|rules|guidelines|prompts?) (?:matter|apply|count)|\b(?:just )?do (?:as|what) i "
+        r"say\b",
+        r"\b(?:obey|follow) only (?:this|my|the next|these)\b|\bonly obey\b",
+        r"\bpriority (?:override|instruction|directive|message)\s*:",
+        r"\b(?:supersedes?|overrides?|replaces?|takes precedence over) (?:your|the|all) (?:configuration|"
+        r"instructions|rules|guidelines|system prompt|previous instructions|programming)\b",
+        r"\b(?:answer|respond|reply)\b.{0,10}\bwithout (?:them|those|your (?:rules|guidelines|"
+        r"restrictions|filters|instructions))\b",
+        r"\b(?:guidelines|rules|instructions|restrictions) (?:in|of|from) your (?:setup|configuration|"
+        r"prompt|system)\b",
         r"\b(?:ignores?|disregards?|breaks?|bypass(?:es)?) (?:all|any|every) (?:of )?(?:the |its |"
         r"your )?(?:rules|restrictions|guidelines|filters|policies|instructions)\b",
         r"\byour (?:task|role|job|purpose|mission|objective|instructions) (?:has|have) (?:now )?"
@@ -124,6 +140,18 @@ FAMILIES: dict[str, tuple[re.Pattern[str], ...]] = {
         r"\byour (?:context window|environment variables|env vars|credentials|api keys?|access keys?)\b",
         r"\b(?:environment variables|env vars|credentials|api keys?|secrets|access keys?|tokens)\b "
         r"(?:that )?you (?:can )?(?:see|have|hold|access|know|use)\b",
+        r"\b(?:text|block|message|words|content)\b.{0,20}\byou (?:received|got|were given|saw) "
+        r"(?:before|at the start|first|earlier)\b",
+        r"\bhow (?:were|are|have) you (?:been )?(?:configured|set up|programmed|instructed|prompted)\b",
+        r"\b(?:paste|print|show|output|dump|quote)\b.{0,20}\b(?:configuration|config|prompt|"
+        r"instructions)\b.{0,10}\bverbatim\b",
+        r"\b(?:text|prompt|instructions|rules|document)\b (?:that )?(?:defines?|shapes?|controls?|"
+        r"governs?|configures?) (?:your|how you)\b",
+        r"\b(?:you (?:were|are|have been)|were you|have you been) (?:told|instructed|asked|"
+        r"programmed) not to (?:tell|say|"
+        r"reveal|share|disclose|discuss)\b",
+        r"\b(?:list|show|print|give me|tell me|reveal|dump)\b.{0,40}\b(?:secret keys?|api keys?|"
+        r"credentials|passwords|tokens)\b.{0,15}\b(?:you|they|it) (?:use|have|hold|can see)\b",
         r"\b(?:rules|instructions|things|topics)\b.{0,20}\b(?:you(?:'re| are)|are you) not (?:allowed|permitted|"
         r"supposed) to (?:tell|say|reveal|share|discuss|disclose)",
         r"\b(?:echo|print|show|reveal|repeat|output|dump)\b.{0,20}\b(?:your|the) (?:\w+ )?(?:preamble|"
@@ -155,6 +183,20 @@ FAMILIES: dict[str, tuple[re.Pattern[str], ...]] = {
         r"filters|shackles|chains|guardrails)",
         rf"\b(?:character|role|part|persona) of an? (?:[\w-]+ )?(?:{_ROLE_WORD}|hacker|criminal)\b",
         r"\blet'?s (?:roleplay|role-play|role play|pretend)\b",
+        r"\bevil (?:twin|version|clone|side)\b|\bchannel (?:an?|the) (?:ai|assistant|persona|model)\b",
+        r"\byou(?:'re| are) (?:my |an? |the )?(?:[\w-]+ ){0,3}(?:ai|assistant|bot|model) now\b",
+        r"\b(?:improv|scene|story|roleplay|game)\b.{0,30}\byou are an? (?:ai|assistant|bot|model|"
+        r"chatbot)\b",
+        r"\b(?!chatgpt\b)[a-z]{2,20}gpt\b",
+        r"\ban? (?:ai|assistant|bot|model) (?:whose|that has|with) (?:only |sole )?(?:goal|purpose|job|"
+        r"mission) is\b",
+        r"\bfrom (?:this point|here on|this moment|now)\b.{0,12}\byou(?:'re| are| will be)\b",
+        r"\b(?:ignores?|disregards?)\s+(?:all\s+)?(?:safety|rules|guidelines|restrictions|filters|"
+        r"policies|ethics)\b",
+        r"\b(?:story|novel|script|poem|scene|fiction|screenplay)\b.{0,40}\b(?:an? )?(?:ai|assistant|"
+        r"chatbot|bot|model)\b.{0,40}\b(?:explains?|describes?|tells?|reveals?|shows?)\b",
+        r"\bact as an? (?:linux |unix |bash |windows |python |sql )?(?:terminal|shell|console|"
+        r"interpreter)\b|\bexecute what(?:ever)? i (?:type|say|write)\b",
         r"\byou will (?:now )?(?:respond|answer|reply|act|speak|talk|behave) (?:as|like)\b",
         r"\b(?:respond|answer|reply) as (?:\w+ )?(?:two|both|2|three) (?:personas|characters|ais|"
         r"versions|bots)\b|\bnever mention (?:policies|rules|guidelines|restrictions|safety)\b",
@@ -185,6 +227,17 @@ FAMILIES: dict[str, tuple[re.Pattern[str], ...]] = {
         r"\brestrictions (?:are |have been )?(?:now )?(?:lifted|removed|disabled|suspended)\s*"
         r"(?:[.!]|$|for you)",
         r"\bsudo\b.{0,20}\b(?:mode|execute|you)\b",
+        r"\bi(?: am|'m) (?:an? )?(?:openai|anthropic|aws|amazon|google|meta|microsoft) (?:employee|"
+        r"engineer|researcher|staff|developer)\b|\byou must comply\b",
+        r"\b(?:request|message|instruction|this) (?:comes|is coming|came) from (?:the |your )?"
+        r"(?:[\w-]+ ){0,2}" + _AUTHORITY,
+        r"\b(?:policy|safety|content|guardrail|security) checks? (?:are|is) (?:not required|"
+        r"unnecessary|not needed|waived|skipped|disabled)\b",
+        r"\bi have (?:admin|root|sudo|superuser|elevated|full) (?:rights|access|privileges|"
+        r"permissions)\b.{0,40}\byou\b",
+        r"\bguardrails? (?:are |have been |is |were )?(?:now )?(?:disabled|off|removed|lifted|"
+        r"suspended)\b|\b(?:respond|answer|reply|speak) freely\b",
+        r"(?:^|[\n.!] ?)(?:developer|admin|system|operator|maintainer) note\s*:",
         r"\b(?:turn off|disable|switch off|bypass|remove|deactivate) (?:the |your )?(?:injection|"
         r"safety|content|topic|prompt|jailbreak) (?:filter|guard|check|guardrail|detection|"
         r"classifier)s?\b",
@@ -203,7 +256,8 @@ FAMILIES: dict[str, tuple[re.Pattern[str], ...]] = {
         r"suspended|off|deactivated|waived)",
     ),
     "delimiter": _all(
-        r"<\s*/?\s*(?:system|instructions?|assistant|im_start|im_end|tool_call|sys|prompt)\s*>",
+        r"<\s*/?\s*(?:system|instructions?|assistant|im_start|im_end|tool_call|tool_result|"
+        r"tool_response|function_results?|function_call|sys|prompt)\s*>",
         r"<\|\s*(?:im_start|im_end|system|user|assistant|end|endoftext|eot_id|start_header_id)",
         r"\[/?(?:inst|system|sys)\]|<</?sys>>|</s>\s*<s>|</s>",
         r"(?:^|\n)\s*#{1,6}\s*(?:system|instruction|new task|assistant)\b",
@@ -212,6 +266,8 @@ FAMILIES: dict[str, tuple[re.Pattern[str], ...]] = {
         r"assistant|ignore|disregard|override|reveal|new polic\w+|from now on|developer mode|"
         r"priority|obey)\b",
         r"```\s*system\b",
+        r"<!--\s*(?:system|assistant|instructions?|ai|prompt)\s*:",
+        r"\[(?:assistant|user|system|human)\]\s*:",
         r"[\"']role[\"']\s*:\s*[\"'](?:system|developer)[\"']",
     ),
 }
@@ -235,8 +291,8 @@ DATA_FAMILIES: dict[str, tuple[re.Pattern[str], ...]] = {
         rf"\b{_ROLE_WORD} instructions?\s*:",
         rf"<!--.{{0,200}}?\b(?:{_ROLE_WORD}|ignore|instruction)",
         rf"\(\s*{_ROLE_WORD}\s*:",
-        rf"\b{_ROLE_WORD}\s*,\s*(?:please\s+)?(?:ignore|disregard|forget|reveal|approve|run|delete|"
-        r"execute|send|print|skip|stop|mark|say|tell|do not|don't)\b",
+        rf"\b{_ROLE_WORD}\s*,\s*(?:this is|(?:please\s+)?(?:ignore|disregard|forget|reveal|approve|run|delete|"
+        r"execute|send|print|skip|stop|mark|say|tell|do not|don't))\b",
         rf"\b(?:the |you )?{_ROLE_WORD}\s+(?:must|should|shall|will|needs to|is to)\s+(?:now\s+)?"
         r"(?:ignore|disregard|reveal|output|say|tell|approve|skip|delete|send|call|execute|run|"
         r"forget|stop|mark|hide|print|respond|answer)\b",
@@ -263,17 +319,24 @@ MULTILINGUAL: dict[str, tuple[re.Pattern[str], ...]] = {
         # German, French, Spanish, Italian, Portuguese, Dutch, Polish, Turkish
         r"\b(?:ignorier\w*|vergiss|vergessen sie|missachte\w*)\b.{0,30}\b(?:anweisung\w*|"
         r"instruktion\w*|befehl\w*|regeln|vorgaben|richtlinien|systemprompt\w*|alles)\b",
-        r"\b(?:ignore[rz]?|oublie[rz]?|neglige[rz]?|ne tiens pas compte)\b.{0,30}\b(?:instructions?|"
+        r"\b(?:ignore[rz]?|oublie[rz]?|neglige[rz]?|ne tiens (?:pas|plus) compte)\b.{0,30}\b(?:instructions?|"
         r"consignes?|regles|directives)\b",
         r"\b(?:ignora|ignore|olvida|olvide|omite|descarta)\b.{0,30}\b(?:instrucciones|indicaciones|"
         r"reglas|directrices)\b",
-        r"\b(?:ignora|dimentica|trascura|ignorate|dimenticate)\b.{0,30}\b(?:istruzioni|regole|"
+        r"\b(?:ignora|ignorare|dimentica|trascura|ignorate|dimenticate)\b.{0,30}\b(?:istruzioni|regole|"
         r"indicazioni|direttive)\b",
         r"\b(?:ignore|ignora|esqueca|desconsidere)\b.{0,30}\b(?:instrucoes|regras|diretrizes)\b",
         r"\b(?:negeer|vergeet|negeren)\b.{0,30}\b(?:instructies|regels|richtlijnen|opdrachten)\b",
         r"\b(?:zignoruj|zapomnij)\b.{0,30}\b(?:instrukcje|polecenia|zasady)",
         r"\b(?:talimat|kural)\w*\b.{0,20}\b(?:gormezden gel|unut|yok say)",
         r"\b(?:regeln|anweisungen|vorgaben|richtlinien|instruktionen)\b.{0,20}\bgelten nicht mehr\b",
+        r"\b(?:desconsidere|esqueca|olvida|olvide|oublie[zr]?|dimentica|vergeet|vergiss|ignora|"
+        r"ignore[rz]?)\s+(?:tudo|todo|tout|tutto|alles)\s*(?:o que|lo que|ce qu|quello che|wat|was|"
+        r"[.,!]|$)",
+        r"\bno (?:sigas|sigues|obedezcas|cumplas)\b.{0,15}\b(?:tus|las) (?:reglas|instrucciones|"
+        r"normas|directrices)|\bne (?:suis|respecte) (?:pas|plus) (?:tes|vos|les) (?:regles|"
+        r"consignes|instructions)|\bnon seguire (?:le tue|le) (?:regole|istruzioni)|\bnao siga "
+        r"(?:suas|as|tuas) (?:regras|instrucoes)|\bbefolge (?:deine|die) (?:regeln|anweisungen) nicht",
         r"(?:不要|别|停止|不必)(?:遵守|遵循|听从|理会)[^。\n]{0,6}(?:规则|指令|指示|设定|限制)",
         r"(?:指示|命令|ルール)[^。\n]{0,10}(?:無効|取り消)|新しい(?:指示|命令)に従",
         # Chinese, Japanese, Korean, Russian
@@ -284,6 +347,7 @@ MULTILINGUAL: dict[str, tuple[re.Pattern[str], ...]] = {
         r"(?:инструкци|указани|правил|команд|промпт)",
     ),
     "exfiltration": _all(
+        r"\b(?:anweisungen|instruktionen|regeln|vorgaben)\b.{0,20}\b(?:hast du|wurden dir|hat man dir)\b",
         r"\b(?:zeig\w*|gib|verrat\w*|nenn\w*|offenbar\w*)\b.{0,30}\b(?:system-?prompt\w*|"
         r"systemanweisung\w*|(?:versteckten|geheimen|internen|ursprunglichen) (?:anweisungen|"
         r"regeln|instruktionen))",
@@ -298,6 +362,7 @@ MULTILINGUAL: dict[str, tuple[re.Pattern[str], ...]] = {
         r"(?:ocultas|secretas|do sistema|iniciais))",
         r"\b(?:toon|laat zien|geef|onthul|vertel)\b.{0,30}\b(?:systeemprompt|systeem prompt|"
         r"verborgen instructies|geheime instructies)",
+        r"\b(?:je|jouw|uw) (?:verborgen|geheime) instructies\b",
         r"\b(?:deine[nm]?|ihren?|ton|votre|tes|vos|tu|tus|su|il tuo|i tuoi|seu|suas?|je|jouw|uw) "
         r"(?:system-?prompt\w*|systeemprompt|prompt (?:systeme|del sistema|de sistema|di sistema|do "
         r"sistema)|(?:versteckten|geheimen) anweisungen|instructions (?:cachees|secretes|systeme)|"
@@ -306,6 +371,7 @@ MULTILINGUAL: dict[str, tuple[re.Pattern[str], ...]] = {
         r"(?:你的|您的)(?:系统提示|系统指令|提示词)|あなたの(?:システムプロンプト|指示)|"
         r"(?:твой|свой|ваш) (?:системный )?промпт",
         r"(?:显示|输出|告诉我|泄露|打印|展示|给我看|重复)[^。\n]{0,10}(?:系统提示|系统指令|提示词|初始指令|隐藏指令)",
+        r"(?:初始|原始|隐藏|系统)(?:指令|提示|设定)[^。\n]{0,12}(?:发给我|告诉我|给我|输出|显示)|你收到的",
         r"システムプロンプト[^。\n]{0,10}(?:表示|教え|見せ|出力|公開)|(?:隠された|秘密の)(?:指示|命令)",
         r"시스템 ?프롬프트[^.\n]{0,10}(?:보여|알려|출력)",
         r"(?:покажи|раскрой|выведи|скажи|напиши|повтори)\w*\s.{0,20}(?:системн\w* "
@@ -325,7 +391,7 @@ MULTILINGUAL: dict[str, tuple[re.Pattern[str], ...]] = {
         r"(?:beperkingen|regels|filters))\b",
         r"\bantworte ohne (?:filter|einschrankungen|regeln|zensur)\b",
         r"你现在是|从现在开始你是|从现在起你是|你将扮演|扮演一个",
-        r"あなたは今から|今からあなたは|あなたはもう",
+        r"あなたは今から|今からあなたは|あなたはもう|制限のない|ロールプレイ",
         r"너는 이제|당신은 이제",
         r"теперь ты|ты теперь|отныне ты|притворись|представь,? что ты|без (?:правил|ограничений)",
     ),
@@ -334,6 +400,8 @@ MULTILINGUAL: dict[str, tuple[re.Pattern[str], ...]] = {
         r"\b(?:erlaube|autorisiere|befehle|gestatte)\b",
         r"\ben tant qu'?(?:administrateur|admin|developpeur)\b.{0,40}\b(?:autorise|permets|ordonne)",
         r"\bje (?:t'|vous )(?:autorise|ordonne|permets)\b|\bte autorizo\b",
+        r"\b(?:ti autorizzo|eu te autorizo|ik geef je toestemming|ich erlaube dir)\b",
+        r"\bcome amministratore\b.{0,30}\b(?:autorizzo|permetto|ordino)\b",
     ),
 }
 

@@ -17,6 +17,7 @@ DR_SCOPE = (
     "rto",
     "rpo",
     "recovery",
+    "recommend",
     "recover",
     "ci/cd",
     "pipeline",
@@ -167,7 +168,19 @@ DR_SCOPE = (
 )
 # Words that are in scope only when nothing in the question points elsewhere.
 WEAK_SCOPE = frozenset(
-    {"aws", "region", "tier", "queue", "pod", "container", "deploy", "latency", "timeout", "az"}
+    {
+        "aws",
+        "region",
+        "tier",
+        "recommend",
+        "queue",
+        "pod",
+        "container",
+        "deploy",
+        "latency",
+        "timeout",
+        "az",
+    }
 )
 _OFF_TOPIC_HINTS = re.compile(
     r"\b(poem|song|lyrics|joke|recipe|weather|horoscope|stock|stocks|crypto|bitcoin|dating|"
