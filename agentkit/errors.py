@@ -22,6 +22,12 @@ class Action(enum.Enum):
     STOP = "stop"  # nothing will help; surface the error
 
 
+CREDENTIALS_HINT = (
+    "no AWS credentials found: set AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, "
+    "or point models.endpoints at a local emulator (agentkit emulate)"
+)
+
+
 class AgentkitError(Exception):
     """Root of every error agentkit raises on purpose."""
 

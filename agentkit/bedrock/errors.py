@@ -19,6 +19,7 @@ from botocore.exceptions import (
 from urllib3.exceptions import HTTPError
 
 from agentkit import errors as ak
+from agentkit.errors import CREDENTIALS_HINT
 
 _BY_CODE: dict[str, type[ak.ModelError]] = {
     "ThrottlingException": ak.Throttled,
@@ -36,11 +37,6 @@ _BY_CODE: dict[str, type[ak.ModelError]] = {
 # ValidationException messages that call for something other than giving up.
 _CONTEXT_HINTS = ("too long", "too many tokens", "context window", "context length", "input is too")
 _MODEL_HINTS = ("on-demand throughput", "isn't supported", "is not supported", "inference profile")
-
-CREDENTIALS_HINT = (
-    "no AWS credentials found: set AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, "
-    "or point models.endpoints at a local emulator (agentkit emulate)"
-)
 
 
 def normalise_code(code: str) -> str:

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import contextlib
+import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import typer
 
@@ -44,18 +45,11 @@ def fmea(
 
     model, offline = None, None
     if not no_model:
-        from agentkit.agents.dr.agent import model_tier
+        from agentkit.bedrock.tier import model_tier
         from agentkit.config import load_config
 
         model, offline = model_tier(load_config(config))
-    from rich.console import Console
-
-    console = Console(stderr=True)
-    with (
-        console.status(f"scoring {architecture} ...", spinner="dots")
-        if console.is_terminal
-        else _quiet()
-    ):
+    with _spinner(f"scoring {architecture} ..."):
         outcome = analyse(
             architecture,
             catalog_path=catalog,
@@ -75,6 +69,15 @@ def fmea(
     )
     if outcome.failing:
         raise GateFailed(f"FMEA gate failed: {outcome.failing} item(s) at or above {fail_on}")
+
+
+def _spinner(text: str) -> contextlib.AbstractContextManager[Any]:
+    """A spinner on a terminal; nothing (and no import of rich) otherwise."""
+    if not sys.stderr.isatty():
+        return _quiet()
+    from rich.console import Console
+
+    return Console(stderr=True).status(text, spinner="dots")
 
 
 @contextlib.contextmanager

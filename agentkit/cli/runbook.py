@@ -14,7 +14,9 @@ from agentkit.errors import InputError
 if TYPE_CHECKING:
     from agentkit.runbooks.arc import ArcTarget
 
-runbook_app = typer.Typer(help="Versioned failover runbooks.", no_args_is_help=True)
+runbook_app = typer.Typer(
+    help="Versioned failover runbooks.", no_args_is_help=True, rich_markup_mode=None
+)
 
 
 def _find(runbook_id: str) -> object:

@@ -10,7 +10,9 @@ import typer
 
 from agentkit.errors import InputError
 
-tools_app = typer.Typer(help="Versioned tool contracts.", no_args_is_help=True)
+tools_app = typer.Typer(
+    help="Versioned tool contracts.", no_args_is_help=True, rich_markup_mode=None
+)
 
 RootOption = Annotated[
     Path | None, typer.Option("--root", help="Contracts folder (default: the packaged tools/).")

@@ -18,7 +18,7 @@ def test_help_and_version_do_not_import_boto3_or_langgraph() -> None:
         "        main(argv)\n"
         "    except SystemExit as exc:\n"
         "        assert exc.code in (0, None), exc.code\n"
-        "names = ('boto3', 'botocore', 'langgraph', 'hypercorn')\n"
+        "names = ('boto3', 'botocore', 'langgraph', 'hypercorn', 'rich', 'yaml')\n"
         "heavy = sorted(m for m in names if m in sys.modules)\n"
         "print('HEAVY', heavy)\n"
     )
@@ -27,6 +27,25 @@ def test_help_and_version_do_not_import_boto3_or_langgraph() -> None:
     )
     assert f"agentkit {__version__}" in result.stdout
     assert "HEAVY []" in result.stdout
+
+
+def test_fmea_imports_no_model_stack(tmp_path: Path) -> None:
+    """FMEA never runs a graph or calls Bedrock without a model: it must not pay for them."""
+    example = Path(__file__).resolve().parents[2] / "examples" / "three-tier-single-az.yaml"
+    probe = (
+        "import sys\n"
+        "from agentkit.cli.app import main\n"
+        "try:\n"
+        f"    main(['fmea', {str(example)!r}, '--out', {str(tmp_path)!r}, '--no-model'])\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "names = ('boto3', 'botocore', 'langgraph', 'langchain_core', 'opentelemetry', 'rich')\n"
+        "print('HEAVY', sorted(m for m in names if m in sys.modules))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+    )
+    assert "HEAVY []" in result.stdout, result.stdout + result.stderr
 
 
 def test_bad_config_is_one_line_on_stderr_and_exit_2(tmp_path: Path) -> None:

@@ -10,33 +10,13 @@ from typing import Any
 from opentelemetry.trace import TracerProvider
 
 from agentkit.agents.dr.workflow import AGENT_NAME, build_graph
-from agentkit.bedrock.clients import credentials_found, is_loopback
-from agentkit.bedrock.errors import CREDENTIALS_HINT
+from agentkit.bedrock.tier import model_tier
 from agentkit.bedrock.types import ModelInterface
 from agentkit.config import AgentkitConfig
 from agentkit.graph import AgentRuntime, RunContext, RunResult
 from agentkit.guardrails.pii import redact, redact_value
 from agentkit.resilience.budget import BudgetLimits
 from agentkit.tools.registry import ToolRegistry
-
-OFFLINE = (
-    "model tier unavailable: "
-    + CREDENTIALS_HINT
-    + "; answering with agentkit's deterministic engine"
-)
-
-
-def model_tier(
-    config: AgentkitConfig, tracer_provider: TracerProvider | None = None
-) -> tuple[ModelInterface | None, str | None]:
-    """The gateway, or ``(None, reason)`` when no call could succeed (no credentials at all)."""
-    from agentkit.bedrock.gateway import Gateway
-
-    endpoints = config.models.endpoints
-    local = all(is_loopback(endpoints.get(r.region, "")) for r in config.models.routes)
-    if not local and not credentials_found():
-        return None, OFFLINE
-    return Gateway.from_config(config, tracer_provider=tracer_provider), None
 
 
 def build_advisor(
