@@ -90,9 +90,19 @@ def _describe_os_error(exc: OSError) -> tuple[str, int]:
 
 def report_and_exit(exc: BaseException, *, debug: bool) -> NoReturn:
     """Print ``exc`` as one line (after its traceback when debugging) and exit."""
+    if isinstance(exc, BrokenPipeError):  # the reader went away (`| head`): nothing to say
+        _silence_stdout()
+        sys.exit(RUNTIME)
     message, code = describe(exc)
     if debug:
         traceback.print_exception(exc, file=sys.stderr)
     with contextlib.suppress(OSError, ValueError):  # stderr gone: the exit code still tells
         print(f"agentkit: error: {one_line(message)}", file=sys.stderr)
     sys.exit(code)
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null so the interpreter's final flush cannot fail again."""
+    with contextlib.suppress(OSError, ValueError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())

@@ -86,3 +86,20 @@ def _environ() -> dict[str, str]:
     import os
 
     return dict(os.environ)
+
+
+def test_a_closed_pipe_is_a_quiet_exit_1() -> None:
+    import os
+
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # the reader is gone before agentkit writes a byte
+    result = subprocess.run(
+        [sys.executable, "-m", "agentkit", "tools", "show", "dr_advisor"],
+        stdout=write_end,
+        stderr=subprocess.PIPE,
+        text=True,
+        check=False,
+    )
+    os.close(write_end)
+    assert result.returncode == 1
+    assert result.stderr == ""
