@@ -155,7 +155,7 @@ def promptfoo_command(
     binary: Path, suite: Suite, out: Path, filter_pattern: str | None = None
 ) -> list[str]:
     command = [str(binary), "eval", "-c", str(suite.config), "--no-share", "--no-cache"]
-    command += ["--no-table", "--no-progress-bar"]
+    command += ["--no-table", "--no-progress-bar", "--no-write"]  # no eval history to grow
     for name in ("results.json", "results.junit.xml", "report.html"):
         command += ["-o", str(out / name)]
     if filter_pattern:

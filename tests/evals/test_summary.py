@@ -122,7 +122,7 @@ def test_promptfoo_runs_offline_with_every_output_and_no_table(tmp_path: Path) -
     evals = runner.find_evals_dir(Path(__file__).resolve().parents[2] / "evals")
     suite = runner.load_suites(evals)["dr-advisor"]
     command = runner.promptfoo_command(Path("promptfoo"), suite, tmp_path, "us-.*")
-    for flag in ("--no-share", "--no-cache", "--no-table"):
+    for flag in ("--no-share", "--no-cache", "--no-table", "--no-write"):
         assert flag in command
     outputs = [command[i + 1] for i, part in enumerate(command) if part == "-o"]
     assert [Path(o).name for o in outputs] == ["results.json", "results.junit.xml", "report.html"]
