@@ -46,7 +46,7 @@ EMULATOR_SETTINGS: dict[str, Any] = {
         ],
     },
     "resilience": {
-        "timeouts": {"connect_s": 0.5, "read_s": 0.5},
+        "timeouts": {"connect_s": 0.5, "read_s": 1.0},
         "retry": {"max_attempts": 2, "base_delay_s": 0.01, "max_delay_s": 0.05},
         "breaker": {"fail_max": 3, "reset_timeout_s": 60},
     },
