@@ -33,7 +33,7 @@ from agentkit.graph.context import CONFIG_KEY
 
 BUSY_TIMEOUT_S = 30.0  # SQLite's own wait for a brief lock
 LOCK_TIMEOUT_S = 120.0  # how long a turn waits for another process's turn to finish
-_POLL_S = (0.002, 0.05)  # first and longest wait between lock attempts
+_POLL_S = (0.001, 0.01)  # first and longest wait between lock attempts
 
 
 class SessionBusy(AgentkitError):
