@@ -125,7 +125,7 @@ def load_config(path: str | Path | None = None, *, check_residency: bool = True)
     Routes outside the configured residency are refused here, naming the file, line and route
     (``agentkit doctor`` passes ``check_residency=False`` to report them route by route).
     """
-    from agentkit.bedrock.routes import check_routes
+    from agentkit.residency import check_routes
 
     if path is None:
         local = Path(DEFAULT_CONFIG_NAME)

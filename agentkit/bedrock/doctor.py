@@ -8,10 +8,10 @@ from typing import Any
 
 from agentkit.bedrock.clients import ClientFactory, is_loopback, session_without_imds
 from agentkit.bedrock.errors import bedrock_errors
-from agentkit.bedrock.routes import allowed_regions, route_violation
 from agentkit.capacity.burndown import default_table
 from agentkit.config import AgentkitConfig, Route
 from agentkit.errors import AgentkitError
+from agentkit.residency import allowed_regions, route_violation
 
 PROBE = {"messages": [{"role": "user", "content": [{"text": "ping"}]}]}
 

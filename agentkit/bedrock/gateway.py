@@ -23,7 +23,6 @@ from opentelemetry.trace import NoOpTracerProvider, SpanKind, TracerProvider
 from agentkit.bedrock.call import CallRecorder
 from agentkit.bedrock.clients import ClientFactory
 from agentkit.bedrock.errors import bedrock_errors, translate
-from agentkit.bedrock.routes import check_routes
 from agentkit.bedrock.stream import GatewayStream, prime_stream
 from agentkit.bedrock.tokens import converse_input_tokens
 from agentkit.bedrock.types import ModelRequest, ModelResponse, Usage
@@ -35,6 +34,7 @@ from agentkit.errors import (
     CircuitOpen,
     ModelError,
 )
+from agentkit.residency import check_routes
 from agentkit.resilience.admission import Admission, Ticket, build_admission
 from agentkit.resilience.breaker import (
     BreakerPolicy,

@@ -27,7 +27,7 @@ def gameday(
     from agentkit.config import load_config
     from agentkit.emulator.cli import load_file
     from agentkit.emulator.faults import FaultPlan
-    from agentkit.emulator.gameday import run_game_day
+    from agentkit.gameday import run_game_day
 
     settings = load_config(config)
     plan = load_file(FaultPlan, faults) if faults else None

@@ -107,11 +107,11 @@ def call(
     root: RootOption = None,
 ) -> None:
     """Validate the input, run the tool, print its validated response as JSON."""
-    from agentkit.tools.registry import ToolRegistry
+    from agentkit.agents.tools import builtin_registry
     from agentkit.yamlsource import read_json
 
     payload = read_json(input_file, InputError)
-    registry = ToolRegistry.from_directory(root)
+    registry = builtin_registry(root)
     try:
         result = registry.call(name, payload)
     finally:

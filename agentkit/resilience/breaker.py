@@ -17,8 +17,8 @@ error at all (a bug in the caller's code is not the route's fault): :meth:`Route
 
 Slow calls: a black-holed Region costs a full timeout per call, so waiting for ``fail_max``
 of them is expensive. Read timeouts, and successful calls slower than ``slow_call_s``, are
-counted apart; ``slow_fail_max`` of them in a row open the breaker (resilience4j's slow-call rule, with
-a streak instead of a rate). A fast success ends the streak.
+counted apart; ``slow_fail_max`` of them in a row open the breaker (resilience4j's slow-call
+rule, with a streak instead of a rate). A fast success ends the streak.
 
 State lives in a :class:`BreakerStore`: in memory now; any pybreaker storage (its Redis storage,
 for one) can back a store shared by replicas.

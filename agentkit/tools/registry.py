@@ -111,15 +111,18 @@ class ToolRegistry:
         self.capture_content = capture_content
 
     @classmethod
-    def from_directory(cls, root: Path | None = None, **options: Any) -> ToolRegistry:
+    def from_directory(
+        cls,
+        root: Path | None = None,
+        implementations: Mapping[str, Implementation] | None = None,
+        **options: Any,
+    ) -> ToolRegistry:
         """Contracts from ``root`` (default: the packaged ``tools/``), checked against the lock,
-        with agentkit's built-in implementations."""
-        from agentkit.tools.builtin import BUILTIN
-
+        with the implementations an application registers (the runtime names none itself)."""
         root = root or data_dir("tools")
         contracts = load_contracts(root)
         verify(contracts, read_lock(root))
-        return cls(contracts, BUILTIN, **options)
+        return cls(contracts, dict(implementations or {}), **options)
 
     # --- lookup --------------------------------------------------------------------------------
 

@@ -6,9 +6,9 @@ from typing import Any
 
 import pytest
 
-from agentkit.bedrock.routes import check_routes
 from agentkit.config import ModelsConfig
 from agentkit.errors import ConfigError
+from agentkit.residency import check_routes
 
 SONNET = "anthropic.claude-sonnet-4-5-20250929-v1:0"
 

@@ -7,7 +7,7 @@ from typer.testing import CliRunner
 
 from agentkit.cli.app import app
 from agentkit.config import AgentkitConfig
-from agentkit.emulator.gameday import run_game_day
+from agentkit.gameday import run_game_day
 
 
 def test_default_game_day_fails_over_from_the_first_region() -> None:

@@ -305,9 +305,9 @@ def test_cli_plan_formats_and_errors() -> None:
 
 
 def test_failover_runbook_tool_returns_steps_in_order() -> None:
-    from agentkit.tools.registry import ToolRegistry
+    from agentkit.agents.tools import builtin_registry
 
-    registry = ToolRegistry.from_directory()
+    registry = builtin_registry()
     out = registry.call(
         "failover_runbook",
         {

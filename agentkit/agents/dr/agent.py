@@ -10,6 +10,7 @@ from typing import Any
 from opentelemetry.trace import TracerProvider
 
 from agentkit.agents.dr.workflow import AGENT_NAME, build_graph
+from agentkit.agents.tools import builtin_registry
 from agentkit.bedrock.tier import model_tier
 from agentkit.bedrock.types import ModelInterface
 from agentkit.config import AgentkitConfig
@@ -37,7 +38,7 @@ def build_advisor(
         build_graph(),
         model=model,
         tools=tools
-        or ToolRegistry.from_directory(
+        or builtin_registry(
             tracer_provider=tracer_provider,
             capture_content=redact_value if config.telemetry.capture_content else None,
         ),

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from agentkit.agents.dr.advisor import Thresholds, compute_band, data_floor
+from agentkit.agents.tools import builtin_registry
 from agentkit.errors import ToolInputInvalid
 from agentkit.tools.registry import ToolRegistry
 
@@ -18,7 +19,7 @@ EU = {"eu-central-1", "eu-west-1", "eu-west-3", "eu-north-1", "eu-south-1", "eu-
 
 @pytest.fixture(scope="module")
 def tools() -> ToolRegistry:
-    return ToolRegistry.from_directory()
+    return builtin_registry()
 
 
 def request(**fields: Any) -> dict[str, Any]:

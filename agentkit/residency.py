@@ -9,9 +9,9 @@ geographies), when every Region its inference profile can route to is inside it 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from agentkit.config import ModelsConfig, Route
 from agentkit.errors import ConfigError, UserError
 from agentkit.regions import (
     REGIONS,
@@ -22,6 +22,9 @@ from agentkit.regions import (
     residency_regions,
 )
 from agentkit.yamlsource import KeyPath
+
+if TYPE_CHECKING:
+    from agentkit.config import ModelsConfig, Route
 
 Locate = Callable[[KeyPath], str]
 

@@ -1,0 +1,23 @@
+"""agentkit's own tool implementations, by tool name (contracts live in the top-level tools/).
+
+The applications register them with the runtime: the framework's registry names no application.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from agentkit.agents.dr.advisor import advise, check_request
+from agentkit.runbooks.tool import find_runbooks
+from agentkit.tools.registry import Implementation, ToolRegistry
+
+BUILTIN: dict[str, Implementation] = {
+    "dr_advisor": Implementation(advise, check_request=check_request),
+    "failover_runbook": Implementation(find_runbooks),
+}
+
+
+def builtin_registry(root: Path | None = None, **options: Any) -> ToolRegistry:
+    """The packaged contracts (or ``root``'s) with agentkit's own implementations."""
+    return ToolRegistry.from_directory(root, BUILTIN, **options)
