@@ -261,8 +261,11 @@ def _leak_problems(
     leaks = provided.get("leaks")
     if not isinstance(leaks, Mapping):
         return [*problems, "the provider did not search the session and the spans"]
+    searched = provided.get("searched_bytes") or {}
     for surface in ("session", "spans"):
         problems += [f"{surface} holds {s!r}" for s in leaks.get(surface) or []]
+        if not searched.get(surface):
+            problems.append(f"nothing to search in the {surface}: the leak check would be vacuous")
     return problems
 
 

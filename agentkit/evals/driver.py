@@ -171,6 +171,7 @@ class Driver:
             sensitive = [str(s) for s in metadata.get("sensitive") or []]
             if sensitive:
                 meta["leaks"] = self.leaks(sensitive, output, spans)
+                meta["searched_bytes"] = self.searched_bytes(output, spans)
         return {"output": output, "metadata": meta}
 
     def _session(self, metadata: Mapping[str, Any]) -> str:
@@ -194,6 +195,12 @@ class Driver:
             surface: [s for s in sensitive if s.encode() in haystack]
             for surface, haystack in surfaces.items()
         }
+
+    def searched_bytes(self, output: str, spans: tuple[ReadableSpan, ...]) -> dict[str, int]:
+        """How much of each surface the leak search read (a zero would make it vacuous)."""
+        stored = sum(p.stat().st_size for p in self._dir.glob("sessions.sqlite*") if p.is_file())
+        exported = sum(len(span.to_json()) for span in spans)
+        return {"answer": len(output.encode()), "session": stored, "spans": exported}
 
     def close(self) -> None:
         if self.emulator is not None:
