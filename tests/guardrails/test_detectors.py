@@ -14,7 +14,7 @@ from agentkit.guardrails.detectors import (
     shannon_entropy,
 )
 from agentkit.guardrails.pii import ORDER, find_pii, redact, redact_value
-from tests.guardrails import secrets as s
+from tests.guardrails import fake_secrets as s
 
 POSITIVE: dict[str, list[tuple[str, str]]] = {
     "PRIVATE_KEY": [

@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from agentkit.cli.app import app
 from agentkit.emulator import Emulator
-from tests.guardrails import secrets as s
+from tests.guardrails import fake_secrets as s
 
 QUESTION = "\n".join(
     [
