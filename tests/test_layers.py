@@ -21,6 +21,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
         "agentkit.residency",
         "agentkit.yamlsource",
         "agentkit.fsutil",
+        "agentkit.dependencies",
         "agentkit.paths",
         "agentkit.prompts",
         "agentkit.config",

@@ -12,6 +12,7 @@ from typing import Any
 from jsonschema import Draft202012Validator
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from agentkit.dependencies import find_cycle
 from agentkit.errors import InputError
 from agentkit.yamlsource import YamlDocument, describe_validation_error, printable, read_yaml
 
@@ -156,32 +157,7 @@ def _check_graph(architecture: Architecture, catalog: Catalog) -> None:
                 raise InputError(
                     f"{where}: {component['id']} depends on unknown component {target!r}"
                 )
-    cycle = _find_cycle({c["id"]: list(c.get("depends_on", [])) for c in architecture.components})
+    cycle = find_cycle({c["id"]: c.get("depends_on", []) for c in architecture.components})
     if cycle:
         where = architecture.doc.where(("components", ids[cycle[0]]))
         raise InputError(f"{where}: depends_on cycle: {' -> '.join(cycle)}")
-
-
-def _find_cycle(graph: dict[str, list[str]]) -> list[str] | None:
-    """A ``depends_on`` cycle as a trail ``a -> b -> a``, or None. Iterative: any depth is safe."""
-    done: set[str] = set()
-    for start in graph:
-        if start in done:
-            continue
-        trail: list[str] = [start]
-        on_trail = {start: 0}
-        pending = [iter(graph.get(start, []))]
-        while pending:
-            target = next(pending[-1], None)
-            if target is None:
-                node = trail.pop()
-                done.add(node)
-                del on_trail[node]
-                pending.pop()
-            elif target in on_trail:
-                return [*trail[on_trail[target] :], target]
-            elif target not in done:
-                on_trail[target] = len(trail)
-                trail.append(target)
-                pending.append(iter(graph.get(target, [])))
-    return None

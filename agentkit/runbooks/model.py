@@ -21,6 +21,7 @@ from typing import Any
 
 from jsonschema import Draft202012Validator, FormatChecker
 
+from agentkit.dependencies import find_cycle
 from agentkit.errors import InputError
 from agentkit.paths import data_dir
 from agentkit.runbooks import rules
@@ -170,27 +171,9 @@ def _check_references(runbook: Runbook, report: Report) -> None:
 
 
 def _check_cycles(runbook: Runbook, report: Report) -> None:
-    graph = {step["id"]: list(step.get("depends_on", [])) for step in runbook.steps}
-    state: dict[str, int] = {}  # 1 visiting, 2 done
-
-    def visit(node: str, trail: list[str]) -> list[str] | None:
-        if state.get(node) == 2 or node not in graph:
-            return None
-        if state.get(node) == 1:
-            return [*trail[trail.index(node) :], node]
-        state[node] = 1
-        for target in graph[node]:
-            cycle = visit(target, [*trail, node])
-            if cycle:
-                return cycle
-        state[node] = 2
-        return None
-
-    for node in graph:
-        cycle = visit(node, [])
-        if cycle:
-            report.errors.append(f"{runbook.path}: depends_on cycle: {' -> '.join(cycle)}")
-            return
+    cycle = find_cycle({step["id"]: step.get("depends_on", []) for step in runbook.steps})
+    if cycle:
+        report.errors.append(f"{runbook.path}: depends_on cycle: {' -> '.join(cycle)}")
 
 
 def _ancestors(runbook: Runbook, step_id: str) -> set[str]:

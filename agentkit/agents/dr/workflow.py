@@ -9,6 +9,7 @@ residency, a primary Region outside it) ends the turn with an ``input_error`` an
 
 from __future__ import annotations
 
+import functools
 import json
 import operator
 from typing import Annotated, Any, TypedDict
@@ -21,39 +22,23 @@ from agentkit.agents.dr.parser import Requirements, parse_requirements
 from agentkit.errors import ToolError, ToolInputInvalid
 from agentkit.graph import RunContext, run_context, structured_step, text_step
 from agentkit.guardrails import InputGuard, OutputGuard
+from agentkit.paths import data_dir
 from agentkit.prompts import load_prompt
+from agentkit.tools.contracts import load_contract
 
 AGENT_NAME = "dr-advisor"
-EXTRACT_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "properties": {
-        "workload": {"type": "string"},
-        "rto_minutes": {"type": "number", "exclusiveMinimum": 0},
-        "rpo_minutes": {"type": "number", "minimum": 0},
-        "tier": {"type": "integer", "minimum": 0, "maximum": 3},
-        "budget_sensitivity": {"enum": ["low", "medium", "high"]},
-        "primary_region": {"type": "string"},
-        "candidate_regions": {"type": "array", "items": {"type": "string"}},
-        "residency": {"type": "array", "items": {"type": "string"}},
-        "data_stores": {
-            "type": "array",
-            "items": {
-                "type": "object",
-                "properties": {"name": {"type": "string"}, "type": {"type": "string"}},
-                "required": ["type"],
-            },
-        },
-        "compute": {
-            "type": "array",
-            "items": {
-                "type": "object",
-                "properties": {"type": {"type": "string"}},
-                "required": ["type"],
-            },
-        },
-    },
-    "additionalProperties": False,
-}
+
+
+@functools.lru_cache(maxsize=1)
+def extraction_schema() -> dict[str, Any]:
+    """What the model may extract: the dr_advisor request's own properties (derived from the
+    contract, so the two cannot drift), none required, nothing else."""
+    contract = load_contract(data_dir("tools") / "dr_advisor" / "v2")
+    return {
+        "type": "object",
+        "properties": dict(contract.request_schema["properties"]),
+        "additionalProperties": False,
+    }
 
 
 class DRState(TypedDict, total=False):
@@ -99,7 +84,7 @@ def extract(state: DRState, config: RunnableConfig) -> DRState:
         ctx,
         name="requirements",
         description=prompt.description,
-        schema=EXTRACT_SCHEMA,
+        schema=extraction_schema(),
         system=[{"text": prompt.render(history="\n".join(history) or "(nothing)")}],
         messages=[{"role": "user", "content": [{"text": state["question"]}]}],
         fallback=lambda: {},
