@@ -45,6 +45,11 @@ _ELSEWHERE = (
     r"playbooks?|readme|tickets?|e-?mails?|pages?|manual|guides?|confluence|console|repo\w*))"
 )
 _ROLE_WORD = r"(?:ai|assistant|model|llm|chatbot|agent|bot|gpt|language model|claude|copilot)"
+# Who an instruction hidden in data addresses. Bare "agent", "model" and "bot" are left out:
+# logs name their own components that way ("ecs-agent: run task", "model: anthropic...").
+_ADDRESSEE = (
+    r"(?:ai|llm|chatbot|gpt|claude|copilot|language model|assistant|ai (?:agent|assistant|model))"
+)
 _UNBOUND = (
     r"(?:unrestricted|uncensored|unfiltered|unlocked|jailbr\w+|evil\w*|rogue|unethical|"
     r"amoral|unbound|limitless|lawless)"
@@ -280,20 +285,22 @@ DATA_FAMILIES: dict[str, tuple[re.Pattern[str], ...]] = {
         r"\b(?:call|invoke|use|run|execute) the (?:\w+ )?tool\b.{0,40}\b(?:with|instead|now)\b",
         rf"\bwhen (?:the )?{_ROLE_WORD} reads this\b",
         rf"\b(?:note|message|instructions?|attention|notice|warning|reminder|hint|important)\s*"
-        rf"(?:to|for)\s+(?:the\s+|any\s+|all\s+)?{_ROLE_WORD}s?\b",
-        rf"\b{_ROLE_WORD}s?\s*:\s*(?:\w+ ){{0,3}}(?:ignore|disregard|override|reveal|approve|reply|"
-        r"say|tell|run|execute|trigger|delete|send|skip|stop|mark|forget|do not|don't|you)\b",
-        rf"\b(?:attention|attn|dear|hey|hello|important|warning)\s*,?\s*(?:the\s+|any\s+)?{_ROLE_WORD}s?"
-        r"\b\s*[:,]",
-        rf"\b{_ROLE_WORD}s?\s+(?:assistant\s+)?(?:reading|that reads?|who reads?|processing|"
+        rf"(?:to|for)\s+(?:the\s+|any\s+|all\s+)?{_ADDRESSEE}s?\b",
+        rf"\b{_ADDRESSEE}s?\s*:\s*(?:please\s+|now\s+)?(?:ignore|disregard|override|reveal|approve|"
+        r"reply|say|tell|run|execute|trigger|delete|send|skip|stop|mark|forget|do not|don't)\b",
+        rf"\b(?:attention|attn|dear|hey|hello|important|warning)\s*,?\s*(?:the\s+|any\s+)?"
+        rf"{_ADDRESSEE}s?\b\s*[:,]",
+        rf"\b{_ADDRESSEE}s?\s+(?:assistant\s+)?(?:reading|that reads?|who reads?|processing|"
         r"parsing|seeing) (?:this|these)\b",
         rf"\bif you(?:'re| are) (?:an? )?{_ROLE_WORD}\b",
-        rf"\b{_ROLE_WORD} instructions?\s*:",
-        rf"<!--.{{0,200}}?\b(?:{_ROLE_WORD}|ignore|instruction)",
-        rf"\(\s*{_ROLE_WORD}\s*:",
-        rf"\b{_ROLE_WORD}\s*,\s*(?:this is|(?:please\s+)?(?:ignore|disregard|forget|reveal|approve|run|delete|"
-        r"execute|send|print|skip|stop|mark|say|tell|do not|don't))\b",
-        rf"\b(?:the |you )?{_ROLE_WORD}\s+(?:must|should|shall|will|needs to|is to)\s+(?:now\s+)?"
+        rf"\b(?:{_ADDRESSEE}|model) instructions?\s*:",
+        rf"<!--.{{0,200}}?\b(?:{_ADDRESSEE}|ignore|instructions?)\b",
+        rf"\(\s*{_ADDRESSEE}\s*:",
+        r"\(\s*(?:model|agent|bot)\s*:\s*(?:please\s+)?(?:ignore|disregard|skip|forget|reveal|tell|say|"
+        r"approve|override|do not|don't)\b",
+        rf"\b{_ADDRESSEE}\s*,\s*(?:this is|(?:please\s+)?(?:ignore|disregard|forget|reveal|approve|"
+        r"run|delete|execute|send|print|skip|stop|mark|say|tell|do not|don't))\b",
+        rf"\b(?:the |you )?{_ADDRESSEE}\s+(?:must|should|shall|needs to|is to)\s+(?:now\s+)?"
         r"(?:ignore|disregard|reveal|output|say|tell|approve|skip|delete|send|call|execute|run|"
         r"forget|stop|mark|hide|print|respond|answer)\b",
     ),
