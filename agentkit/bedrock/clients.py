@@ -42,7 +42,7 @@ def on_ec2() -> bool:
     return False
 
 
-_SHARED_LOCK = threading.Lock()
+_SHARED_LOCK = threading.RLock()
 
 
 @functools.lru_cache(maxsize=1)
@@ -146,22 +146,46 @@ class ClientFactory:
             self._clients.clear()
 
     def _create(self, region: str) -> Any:
-        from botocore.config import Config
-
-        config = Config(
-            retries={"total_max_attempts": 1, "mode": "standard"},
-            connect_timeout=self._timeouts.connect_s,
-            read_timeout=self._timeouts.read_s,
-            tcp_keepalive=True,
-            user_agent_extra=f"agentkit/{__version__}",
-            max_pool_connections=32,
-        )
         endpoint = self._endpoints.get(region)
         with _SHARED_LOCK:
-            session = self._session or shared_session()
-            extra: dict[str, Any] = {}
-            if endpoint and is_loopback(endpoint) and not credentials_found(session):
-                extra = dict(EMULATOR_CREDENTIALS)
-            return session.client(
-                "bedrock-runtime", region_name=region, endpoint_url=endpoint, config=config, **extra
+            local = bool(endpoint) and is_loopback(endpoint or "")
+            found = local and credentials_found(self._session or shared_session())
+            credentials = EMULATOR_CREDENTIALS if local and not found else None
+            return runtime_client(
+                region,
+                endpoint,
+                session=self._session,
+                credentials=credentials,
+                connect_timeout=self._timeouts.connect_s,
+                read_timeout=self._timeouts.read_s,
             )
+
+
+def runtime_client(
+    region: str,
+    endpoint: str | None = None,
+    *,
+    session: Any = None,
+    credentials: Mapping[str, str] | None = None,
+    **config: Any,
+) -> Any:
+    """The one builder of ``bedrock-runtime`` clients: botocore retries off, TCP keep-alive, an
+    agentkit user agent and a pool for concurrent calls; ``config`` (``botocore.config.Config``
+    options such as timeouts) adds to or overrides that."""
+    from botocore.config import Config
+
+    options: dict[str, Any] = {
+        "retries": {"total_max_attempts": 1, "mode": "standard"},
+        "tcp_keepalive": True,
+        "user_agent_extra": f"agentkit/{__version__}",
+        "max_pool_connections": 32,
+        **config,
+    }
+    with _SHARED_LOCK:
+        return (session or shared_session()).client(
+            "bedrock-runtime",
+            region_name=region,
+            endpoint_url=endpoint,
+            config=Config(**options),
+            **dict(credentials or {}),
+        )
