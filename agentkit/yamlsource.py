@@ -27,7 +27,7 @@ M = TypeVar("M", bound=BaseModel)
 MAX_INPUT_BYTES = 5 * 1024 * 1024  # any one input file or document
 MAX_DEPTH = 64  # nested mappings and lists
 MAX_ALIASES = 100  # aliases that point at a mapping or a list
-MAX_NODES = 500_000  # values built, aliases expanded
+MAX_NODES = 200_000  # values composed, and values built with aliases expanded
 MAX_INT = 2**63 - 1  # integers beyond 64 bits are refused: no input needs them, math overflows
 
 
@@ -35,40 +35,68 @@ class LimitExceeded(yaml.MarkedYAMLError):
     """A document goes beyond one of the limits above."""
 
 
-class _LimitedLoader(yaml.SafeLoader):
-    """PyYAML's safe loader, refusing documents that are too deep or alias too many collections.
+class _Limits(yaml.composer.Composer):
+    """The composer of PyYAML's safe loader, refusing documents that are too deep, too large or
+    alias too many collections.
 
     The composer recurses once per nesting level, so depth is checked there, before Python's own
-    recursion limit is near.
+    recursion limit is near; nodes are counted as they are composed, so a huge document stops
+    early.
     """
 
-    def __init__(self, stream: str) -> None:
-        super().__init__(stream)
+    def _start_limits(self) -> None:
         self._depth = 0
         self._aliases = 0
+        self._nodes = 0
 
     def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
-        event: yaml.Event = self.peek_event()  # type: ignore[no-untyped-call]
+        event: yaml.Event = self.peek_event()  # type: ignore[attr-defined]
         if isinstance(event, yaml.AliasEvent):
             target = self.anchors.get(event.anchor)
             if isinstance(target, yaml.CollectionNode):
                 self._aliases += 1
-                if self._aliases > MAX_ALIASES:
-                    raise LimitExceeded(
-                        problem=f"more than {MAX_ALIASES} aliases to mappings or lists",
-                        problem_mark=_mark(event),
-                    )
+                _refuse_if(
+                    self._aliases > MAX_ALIASES,
+                    event,
+                    f"more than {MAX_ALIASES} aliases to mappings or lists",
+                )
             return super().compose_node(parent, index)
+        self._nodes += 1
+        _refuse_if(self._nodes > MAX_NODES, event, f"more than {MAX_NODES:,} values")
         self._depth += 1
         try:
-            if self._depth > MAX_DEPTH:
-                raise LimitExceeded(
-                    problem=f"nested more than {MAX_DEPTH} levels deep",
-                    problem_mark=_mark(event),
-                )
+            _refuse_if(self._depth > MAX_DEPTH, event, f"nested more than {MAX_DEPTH} levels deep")
             return super().compose_node(parent, index)
         finally:
             self._depth -= 1
+
+
+def _refuse_if(condition: bool, event: yaml.Event, problem: str) -> None:
+    if condition:
+        raise LimitExceeded(problem=problem, problem_mark=_mark(event))
+
+
+class _PureLoader(_Limits, yaml.SafeLoader):
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self._start_limits()
+
+
+_LimitedLoader: Any = _PureLoader
+if getattr(yaml, "__with_libyaml__", False):
+    from yaml._yaml import CParser
+
+    class _FastLoader(_Limits, CParser, yaml.constructor.SafeConstructor, yaml.resolver.Resolver):
+        """libyaml parses (10 times faster), Python composes: the same limits, sooner."""
+
+        def __init__(self, stream: str) -> None:
+            CParser.__init__(self, stream)
+            yaml.composer.Composer.__init__(self)
+            yaml.constructor.SafeConstructor.__init__(self)
+            yaml.resolver.Resolver.__init__(self)
+            self._start_limits()
+
+    _LimitedLoader = _FastLoader
 
 
 @dataclass(frozen=True)
