@@ -16,6 +16,7 @@ DATA = Path(__file__).resolve().parent / "data"
 EXPECT_KEYS = [
     *("strategy", "geo", "target", "flags", "no_flags", "flag_about", "runbooks", "no_runbooks"),
     *("ask", "profile", "no_bedrock", "excluded", "stores", "backup_rpo_min_s", "error", "lang"),
+    "changed",
 ]
 
 
@@ -49,6 +50,7 @@ def dr(config: Any = None) -> list[dict[str, Any]]:
         for case in data["cases"]
     ]
     for conversation in data["conversations"]:
+        previous = None
         for number, turn in enumerate(conversation["turns"], start=1):
             case_id = f"{conversation['id']}#{number}"
             metadata = {
@@ -56,6 +58,9 @@ def dr(config: Any = None) -> list[dict[str, Any]]:
                 "conversationId": conversation["id"],
                 **_expect(turn),
             }
+            if previous and turn.get("changed"):
+                metadata["previous_strategy"] = previous
+            previous = turn.get("strategy") or previous
             tests.append(_test(case_id, turn["q"], metadata, options={"runSerially": True}))
     return tests
 

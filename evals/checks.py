@@ -118,6 +118,30 @@ def _decision_problems(result: Mapping[str, Any], expect: Mapping[str, Any]) -> 
     problems += _flag_problems(advice, expect)
     problems += _runbook_problems(result, advice, expect)
     problems += _store_problems(result, advice, expect)
+    problems += _follow_up_problems(result, expect)
+    return problems
+
+
+STRATEGY_WORDS = {
+    "backup_restore": ("backup & restore", "backup and restore", "backup_restore"),
+    "pilot_light": ("pilot light", "pilot_light"),
+    "warm_standby": ("warm standby", "warm_standby"),
+    "multi_site_active_active": ("active/active", "active-active", "multi_site_active_active"),
+}
+
+
+def _follow_up_problems(result: Mapping[str, Any], expect: Mapping[str, Any]) -> list[str]:
+    """A follow-up that changes a requirement says what changed, and from which strategy."""
+    answer = str(result.get("answer") or "").lower()
+    problems = [
+        f"the answer does not say the {name.upper()} changed"
+        for name in expect.get("changed") or []
+        if name.lower() not in answer
+    ]
+    before = str(expect.get("previous_strategy") or "")
+    moved = bool(before) and before != expect.get("strategy")
+    if moved and not any(word in answer for word in STRATEGY_WORDS.get(before, (before,))):
+        problems.append(f"the answer does not say the strategy moved from {before}")
     return problems
 
 
