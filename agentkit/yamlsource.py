@@ -153,24 +153,26 @@ def load_yaml(text: str, source: str, error: type[UserError] = UserError) -> Yam
     return YamlDocument(data=data, source=source, lines=lines)
 
 
-def check_size(size: int, source: str, error: type[UserError] = UserError) -> None:
-    """Refuse an input larger than :data:`MAX_INPUT_BYTES` before any work is done on it."""
-    if size > MAX_INPUT_BYTES:
-        raise error(f"{source}: input too large ({size:,} bytes; the limit is {MAX_INPUT_BYTES:,})")
+def check_size(
+    size: int, source: str, error: type[UserError] = UserError, limit: int = MAX_INPUT_BYTES
+) -> None:
+    """Refuse an input larger than ``limit`` bytes before any work is done on it."""
+    if size > limit:
+        raise error(f"{source}: input too large ({size:,} bytes; the limit is {limit:,})")
 
 
-def read_text(path: Path, error: type[UserError] = UserError) -> str:
+def read_text(path: Path, error: type[UserError] = UserError, limit: int = MAX_INPUT_BYTES) -> str:
     """A UTF-8 text file within the size limit; every problem is one line naming the file."""
     try:
         with path.open("rb") as fh:
-            raw = fh.read(MAX_INPUT_BYTES + 1)
+            raw = fh.read(limit + 1)
     except FileNotFoundError:
         raise error(f"{path}: file not found") from None
     except IsADirectoryError:
         raise error(f"{path}: is a directory, not a file") from None
     except OSError as exc:
         raise error(f"{path}: cannot read: {exc.strerror or exc}") from None
-    check_size(len(raw), str(path), error)
+    check_size(len(raw), str(path), error, limit)
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -184,14 +186,19 @@ def read_yaml(path: Path, error: type[UserError] = UserError) -> YamlDocument:
     return load_yaml(read_text(path, error), str(path), error)
 
 
-def read_json(path: Path, error: type[UserError] = UserError) -> Any:
+def read_json(path: Path, error: type[UserError] = UserError, limit: int = MAX_INPUT_BYTES) -> Any:
     """Parse a JSON file; a missing or broken file is one line naming it (and the line)."""
-    return parse_json(read_text(path, error), str(path), error)
+    return parse_json(read_text(path, error, limit), str(path), error, limit)
 
 
-def parse_json(text: str | bytes, source: str, error: type[UserError] = UserError) -> Any:
+def parse_json(
+    text: str | bytes,
+    source: str,
+    error: type[UserError] = UserError,
+    limit: int = MAX_INPUT_BYTES,
+) -> Any:
     """Strict JSON within the limits: no ``NaN``/``Infinity``, bounded size and nesting."""
-    check_size(len(text), source, error)
+    check_size(len(text), source, error, limit)
     try:
         data = json.loads(text, parse_constant=_refuse_constant, parse_int=bounded_int)
     except json.JSONDecodeError as exc:

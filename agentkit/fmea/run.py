@@ -21,6 +21,8 @@ from agentkit.fmea.model import load_architecture, load_catalog
 from agentkit.fmea.render import EXTENSIONS, RENDERERS, REPORT_SCHEMA
 from agentkit.yamlsource import read_json
 
+MAX_BASELINE_BYTES = 64 * 1024 * 1024  # the JSON report of MAX_COMPONENTS components fits
+
 
 class _BaselineRow(BaseModel):
     model_config = ConfigDict(extra="allow", allow_inf_nan=False)
@@ -95,7 +97,7 @@ def analyse(
 
 def read_baseline(path: Path) -> dict[str, Any]:
     """An earlier JSON report, checked for what the gate reads: one line naming the problem."""
-    data = read_json(path, InputError)
+    data = read_json(path, InputError, MAX_BASELINE_BYTES)
     if not isinstance(data, dict) or data.get("schema") != REPORT_SCHEMA:
         raise InputError(f"{path}: not an agentkit FMEA JSON report ({REPORT_SCHEMA})")
     try:
