@@ -92,7 +92,8 @@ def refuse_installed(path: Path) -> None:
         if target.is_relative_to(root):
             raise InputError(
                 f"{path}: inside the installed package folder {root}; agentkit never writes "
-                "there: copy the files into your repository and pass that path (e.g. --root)"
+                "there: work on a copy in your repository and pass its path "
+                "(e.g. agentkit tools lock --root ./tools)"
             )
 
 

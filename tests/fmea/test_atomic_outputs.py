@@ -172,7 +172,7 @@ def test_nothing_is_written_inside_site_packages(tmp_path: Path) -> None:
     )
     assert result.returncode == 2
     assert len(result.stderr.strip().splitlines()) == 1
-    assert "pass that path (e.g. --root)" in result.stderr
+    assert "pass its path (e.g. agentkit tools lock --root ./tools)" in result.stderr
 
 
 def test_out_in_a_read_only_folder_is_one_line_exit_2(tmp_path: Path) -> None:
