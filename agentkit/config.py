@@ -68,6 +68,7 @@ class BreakerConfig(Frozen):
     min_calls: int = Field(default=10, ge=1)
     slow_call_s: float | None = Field(default=None, gt=0)  # off unless set
     slow_fail_max: int = Field(default=2, ge=1)
+    daily_quota_cooldown_s: float = Field(default=3600.0, gt=0)  # an assumption: see docs
 
 
 class HedgeConfig(Frozen):

@@ -66,6 +66,9 @@ class ModelError(AgentkitError):
     """A Bedrock call failed. Carries the model, Region and Bedrock error code."""
 
     trips_breaker: bool = True
+    # A configuration defect of the route (a policy deny, a model it cannot serve): retrying it
+    # will not help for the life of the process, so the gateway takes the route out.
+    disables_route: bool = False
 
     def __init__(
         self,
@@ -128,6 +131,24 @@ class QuotaExhausted(ModelError):
     action = Action.NEXT_REGION
 
 
+class DailyQuotaExhausted(ModelError):
+    """ThrottlingException "Too many tokens per day": the route's daily token quota is spent.
+    Retrying with jitter only burns the retry budget until the day resets: move on at once and
+    cool the route down for ``breaker.daily_quota_cooldown_s``."""
+
+    action = Action.NEXT_REGION
+    trips_breaker = False  # the cool-down, not the failure count, takes the route out
+
+
+class ModelLifecycleLocked(ModelError):
+    """The model is LEGACY (and this account has not used it for 30 days) or past its end of
+    life: the same model fails in every Region, so the next route with another model serves."""
+
+    action = Action.NEXT_MODEL
+    trips_breaker = False
+    disables_route = True
+
+
 class CredentialsMissing(ModelError):
     """No AWS credentials could be found: nothing will succeed until the user provides some."""
 
@@ -147,6 +168,27 @@ class ModelUnsupported(ModelRejected):
     action = Action.NEXT_MODEL
 
 
+class ProfileRequired(ModelUnsupported):
+    """ValidationException "on-demand throughput isn't supported": the model is invoked through
+    an inference profile only. Fix: route to the profile ID (``us.``, ``eu.`` ...)."""
+
+    disables_route = True
+
+
+class ModelNotInRegion(ModelRejected):
+    """The model is not offered in this Region (an invalid identifier there)."""
+
+    action = Action.NEXT_REGION
+    disables_route = True
+
+
+class TierNotOffered(ModelRejected):
+    """The route asks for a service tier the model does not offer."""
+
+    action = Action.NEXT_REGION
+    disables_route = True
+
+
 class ContextOverflow(ModelRejected):
     """The prompt does not fit the model's context window."""
 
@@ -158,6 +200,13 @@ class AccessDenied(ModelError):
 
     action = Action.NEXT_REGION
     trips_breaker = False
+
+
+class PolicyDenied(AccessDenied):
+    """An explicit deny (SCP, permissions boundary, resource policy) on the route or one of its
+    profile's destination Regions: every request through it fails until the policy changes."""
+
+    disables_route = True
 
 
 class ResourceNotFound(ModelError):

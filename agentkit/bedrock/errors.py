@@ -34,9 +34,67 @@ _BY_CODE: dict[str, type[ak.ModelError]] = {
     "ResourceNotFoundException": ak.ResourceNotFound,
     "ValidationException": ak.ModelRejected,
 }
-# ValidationException messages that call for something other than giving up.
-_CONTEXT_HINTS = ("too long", "too many tokens", "context window", "context length", "input is too")
-_MODEL_HINTS = ("on-demand throughput", "isn't supported", "is not supported", "inference profile")
+# What a message says beyond its code, checked in order (case-insensitive substrings). Messages
+# come from public reports of the live service; a message not listed keeps its code's class.
+_BY_MESSAGE: tuple[tuple[frozenset[str], tuple[str, ...], type[ak.ModelError]], ...] = (
+    # "Too many tokens per day, please wait before trying again." (tokens-per-day quota; the
+    # per-minute one says "Too many tokens, please wait before trying again.")
+    (frozenset({"ThrottlingException"}), ("per day",), ak.DailyQuotaExhausted),
+    # "Access denied. This Model is marked by provider as Legacy and you have not been actively
+    # using the model in the last 30 days." (a 404) and "This model version has reached the end
+    # of its life." (public issue threads of agent frameworks, 2026)
+    (
+        frozenset({"AccessDeniedException", "ResourceNotFoundException", "ValidationException"}),
+        ("marked by provider as legacy", "end of its life", "end-of-life"),
+        ak.ModelLifecycleLocked,
+    ),
+    # IAM's wording: "... is not authorized to perform: bedrock:InvokeModel on resource: ...
+    # with an explicit deny in a service control policy" (or a permissions boundary, or a
+    # resource-based policy)
+    (frozenset({"AccessDeniedException"}), ("explicit deny",), ak.PolicyDenied),
+    # The exact wording for an unoffered tier was not found in public sources: any validation
+    # message about the service tier is taken as this.
+    (frozenset({"ValidationException"}), ("service tier", "servicetier"), ak.TierNotOffered),
+    # "Invocation of model ID ... with on-demand throughput isn't supported. Retry your request
+    # with the ID or ARN of an inference profile that contains this model."
+    (
+        frozenset({"ValidationException"}),
+        ("on-demand throughput", "inference profile that contains"),
+        ak.ProfileRequired,
+    ),
+    # "The provided model identifier is invalid." / "Could not resolve the foundation model from
+    # the provided model identifier." for a model not offered in the Region
+    (
+        frozenset({"ValidationException", "ResourceNotFoundException"}),
+        ("model identifier is invalid", "could not resolve the foundation model"),
+        ak.ModelNotInRegion,
+    ),
+    (
+        frozenset({"ValidationException"}),
+        ("too long", "too many tokens", "context window", "context length", "input is too"),
+        ak.ContextOverflow,
+    ),
+    (
+        frozenset({"ValidationException"}),
+        ("isn't supported", "is not supported"),
+        ak.ModelUnsupported,
+    ),
+)
+# What to do about each configuration defect, said in the error.
+_FIXES: dict[type[ak.ModelError], str] = {
+    ak.DailyQuotaExhausted: "the daily token quota is spent; the route cools down and the next "
+    "route serves (raise the tokens-per-day quota in Service Quotas)",
+    ak.ModelLifecycleLocked: "the model is LEGACY or end-of-life for this account; route to its "
+    "successor (agentkit routes check lists each route's lifecycle)",
+    ak.PolicyDenied: "an explicit deny blocks this route; allow bedrock:InvokeModel for the "
+    "route's Region and every destination Region of its profile, or remove the route",
+    ak.TierNotOffered: "this model does not offer the route's service_tier; choose a tier it "
+    "offers or another model",
+    ak.ProfileRequired: "this model is served through an inference profile only; use its "
+    "profile ID (us., eu., ...) in the route",
+    ak.ModelNotInRegion: "the model is not offered in this Region; choose a Region that offers "
+    "it or a profile whose destinations do",
+}
 
 
 def normalise_code(code: str) -> str:
@@ -44,13 +102,12 @@ def normalise_code(code: str) -> str:
     return code[:1].upper() + code[1:]
 
 
-def _classify_validation(message: str) -> type[ak.ModelError]:
+def _classify(code: str, message: str) -> type[ak.ModelError]:
     lowered = message.lower()
-    if any(hint in lowered for hint in _CONTEXT_HINTS):
-        return ak.ContextOverflow
-    if any(hint in lowered for hint in _MODEL_HINTS):
-        return ak.ModelUnsupported
-    return ak.ModelRejected
+    for codes, fragments, cls in _BY_MESSAGE:
+        if code in codes and any(fragment in lowered for fragment in fragments):
+            return cls
+    return _BY_CODE.get(code, ak.Unavailable)
 
 
 def _retry_after(error: ClientError) -> float | None:
@@ -82,8 +139,9 @@ def _from_client_error(exc: ClientError, model: str, region: str) -> ak.ModelErr
     code = normalise_code(str(error.get("Code", "")))
     message = str(error.get("Message", "")) or code
     status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
-    text = f"{code} from {model} in {region}: {message}"
-    cls = _BY_CODE.get(code, ak.Unavailable)
+    cls = _classify(code, message)
+    fix = _FIXES.get(cls)
+    text = f"{code} from {model} in {region}: {message}" + (f" (fix: {fix})" if fix else "")
     if cls is ak.Throttled:
         return ak.Throttled(
             text,
@@ -93,8 +151,6 @@ def _from_client_error(exc: ClientError, model: str, region: str) -> ak.ModelErr
             model_id=model,
             region=region,
         )
-    if cls is ak.ModelRejected:
-        cls = _classify_validation(message)
     return cls(text, code=code, status=status, model_id=model, region=region)
 
 

@@ -26,6 +26,8 @@ class CallRecord:
     latency_ms: float = 0.0
     input_tokens: int = 0
     output_tokens: int = 0
+    service_tier: str | None = None  # serviceTier.type the request asked for
+    latency: str | None = None  # performanceConfig.latency the request asked for
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)

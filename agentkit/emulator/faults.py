@@ -12,10 +12,23 @@ import random
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from agentkit.capacity.bucket import TokenBucket
-from agentkit.emulator.wire_errors import DROP, ERRORS, STREAM_EXCEPTIONS, lower_camel
+from agentkit.emulator.wire_errors import (
+    DROP,
+    ERRORS,
+    NAMED_FAULTS,
+    STREAM_EXCEPTIONS,
+    lower_camel,
+)
 from agentkit.resilience.clock import Clock
 from agentkit.yamlsource import printable
 
@@ -42,11 +55,21 @@ class ErrorRule(_Plan):
     message: str | None = Field(default=None, max_length=10_000)
     retry_after_ms: int | None = Field(default=None, ge=0, le=MAX_DELAY_MS)
 
+    @model_validator(mode="before")
+    @classmethod
+    def _named_fault(cls, data: Any) -> Any:
+        """``code: daily_quota`` (a named fault) is its Bedrock code and message."""
+        if isinstance(data, dict) and data.get("code") in NAMED_FAULTS:
+            code, message = NAMED_FAULTS[data["code"]]
+            return {**data, "code": code, "message": data.get("message") or message}
+        return data
+
     @field_validator("code")
     @classmethod
     def _known_code(cls, code: str) -> str:
         if code != DROP and code not in ERRORS:
-            raise ValueError(f"unknown error code {code!r}; use one of {', '.join(ERRORS)} or drop")
+            names = ", ".join([*ERRORS, *NAMED_FAULTS])
+            raise ValueError(f"unknown error code {code!r}; use one of {names} or drop")
         return code
 
     def fires(self, n: int, rng: random.Random, operation: str) -> bool:

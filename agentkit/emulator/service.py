@@ -160,6 +160,7 @@ class BedrockService:
             "stopReason": reply.stop_reason,
             "usage": self._usage(call),
             "metrics": {"latencyMs": _elapsed_ms(call)},
+            **_capacity_echo(call, request),
         }
         if trace:
             body["trace"] = {"guardrail": trace}
@@ -175,6 +176,7 @@ class BedrockService:
         metadata: dict[str, Any] = {
             "usage": self._usage(call),
             "metrics": {"latencyMs": _elapsed_ms(call)},
+            **_capacity_echo(call, request),
         }
         if trace:
             metadata["trace"] = {"guardrail": trace}
@@ -432,3 +434,18 @@ def _elapsed_ms(call: Call) -> int:
 
 def _json_answer(body: dict[str, Any]) -> Answer:
     return Answer(200, {"content-type": "application/json"}, json.dumps(body).encode())
+
+
+def _capacity_echo(call: Call, request: dict[str, Any]) -> dict[str, Any]:
+    """The service tier and latency mode the request asked for, logged and echoed as the service
+    does (``serviceTier`` and ``performanceConfig`` in the response)."""
+    echo: dict[str, Any] = {}
+    tier = request.get("serviceTier")
+    if isinstance(tier, dict) and isinstance(tier.get("type"), str):
+        call.record.service_tier = tier["type"]
+        echo["serviceTier"] = {"type": tier["type"]}
+    performance = request.get("performanceConfig")
+    if isinstance(performance, dict) and isinstance(performance.get("latency"), str):
+        call.record.latency = performance["latency"]
+        echo["performanceConfig"] = {"latency": performance["latency"]}
+    return echo

@@ -45,6 +45,43 @@ STREAM_EXCEPTIONS = frozenset(
 )
 DROP = "drop"  # not a Bedrock code: close the connection without answering
 
+# Named faults for fault plans: the error cause a live account sees, with the message the
+# service sends (as reported in public issue threads; see agentkit/bedrock/errors.py).
+NAMED_FAULTS: dict[str, tuple[str, str]] = {
+    "daily_quota": (
+        "ThrottlingException",
+        "Too many tokens per day, please wait before trying again.",
+    ),
+    "minute_quota": ("ThrottlingException", "Too many tokens, please wait before trying again."),
+    "legacy_model": (
+        "ResourceNotFoundException",
+        "Access denied. This Model is marked by provider as Legacy and you have not been "
+        "actively using the model in the last 30 days. Please upgrade to an active model on "
+        "Amazon Bedrock",
+    ),
+    "end_of_life": (
+        "ResourceNotFoundException",
+        "This model version has reached the end of its life. Please refer to the AWS "
+        "documentation for more details.",
+    ),
+    "policy_deny": (
+        "AccessDeniedException",
+        "User: arn:aws:sts::123456789012:assumed-role/agent/session is not authorized to "
+        "perform: bedrock:InvokeModel on resource: arn:aws:bedrock:*::foundation-model/* with "
+        "an explicit deny in a service control policy",
+    ),
+    "needs_inference_profile": (
+        "ValidationException",
+        "Invocation of model ID with on-demand throughput isn't supported. Retry your request "
+        "with the ID or ARN of an inference profile that contains this model.",
+    ),
+    "model_not_in_region": ("ValidationException", "The provided model identifier is invalid."),
+    "tier_not_offered": (
+        "ValidationException",
+        "The requested service tier is not supported for this model.",
+    ),
+}
+
 
 class BedrockError(Exception):
     """An error answer of the emulator: becomes a Bedrock-framed error response."""

@@ -50,6 +50,10 @@ class BreakerPolicy:
     min_calls: int = 10
     slow_call_s: float | None = None  # a success slower than this counts as slow; None: off
     slow_fail_max: int = 2  # timeouts or slow calls in a row that open the breaker
+    # How long a spent daily token quota keeps the route out. AWS documents the quota as tokens
+    # per day per model and Region but not when the window resets: an hour is an assumption
+    # (one probe an hour is cheap); set it to what your account shows.
+    daily_quota_cooldown_s: float = 3600.0
 
 
 class ClockedMemoryStorage(pybreaker.CircuitMemoryStorage):
@@ -125,14 +129,37 @@ class RouteBreaker:
         self._lock = threading.Lock()
         self._probing = False
         self._slow_streak = 0
+        self._cooldown_until: float | None = None
         self._window: deque[tuple[float, bool]] = deque()
 
     @property
     def state(self) -> str:
+        if self._cooling() is not None:
+            return OPEN
         return str(self._cb.current_state)
+
+    def cool_down(self, seconds: float) -> None:
+        """Keep the route out for ``seconds`` on the injected clock (a spent daily quota), then
+        let one call through as an ordinary breaker would."""
+        with self._lock:
+            self._cooldown_until = self._clock.now() + seconds
+
+    def _cooling(self) -> float | None:
+        """Seconds of cool-down left, or None."""
+        until = self._cooldown_until
+        if until is None:
+            return None
+        left = until - self._clock.now()
+        if left > 0:
+            return left
+        self._cooldown_until = None
+        return None
 
     def reopens_in(self) -> float | None:
         """Seconds until an open breaker lets a probe through (None when not open)."""
+        cooling = self._cooling()
+        if cooling is not None:
+            return cooling
         if self.state != OPEN:
             return None
         opened_at = self._cb._state_storage.opened_at
@@ -143,6 +170,9 @@ class RouteBreaker:
 
     def admit(self) -> None:
         """Let a call through, or raise :class:`CircuitOpen`."""
+        cooling = self._cooling()
+        if cooling is not None:
+            raise CircuitOpen(self.route, until=self._clock.now() + cooling)
         state = self.state
         if state == CLOSED:
             return

@@ -65,10 +65,12 @@ def test_in_stream_lower_camel_codes_are_the_same_errors() -> None:
         ("Input is too long for requested model.", ak.ContextOverflow, Action.REDUCE_CONTEXT),
         (
             "Invocation of model ID x with on-demand throughput isn't supported.",
-            ak.ModelUnsupported,
+            ak.ProfileRequired,
             Action.NEXT_MODEL,
         ),
         ("messages: field required", ak.ModelRejected, Action.STOP),
+        ("The provided model identifier is invalid.", ak.ModelNotInRegion, Action.NEXT_REGION),
+        ("The requested service tier is not supported.", ak.TierNotOffered, Action.NEXT_REGION),
     ],
 )
 def test_validation_messages_that_mean_something_else(
@@ -92,3 +94,56 @@ def test_transport_errors() -> None:
     creds = translate(NoCredentialsError(), model="m", region="r")
     assert type(creds) is ak.CredentialsMissing
     assert "AWS_PROFILE" in str(creds)
+
+
+@pytest.mark.parametrize(
+    ("code", "message", "expected", "action", "fix"),
+    [
+        (
+            "ThrottlingException",
+            "Too many tokens per day, please wait before trying again.",
+            ak.DailyQuotaExhausted,
+            Action.NEXT_REGION,
+            "daily token quota",
+        ),
+        (
+            "ThrottlingException",
+            "Too many tokens, please wait before trying again.",
+            ak.Throttled,
+            Action.RETRY,
+            None,
+        ),
+        (
+            "ResourceNotFoundException",
+            "Access denied. This Model is marked by provider as Legacy and you have not been "
+            "actively using the model in the last 30 days.",
+            ak.ModelLifecycleLocked,
+            Action.NEXT_MODEL,
+            "successor",
+        ),
+        (
+            "AccessDeniedException",
+            "User: arn:aws:sts::1:assumed-role/a/b is not authorized to perform: "
+            "bedrock:InvokeModel on resource: x with an explicit deny in a service control policy",
+            ak.PolicyDenied,
+            Action.NEXT_REGION,
+            "explicit deny",
+        ),
+        (
+            "AccessDeniedException",
+            "You don't have access to the model with the specified model ID.",
+            ak.AccessDenied,
+            Action.NEXT_REGION,
+            None,
+        ),
+    ],
+)
+def test_error_causes_by_message(
+    code: str, message: str, expected: type, action: Action, fix: str | None
+) -> None:
+    error = translate(client_error(code, message.upper()), model="m", region="r")
+    assert type(error) is expected  # matched case-insensitively
+    assert error.action is action
+    assert ("(fix: " in str(error)) is (fix is not None)
+    if fix:
+        assert fix in str(error)
