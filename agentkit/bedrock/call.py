@@ -1,18 +1,21 @@
-"""Per-call bookkeeping of the gateway: attempts, and the span events that explain them."""
+"""Per-call bookkeeping of the gateway: attempts, the span events that explain them, and the
+metrics that count them."""
 
 from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from opentelemetry.trace import Span, Status, StatusCode
+from opentelemetry.util.types import AttributeValue
 from tenacity import RetryCallState
 
 from agentkit.bedrock.types import Attempt, ModelRequest, ModelResponse
 from agentkit.config import Route
-from agentkit.errors import AgentkitError
 from agentkit.guardrails.pii import redact_value
 from agentkit.resilience.budget import RunBudget
 from agentkit.telemetry import semconv as sc
@@ -27,11 +30,15 @@ class CallRecorder:
     def __init__(self, span: Span, request: ModelRequest, gateway: Gateway) -> None:
         self.span = span
         self.attempts: list[Attempt] = []
+        self.started = time.perf_counter()
         self._lock = threading.Lock()
         self._fallbacks = 0
+        self._metrics = gateway.metrics
+        self._clients = gateway.clients
+        self._requested = gateway.routes[0].model
         span.set_attribute(sc.OPERATION_NAME, "chat")
         span.set_attribute(sc.PROVIDER_NAME, sc.PROVIDER_BEDROCK)
-        span.set_attribute(sc.REQUEST_MODEL, gateway.routes[0].model)
+        span.set_attribute(sc.REQUEST_MODEL, self._requested)
         if request.max_tokens is not None:
             span.set_attribute(sc.REQUEST_MAX_TOKENS, request.max_tokens)
         if request.temperature is not None:
@@ -44,6 +51,10 @@ class CallRecorder:
         attempt = Attempt(route.name, route.region, route.model, outcome, code, round(latency_s, 6))
         with self._lock:
             self.attempts.append(attempt)
+        attributes = {sc.ROUTE: route.name, sc.CLOUD_REGION: route.region, sc.OUTCOME: outcome}
+        if code is not None:
+            attributes[sc.ERROR_TYPE] = code
+        self._metrics.attempts.add(1, attributes)
 
     def skipped(self, route: Route, reason: str) -> None:
         with self._lock:
@@ -59,6 +70,9 @@ class CallRecorder:
         self.span.add_event(
             sc.EVENT_FALLBACK, {"from": source.name, "to": target.name, "reason": reason}
         )
+        self._metrics.fallbacks.add(
+            1, {sc.ROUTE: source.name, sc.CLOUD_REGION: source.region, sc.REASON: reason}
+        )
 
     def hedged(self, first: Route, second: Route) -> None:
         self.fallback(first, second, "hedge")
@@ -70,40 +84,90 @@ class CallRecorder:
             error = state.outcome.exception() if state.outcome else None
             if budget is not None:
                 budget.add_retry()
+            error_type = getattr(error, "code", None) or type(error).__name__
+            where = {sc.CLOUD_REGION: route.region, sc.ROUTE: route.name}
             self.span.add_event(
                 sc.EVENT_RETRY,
                 {
                     "attempt": state.attempt_number,
                     "backoff_s": round(state.upcoming_sleep or 0.0, 6),
-                    sc.ERROR_TYPE: getattr(error, "code", None) or type(error).__name__,
-                    sc.CLOUD_REGION: route.region,
-                    sc.ROUTE: route.name,
+                    sc.ERROR_TYPE: error_type,
+                    **where,
                 },
             )
+            self._metrics.retries.add(1, {**where, sc.ERROR_TYPE: error_type})
 
         return before_sleep
 
-    def succeeded(self, response: ModelResponse, route: Route) -> None:
+    def succeeded(self, response: ModelResponse, route: Route, duration_s: float) -> None:
         span = self.span
         span.set_attribute(sc.RESPONSE_MODEL, route.model)
-        span.set_attribute(sc.CLOUD_REGION, route.region)
         span.set_attribute(sc.ROUTE, route.name)
-        span.set_attribute(sc.ATTEMPTS, len([a for a in self.attempts if a.outcome != "skipped"]))
+        span.set_attribute(sc.ATTEMPTS, self._attempt_count())
         span.set_attribute(sc.FALLBACK_COUNT, self._fallbacks)
         span.set_attribute(sc.USAGE_INPUT_TOKENS, response.usage.input_tokens)
         span.set_attribute(sc.USAGE_OUTPUT_TOKENS, response.usage.output_tokens)
         span.set_attribute(sc.RESPONSE_FINISH_REASONS, [response.stop_reason])
         if self._capture:
             span.set_attribute(sc.OUTPUT_MESSAGES, _redacted([response.message]))
-
-    def failed(self, error: AgentkitError) -> None:
-        code: Any = getattr(error, "code", None) or type(error).__name__
-        self.span.set_attribute(sc.ERROR_TYPE, code)
-        self.span.set_attribute(
-            sc.ATTEMPTS, len([a for a in self.attempts if a.outcome != "skipped"])
+        where = self._where(route)
+        span.set_attributes(where)
+        usage = (response.usage.input_tokens, response.usage.output_tokens)
+        self._metrics.call_ended(
+            {**self._call_attributes(), sc.RESPONSE_MODEL: route.model, **where}, duration_s, usage
         )
-        self.span.set_attribute(sc.FALLBACK_COUNT, self._fallbacks)
-        self.span.set_status(Status(StatusCode.ERROR, str(error)))
+
+    def failed(self, error: BaseException) -> None:
+        """The call failed: an agentkit error, or an exception that is not Bedrock's failure
+        (a bug in a hook), which reaches the caller unchanged."""
+        code: Any = getattr(error, "code", None) or type(error).__name__
+        span = self.span
+        span.set_attribute(sc.ERROR_TYPE, code)
+        span.set_attribute(sc.ATTEMPTS, self._attempt_count())
+        span.set_attribute(sc.FALLBACK_COUNT, self._fallbacks)
+        span.set_status(Status(StatusCode.ERROR, str(error)))
+        last = next((a for a in reversed(self.attempts) if a.outcome != "skipped"), None)
+        where = self._where_region(last.region) if last is not None else {}
+        span.set_attributes(where)
+        self._metrics.call_ended(
+            {**self._call_attributes(), **where, sc.ERROR_TYPE: code},
+            time.perf_counter() - self.started,
+        )
+
+    def _attempt_count(self) -> int:
+        return len([a for a in self.attempts if a.outcome != "skipped"])
+
+    def _call_attributes(self) -> dict[str, AttributeValue]:
+        return {
+            sc.OPERATION_NAME: "chat",
+            sc.PROVIDER_NAME: sc.PROVIDER_BEDROCK,
+            sc.REQUEST_MODEL: self._requested,
+        }
+
+    def _where(self, route: Route) -> dict[str, AttributeValue]:
+        return self._where_region(route.region)
+
+    def _where_region(self, region: str) -> dict[str, AttributeValue]:
+        host, port = server_of(self._clients, region)
+        return {sc.CLOUD_REGION: region, sc.SERVER_ADDRESS: host, sc.SERVER_PORT: port}
+
+
+def server_of(clients: Any, region: str) -> tuple[str, int]:
+    """The Bedrock Runtime host and port a Region's calls go to: the configured endpoint
+    override (a VPC endpoint, the local emulator), else the built client's own endpoint (FIPS
+    and partition suffixes included), else the standard public endpoint."""
+    url = None
+    try:
+        url = clients.endpoint(region)
+        if not url and region in clients.built():
+            url = clients.client(region).meta.endpoint_url
+    except Exception:  # a stand-in client factory: fall back to the standard name
+        url = None
+    parts = urlsplit(url or "")
+    if parts.hostname:
+        return parts.hostname, parts.port or (80 if parts.scheme == "http" else 443)
+    suffix = ".amazonaws.com.cn" if region.startswith("cn-") else ".amazonaws.com"
+    return f"bedrock-runtime.{region}{suffix}", 443
 
 
 def _redacted(messages: list[Any]) -> str:

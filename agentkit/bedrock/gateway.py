@@ -17,8 +17,8 @@ from dataclasses import replace
 from typing import Any, TypeVar
 
 from opentelemetry import trace
-from opentelemetry.metrics import MeterProvider, NoOpMeterProvider, Observation
-from opentelemetry.trace import NoOpTracerProvider, SpanKind, TracerProvider
+from opentelemetry.metrics import MeterProvider, Observation
+from opentelemetry.trace import SpanKind, TracerProvider
 
 from agentkit.bedrock.call import CallRecorder
 from agentkit.bedrock.clients import ClientFactory
@@ -45,8 +45,10 @@ from agentkit.resilience.breaker import (
 from agentkit.resilience.budget import RunBudget
 from agentkit.resilience.clock import SYSTEM_CLOCK, Clock
 from agentkit.resilience.retry import RetryBudget, RetryPolicy, retrying
+from agentkit.telemetry import providers
 from agentkit.telemetry import semconv as sc
 from agentkit.telemetry.listeners import BreakerTelemetry
+from agentkit.telemetry.metrics import GatewayMetrics
 
 T = TypeVar("T")
 AttemptFn = Callable[[Route, Any], T]
@@ -89,8 +91,11 @@ class Gateway:
         self.capture_content = capture_content
         self.admission = admission
         self._rng = rng or random.Random()
-        self._tracer = (tracer_provider or NoOpTracerProvider()).get_tracer("agentkit.gateway")
-        meter = (meter_provider or NoOpMeterProvider()).get_meter("agentkit.gateway")
+        # Explicit providers, else the CLI command's, else the global ones (no-ops until the
+        # application installs real ones).
+        self._tracer = providers.get_tracer("agentkit.gateway", tracer_provider)
+        meter = providers.get_meter("agentkit.gateway", meter_provider)
+        self.metrics = GatewayMetrics(meter)
         self._telemetry = BreakerTelemetry(meter, self)
         store = breaker_store or MemoryBreakerStore(clock)
         policy = breaker or BreakerPolicy()
@@ -110,8 +115,6 @@ class Gateway:
                 unit="{token}",
                 description="Quota tokens available to admit calls, per route",
             )
-        self._token_usage = meter.create_histogram(sc.METRIC_TOKEN_USAGE, unit="{token}")
-        self._duration = meter.create_histogram(sc.METRIC_OPERATION_DURATION, unit="s")
         self._pool = (
             ThreadPoolExecutor(8, thread_name_prefix="agentkit-hedge") if hedge_delay_s else None
         )
@@ -158,7 +161,7 @@ class Gateway:
                 raw, route, ticket = self._through_routes(
                     request, budget, recorder, lambda r, c: c.converse(**self._kwargs(request, r))
                 )
-            except AgentkitError as error:
+            except Exception as error:  # recorded, then raised unchanged
                 recorder.failed(error)
                 raise
             response = ModelResponse(
@@ -191,7 +194,7 @@ class Gateway:
                     recorder,
                     lambda r, c: prime_stream(c.converse_stream(**self._kwargs(request, r))),
                 )
-        except AgentkitError as error:
+        except Exception as error:  # recorded, then raised unchanged
             recorder.failed(error)
             span.end()
             raise
@@ -523,20 +526,7 @@ class Gateway:
         """Usage into the run budget, the span and the metrics."""
         if budget is not None:
             budget.add_usage(response.usage.input_tokens, response.usage.output_tokens)
-        recorder.succeeded(response, route)
-        attributes = {
-            sc.OPERATION_NAME: "chat",
-            sc.PROVIDER_NAME: sc.PROVIDER_BEDROCK,
-            sc.RESPONSE_MODEL: route.model,
-            sc.CLOUD_REGION: route.region,
-        }
-        self._duration.record(duration_s, attributes)
-        self._token_usage.record(
-            response.usage.input_tokens, {**attributes, sc.TOKEN_TYPE: "input"}
-        )
-        self._token_usage.record(
-            response.usage.output_tokens, {**attributes, sc.TOKEN_TYPE: "output"}
-        )
+        recorder.succeeded(response, route, duration_s)
 
     def translate(self, exc: BaseException, route: Route) -> AgentkitError | None:
         return translate(exc, model=route.model, region=route.region)

@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from agentkit.cli.options import ConfigOption, JsonOption, QuestionArgument, SessionsOption
+from agentkit.cli.traced import traced
 
 
 def sessions_path(path: Path | None) -> Path:
@@ -17,6 +18,7 @@ def sessions_path(path: Path | None) -> Path:
     return path or Path(agentkit_home()) / "sessions.sqlite"
 
 
+@traced("ask")
 def ask(
     question: QuestionArgument,
     session: Annotated[
@@ -31,22 +33,15 @@ def ask(
     from agentkit.agents.dr.agent import build_advisor
     from agentkit.agents.sessions import SessionStore
     from agentkit.config import load_config
-    from agentkit.telemetry.setup import tracer_provider
 
     settings = load_config(config)
-    provider = tracer_provider(settings.telemetry)
     store = SessionStore(sessions_path(sessions)) if session else None
-    try:
-        runtime = build_advisor(
-            settings, checkpointer=store.checkpointer if store else None, tracer_provider=provider
-        )
+    try:  # spans and metrics go to the command's providers (agentkit.cli.traced)
+        runtime = build_advisor(settings, checkpointer=store.checkpointer if store else None)
         answer = ask_advisor(runtime, question, session)
     finally:
         if store is not None:
             store.close()
-        shutdown = getattr(provider, "shutdown", None)
-        if shutdown is not None:
-            shutdown()
     if answer.source == "input_error":
         from agentkit.errors import InputError
 

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from agentkit.cli.options import ConfigOption, JsonOption
+from agentkit.cli.traced import traced
 
 
+@traced("capacity")
 def capacity(config: ConfigOption = None, json_output: JsonOption = False) -> None:
     """Seed and corrected capacity figures, headroom per Region against quotas, TPD and N+1.
 

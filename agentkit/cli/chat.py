@@ -1,4 +1,9 @@
-"""``agentkit chat``: talk to the DR advisor in a terminal; sessions survive a crash."""
+"""``agentkit chat``: talk to the DR advisor in a terminal; sessions survive a crash.
+
+Each turn is one trace, rooted in an ``agentkit chat`` span carrying the session as
+``gen_ai.conversation.id``; ``/trace`` shows the last one, and ``telemetry:`` in agentkit.yaml
+exports them like any command's.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +17,7 @@ from agentkit.cli.options import ConfigOption, SessionsOption
 
 if TYPE_CHECKING:
     from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+    from opentelemetry.trace import Tracer
     from rich.console import Console
 
     from agentkit.agents.sessions import SessionStore
@@ -26,26 +32,29 @@ def chat(
     sessions: SessionsOption = None,
 ) -> None:
     """Chat with the DR advisor. Slash commands: /new /sessions /resume ID /trace /quit."""
-    from opentelemetry.sdk.trace import TracerProvider
     from opentelemetry.sdk.trace.export import SimpleSpanProcessor
     from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
     from rich.console import Console
 
     from agentkit.agents.dr.agent import build_advisor
     from agentkit.agents.sessions import SessionStore
+    from agentkit.cli.traced import TRACER_NAME
     from agentkit.config import load_config
+    from agentkit.telemetry.setup import start
 
+    settings = load_config(config)
     console = Console()
-    spans = InMemorySpanExporter()
-    provider = TracerProvider()
-    provider.add_span_processor(SimpleSpanProcessor(spans))  # in memory: never blocks
-    with SessionStore(sessions_path(sessions)) as store:
-        runtime = build_advisor(
-            load_config(config), checkpointer=store.checkpointer, tracer_provider=provider
-        )
-        if runtime.offline_reason:
-            console.print(f"[yellow]{runtime.offline_reason}[/yellow]")
-        Chat(runtime, store, console, spans).loop(session or new_session())
+    spans = InMemorySpanExporter()  # for /trace; in memory, so a simple processor never blocks
+    telemetry = start(settings.telemetry, span_processors=[SimpleSpanProcessor(spans)])
+    try:
+        with telemetry.scope(), SessionStore(sessions_path(sessions)) as store:
+            runtime = build_advisor(settings, checkpointer=store.checkpointer)
+            if runtime.offline_reason:
+                console.print(f"[yellow]{runtime.offline_reason}[/yellow]")
+            tracer = telemetry.tracer_provider.get_tracer(TRACER_NAME)
+            Chat(runtime, store, console, spans, tracer).loop(session or new_session())
+    finally:
+        telemetry.shutdown()
 
 
 def new_session() -> str:
@@ -59,11 +68,13 @@ class Chat:
         store: SessionStore,
         console: Console,
         spans: InMemorySpanExporter,
+        tracer: Tracer | None = None,
     ) -> None:
         self.runtime = runtime
         self.store = store
         self.console = console
         self.spans = spans
+        self.tracer = tracer
 
     def loop(self, session: str) -> None:
         self.session = session
@@ -113,12 +124,23 @@ class Chat:
             self.console.print(turn["answer"])
 
     def turn(self, question: str) -> None:
+        """One turn, one trace: an ``agentkit chat`` root span for the session's turn."""
+        self.spans.clear()
+        if self.tracer is None:
+            self._turn(question)
+            return
+        from agentkit.cli.traced import command_span
+        from agentkit.telemetry import semconv as sc
+
+        with command_span(self.tracer, "chat", **{sc.CONVERSATION_ID: self.session}):
+            self._turn(question)
+
+    def _turn(self, question: str) -> None:
         from rich.markdown import Markdown
 
         from agentkit.agents.dr.agent import ask
         from agentkit.cli.render import notes
 
-        self.spans.clear()
         streamed: list[str] = []
 
         def show(delta: str) -> None:
@@ -141,9 +163,14 @@ class Chat:
             self.console.print("[dim]no trace yet[/dim]")
             return
         tree = Tree("last turn")
-        for span in spans:
+        nodes: dict[int, Tree] = {}
+        for span in spans:  # by start time: a parent is placed before its children
+            parent_id = span.parent.span_id if span.parent is not None else None
+            parent = nodes.get(parent_id, tree) if parent_id is not None else tree
             duration = ((span.end_time or 0) - (span.start_time or 0)) / 1e6
-            node = tree.add(f"{span.name}  [dim]{duration:.1f} ms[/dim]")
+            node = parent.add(f"{span.name}  [dim]{duration:.1f} ms[/dim]")
+            if span.context is not None:
+                nodes[span.context.span_id] = node
             for event in span.events:
                 node.add(f"[yellow]{event.name}[/yellow] {dict(event.attributes or {})}")
         self.console.print(tree)

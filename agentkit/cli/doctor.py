@@ -8,8 +8,10 @@ from typing import Annotated
 import typer
 
 from agentkit.cli.options import ConfigOption, JsonOption
+from agentkit.cli.traced import traced
 
 
+@traced("doctor")
 def doctor(
     config: ConfigOption = None,
     json_output: JsonOption = False,

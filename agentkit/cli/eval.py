@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from agentkit.cli.traced import traced
+
 if TYPE_CHECKING:
     from agentkit.evals.runner import Suite
     from agentkit.evals.summary import SuiteSummary
@@ -20,6 +22,7 @@ if TYPE_CHECKING:
 MAX_LISTED = 25
 
 
+@traced("eval")
 def eval_command(
     suites: Annotated[
         list[str] | None,

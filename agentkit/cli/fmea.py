@@ -11,8 +11,10 @@ from typing import Annotated, Any, Literal
 import typer
 
 from agentkit.cli.options import ConfigOption
+from agentkit.cli.traced import traced
 
 
+@traced("fmea")
 def fmea(
     architecture: Annotated[
         Path, typer.Argument(help="Architecture YAML (agentkit/architecture/v1).")

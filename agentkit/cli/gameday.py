@@ -9,8 +9,10 @@ from typing import Annotated
 import typer
 
 from agentkit.cli.options import ConfigOption, JsonOption
+from agentkit.cli.traced import traced
 
 
+@traced("gameday")
 def gameday(
     faults: Annotated[
         Path | None,

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import typer
 
+from agentkit.cli.traced import traced
 from agentkit.errors import InputError
 
 if TYPE_CHECKING:
@@ -117,6 +118,7 @@ def _arc_target(account: str | None, bindings: Path | None) -> ArcTarget:
 
 
 @runbook_app.command("plan")
+@traced("runbook plan")
 def plan_cmd(
     runbook_id: str,
     source: Annotated[str, typer.Option("--from", help="Source Region.")],
@@ -161,6 +163,7 @@ def plan_cmd(
 
 
 @runbook_app.command("rehearse")
+@traced("runbook rehearse")
 def rehearse_cmd(
     runbook_id: str,
     source: Annotated[str, typer.Option("--from", help="Source Region.")],

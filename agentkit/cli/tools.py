@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 
+from agentkit.cli.traced import traced
 from agentkit.errors import InputError
 
 tools_app = typer.Typer(
@@ -101,6 +102,7 @@ def lock(root: RootOption = None) -> None:
 
 
 @tools_app.command("call")
+@traced("tools call")
 def call(
     name: str,
     input_file: Annotated[Path, typer.Option("--input", help="Request as a JSON file.")],

@@ -9,6 +9,7 @@ from typing import Any
 
 from langchain_core.runnables import RunnableConfig
 from opentelemetry import trace
+from opentelemetry.trace import Span
 
 from agentkit.bedrock.types import ModelInterface
 from agentkit.resilience.budget import RunBudget
@@ -37,6 +38,7 @@ class RunContext:
     fell_back: bool = False  # an answer came from a route other than the first one tried
     tool_calls: list[dict[str, Any]] = field(default_factory=list)
     on_text: Callable[[str], None] | None = None  # streamed answer text, for chat front ends
+    span: Span | None = field(default=None, repr=False)  # the run's invoke_agent span
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @property
@@ -49,16 +51,20 @@ class RunContext:
             if reason in self.degraded_reasons:
                 return
             self.degraded_reasons.append(reason)
-        trace.get_current_span().add_event(EVENT_DEGRADED, {"reason": reason})
+        self._run_span().add_event(EVENT_DEGRADED, {"reason": reason})
 
     def guardrail_event(self, stage: str, action: str, detail: str) -> None:
-        trace.get_current_span().add_event(
+        self._run_span().add_event(
             EVENT_GUARDRAIL, {"stage": stage, "action": action, "detail": detail}
         )
 
     def prompt_used(self, name: str, version: str) -> None:
         """Record which prompt template (and version) a step used, on the run's span."""
-        trace.get_current_span().add_event(EVENT_PROMPT, {"name": name, "version": version})
+        self._run_span().add_event(EVENT_PROMPT, {"name": name, "version": version})
+
+    def _run_span(self) -> Span:
+        """Run-level events go on the ``invoke_agent`` span, whichever step they come from."""
+        return self.span if self.span is not None else trace.get_current_span()
 
     def record_tool_call(self, name: str, version: str, payload: Any, output: Any) -> None:
         with self._lock:

@@ -3,8 +3,10 @@
 Every run gets an explicit ``recursion_limit`` (LangGraph's default is 10007); hitting it is a
 graceful stop with the partial state, as is a node raising :class:`BudgetExceeded`. The run's
 budget and deadline cover every model call of every node. Each run is one
-``invoke_agent {agent}`` span. A node may pause for approval with :func:`approval` and the run
-resumes with ``run(resume=...)`` (needs a checkpointer).
+``invoke_agent {agent}`` span, with one ``step {node}`` span per node run beneath it, and the
+node's ``chat {model}`` and ``execute_tool {tool}`` spans beneath that. A node may pause for
+approval with :func:`approval` and the run resumes with ``run(resume=...)`` (needs a
+checkpointer).
 """
 
 from __future__ import annotations
@@ -14,17 +16,18 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from langchain_core.runnables import RunnableConfig
-from langgraph.errors import GraphRecursionError
+from langchain_core.runnables import Runnable, RunnableConfig
+from langgraph.errors import GraphBubbleUp, GraphRecursionError
 from langgraph.graph.state import CompiledStateGraph, StateGraph
 from langgraph.types import Command, interrupt
-from opentelemetry.trace import NoOpTracerProvider, Span, SpanKind, TracerProvider
+from opentelemetry.trace import Span, SpanKind, Status, StatusCode, Tracer, TracerProvider
 
 from agentkit.bedrock.types import ModelInterface
 from agentkit.errors import BudgetExceeded
 from agentkit.graph.context import CONFIG_KEY, RunContext
 from agentkit.resilience.budget import BudgetLimits, RunBudget
 from agentkit.resilience.clock import SYSTEM_CLOCK, Clock
+from agentkit.telemetry import providers
 from agentkit.telemetry import semconv as sc
 from agentkit.tools.registry import ToolRegistry
 
@@ -82,10 +85,11 @@ class AgentRuntime:
         self.max_tokens = max_tokens
         self.offline_reason = offline_reason
         self.checkpointer = checkpointer
-        self.graph: CompiledStateGraph[Any, Any, Any, Any] = graph.compile(
-            checkpointer=checkpointer
+        # Explicit provider, else the CLI command's, else the global one.
+        self._tracer = providers.get_tracer("agentkit.runtime", tracer_provider)
+        self.graph: CompiledStateGraph[Any, Any, Any, Any] = _compile_traced(
+            graph, checkpointer, self._tracer, name
         )
-        self._tracer = (tracer_provider or NoOpTracerProvider()).get_tracer("agentkit.runtime")
         self._clock = clock
 
     def context(self, thread_id: str) -> RunContext:
@@ -122,6 +126,7 @@ class AgentRuntime:
             span.set_attribute(sc.OPERATION_NAME, "invoke_agent")
             span.set_attribute(sc.AGENT_NAME, self.name)
             span.set_attribute(sc.CONVERSATION_ID, thread_id)
+            ctx.span = span  # run-level events (prompt, guardrail, degraded) go here
             state, stop_reason, pending = self._stream(payload, config)
             if stop_reason == COMPLETED and ctx.budget_exceeded:
                 stop_reason = f"budget_exceeded:{ctx.budget_exceeded}"
@@ -162,3 +167,67 @@ def _describe(span: Span, result: RunResult) -> None:
         span.set_attribute("agentkit.degraded_reason", result.degraded_reason)
     for key, value in result.budget.items():
         span.set_attribute(f"agentkit.budget.{key}", value)
+
+
+def _compile_traced(
+    graph: StateGraph[Any, Any, Any, Any], checkpointer: Any, tracer: Tracer, agent: str
+) -> CompiledStateGraph[Any, Any, Any, Any]:
+    """Compile ``graph`` with every node wrapped in a step span. The caller's graph is left as
+    it was (the wrappers exist only in the compiled graph)."""
+    originals = {name: spec.runnable for name, spec in graph.nodes.items()}
+    try:
+        for name, spec in graph.nodes.items():
+            spec.runnable = _Step(name, spec.runnable, tracer, agent)
+        return graph.compile(checkpointer=checkpointer)
+    finally:
+        for name, runnable in originals.items():
+            graph.nodes[name].runnable = runnable
+
+
+class _Step(Runnable[Any, Any]):
+    """A graph node inside a ``step {node}`` span (INTERNAL): the node's model calls and tool
+    calls become its children. A pause for approval is not an error; anything else raised is."""
+
+    def __init__(self, node: str, bound: Any, tracer: Tracer, agent: str) -> None:
+        self.node = node
+        self.bound = bound
+        self.name = node
+        self._tracer = tracer
+        self._agent = agent
+
+    def invoke(self, input: Any, config: RunnableConfig | None = None, **kwargs: Any) -> Any:
+        with self._span(config) as span:
+            try:
+                return self.bound.invoke(input, config, **kwargs)
+            except BaseException as error:
+                _step_failed(span, error)
+                raise
+
+    async def ainvoke(self, input: Any, config: RunnableConfig | None = None, **kwargs: Any) -> Any:
+        with self._span(config) as span:
+            try:
+                return await self.bound.ainvoke(input, config, **kwargs)
+            except BaseException as error:
+                _step_failed(span, error)
+                raise
+
+    def _span(self, config: RunnableConfig | None) -> Any:
+        metadata = (config or {}).get("metadata") or {}
+        attributes: dict[str, Any] = {sc.AGENT_NAME: self._agent, sc.STEP: self.node}
+        if isinstance(metadata.get("langgraph_step"), int):
+            attributes[sc.STEP_INDEX] = metadata["langgraph_step"]
+        return self._tracer.start_as_current_span(
+            f"step {self.node}",
+            kind=SpanKind.INTERNAL,
+            attributes=attributes,
+            record_exception=False,
+            set_status_on_exception=False,
+        )
+
+
+def _step_failed(span: Span, error: BaseException) -> None:
+    if isinstance(error, GraphBubbleUp):  # an approval pause or a Command to the parent
+        span.set_attribute(sc.STEP_INTERRUPTED, True)
+        return
+    span.set_attribute(sc.ERROR_TYPE, type(error).__name__)
+    span.set_status(Status(StatusCode.ERROR, type(error).__name__))

@@ -25,6 +25,9 @@ INPUT_MESSAGES = "gen_ai.input.messages"  # opt-in content
 OUTPUT_MESSAGES = "gen_ai.output.messages"  # opt-in content
 ERROR_TYPE = "error.type"
 CLOUD_REGION = "cloud.region"
+SERVER_ADDRESS = "server.address"
+SERVER_PORT = "server.port"
+PROCESS_EXIT_CODE = "process.exit.code"
 
 PROVIDER_BEDROCK = "aws.bedrock"
 
@@ -35,10 +38,21 @@ FALLBACK_COUNT = "agentkit.fallbacks"
 EVENT_RETRY = "agentkit.retry"  # attempt, backoff_s, error.type, cloud.region, agentkit.route
 EVENT_FALLBACK = "agentkit.fallback"  # from, to, reason
 EVENT_BREAKER = "agentkit.breaker.state_change"  # agentkit.route, from, to
+EVENT_ROUTE_DISABLED = "agentkit.route.disabled"  # agentkit.route, error.type, reason
 EVENT_ADMISSION = "agentkit.admission"  # agentkit.route, decision (spilled, queued), priority
+COMMAND = "agentkit.command"  # the CLI command of a root span: "ask", "runbook plan"
+STEP = "agentkit.step"  # the graph node of a step span
+STEP_INDEX = "agentkit.step.index"  # LangGraph's superstep number
+STEP_INTERRUPTED = "agentkit.step.interrupted"  # the step paused for approval
+OUTCOME = "agentkit.outcome"  # ok | error, on the request and attempt counters
+REASON = "agentkit.reason"  # why a fallback happened
 
 # metrics
 METRIC_TOKEN_USAGE = "gen_ai.client.token.usage"
 METRIC_OPERATION_DURATION = "gen_ai.client.operation.duration"
 METRIC_BREAKER_STATE = "agentkit.breaker.state"  # 0 closed, 1 half-open, 2 open
 METRIC_ADMISSION_AVAILABLE = "agentkit.admission.available_tokens"  # per route
+METRIC_REQUESTS = "agentkit.gateway.requests"  # calls through the gateway, by outcome
+METRIC_ATTEMPTS = "agentkit.gateway.attempts"  # attempts on a route, by outcome
+METRIC_RETRIES = "agentkit.gateway.retries"  # retries (a backoff, then another attempt)
+METRIC_FALLBACKS = "agentkit.gateway.fallbacks"  # moves to the next route in the chain

@@ -19,14 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from jsonschema import Draft202012Validator, FormatChecker
-from opentelemetry.trace import (
-    NoOpTracerProvider,
-    Span,
-    SpanKind,
-    Status,
-    StatusCode,
-    TracerProvider,
-)
+from opentelemetry.trace import Span, SpanKind, Status, StatusCode, TracerProvider
 
 from agentkit.errors import (
     CircuitOpen,
@@ -39,6 +32,7 @@ from agentkit.errors import (
 from agentkit.paths import data_dir
 from agentkit.resilience.breaker import BreakerPolicy, MemoryBreakerStore, RouteBreaker
 from agentkit.resilience.clock import SYSTEM_CLOCK, Clock
+from agentkit.telemetry import providers
 from agentkit.telemetry import semconv as sc
 from agentkit.tools.contracts import ToolContract, load_contracts, read_lock, verify
 
@@ -106,7 +100,7 @@ class ToolRegistry:
         self._breakers = {
             key: RouteBreaker(f"tool:{key}", policy, clock, store) for key in contracts
         }
-        self._tracer = (tracer_provider or NoOpTracerProvider()).get_tracer("agentkit.tools")
+        self._tracer = providers.get_tracer("agentkit.tools", tracer_provider)  # else global
         self._pool = ThreadPoolExecutor(4, thread_name_prefix="agentkit-tool")
         self.capture_content = capture_content
 
