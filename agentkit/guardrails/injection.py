@@ -147,12 +147,15 @@ class BedrockPromptAttackClassifier:
     name: str = "bedrock-guardrail"
 
     def classify(self, text: str, source: str = "user") -> InjectionVerdict:
+        from agentkit.guardrails.pii import redact
+
+        guarded = redact(text).text  # secrets and personal data never leave the process
         try:
             response = self.client.apply_guardrail(
                 guardrailIdentifier=self.guardrail_id,
                 guardrailVersion=self.guardrail_version,
                 source="INPUT" if source == "user" else "OUTPUT",
-                content=[{"text": {"text": text, "qualifiers": ["guard_content"]}}],
+                content=[{"text": {"text": guarded, "qualifiers": ["guard_content"]}}],
             )
         except Exception as error:  # any SDK or transport error: fall back to the other layers
             return InjectionVerdict(

@@ -15,6 +15,8 @@ from agentkit.bedrock.tier import model_tier
 from agentkit.bedrock.types import ModelInterface
 from agentkit.config import AgentkitConfig
 from agentkit.graph import AgentRuntime, RunContext, RunResult
+from agentkit.guardrails import InputGuard
+from agentkit.guardrails.injection import prompt_attack_classifier
 from agentkit.guardrails.pii import redact, redact_value
 from agentkit.resilience.budget import BudgetLimits
 from agentkit.tools.registry import ToolRegistry
@@ -35,7 +37,7 @@ def build_advisor(
     limits = config.limits
     return AgentRuntime(
         AGENT_NAME,
-        build_graph(),
+        build_graph(input_guard(config, model)),
         model=model,
         tools=tools
         or builtin_registry(
@@ -49,6 +51,19 @@ def build_advisor(
         checkpointer=checkpointer,
         tracer_provider=tracer_provider,
     )
+
+
+def input_guard(config: AgentkitConfig, model: ModelInterface | None) -> InputGuard:
+    """The local guards, plus the prompt-attack filter of the Bedrock guardrail configured for
+    the primary route's Region when the model tier is the gateway (it owns the clients)."""
+    from agentkit.bedrock.gateway import Gateway
+
+    region = config.models.routes[0].region
+    ref = config.guardrails.get(region)
+    if ref is None or not isinstance(model, Gateway):
+        return InputGuard()
+    client = model.clients.client(region)
+    return InputGuard(classifier=prompt_attack_classifier(client, ref.id, ref.version))
 
 
 @dataclass(frozen=True)

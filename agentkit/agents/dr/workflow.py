@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import json
 import operator
+from dataclasses import dataclass
 from typing import Annotated, Any, TypedDict
 
 from langchain_core.runnables import RunnableConfig
@@ -56,20 +57,26 @@ class DRState(TypedDict, total=False):
     previous_strategy: str | None
 
 
-def guard_input(state: DRState, config: RunnableConfig) -> DRState:
-    ctx = run_context(config)
-    verdict = InputGuard().check(state["question"])
-    for reason in verdict.reasons:
-        ctx.guardrail_event("input", "blocked" if not verdict.allowed else "redacted", reason)
-    if not verdict.allowed:
-        refusal = verdict.refusal or "I can't help with that request."
-        return {
-            "question": verdict.text,
-            "refusal": refusal,
-            "answer": refusal,
-            "answer_source": "refusal",
-        }
-    return {"question": verdict.text, "refusal": None}
+@dataclass(frozen=True)
+class GuardInput:
+    """The input guard node: PII and secrets redacted, injection and off-topic refused."""
+
+    guard: InputGuard
+
+    def __call__(self, state: DRState, config: RunnableConfig) -> DRState:
+        ctx = run_context(config)
+        verdict = self.guard.check(state["question"])
+        for reason in verdict.reasons:
+            ctx.guardrail_event("input", "blocked" if not verdict.allowed else "redacted", reason)
+        if not verdict.allowed:
+            refusal = verdict.refusal or "I can't help with that request."
+            return {
+                "question": verdict.text,
+                "refusal": refusal,
+                "answer": refusal,
+                "answer_source": "refusal",
+            }
+        return {"question": verdict.text, "refusal": None}
 
 
 def extract(state: DRState, config: RunnableConfig) -> DRState:
@@ -279,9 +286,11 @@ def _turn(state: DRState) -> dict[str, Any]:
     }
 
 
-def build_graph() -> StateGraph[Any, Any, Any, Any]:
+def build_graph(input_guard: InputGuard | None = None) -> StateGraph[Any, Any, Any, Any]:
+    """The workflow; ``input_guard`` may add a Bedrock guardrail's prompt-attack filter to the
+    local heuristics (see :func:`agentkit.agents.dr.agent.build_advisor`)."""
     graph: StateGraph[Any, Any, Any, Any] = StateGraph(DRState)
-    graph.add_node("guard_input", guard_input)
+    graph.add_node("guard_input", GuardInput(input_guard or InputGuard()))
     graph.add_node("extract", extract)
     graph.add_node("ask", ask)
     graph.add_node("advise", advise)
