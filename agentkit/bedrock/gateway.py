@@ -9,6 +9,7 @@ When every route fails, raise :class:`AllRoutesFailed` carrying every attempt.
 
 from __future__ import annotations
 
+import logging
 import random
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -32,6 +33,7 @@ from agentkit.errors import (
     AgentkitError,
     AllRoutesFailed,
     CircuitOpen,
+    DailyQuotaExhausted,
     ModelError,
 )
 from agentkit.residency import check_routes
@@ -99,6 +101,7 @@ class Gateway:
         self._telemetry = BreakerTelemetry(meter, self)
         store = breaker_store or MemoryBreakerStore(clock)
         policy = breaker or BreakerPolicy()
+        self.disabled: dict[str, str] = {}  # route name -> why (a configuration defect)
         self.breakers = {
             r.name: RouteBreaker(r.name, policy, clock, store, [self._telemetry])
             for r in self.routes
@@ -235,6 +238,9 @@ class Gateway:
             if route.model in unusable_models:
                 recorder.skipped(route, "ModelUnsupported")
                 continue
+            if route.name in self.disabled:
+                recorder.skipped(route, "RouteDisabled")
+                continue
             if previous is not None:
                 recorder.fallback(previous[0], route, previous[1])
             hedge = self._hedge_partner(routes, index - 1, unusable_models)
@@ -255,6 +261,7 @@ class Gateway:
                     raise
                 if error.action is Action.NEXT_MODEL:
                     unusable_models.add(route.model)
+                self._take_out(route, error, recorder)
                 previous, last_error = (route, error.code or type(error).__name__), error
             except _BothFailed as both:
                 previous, last_error = (both.last, both.reason), both.__cause__ or both
@@ -262,6 +269,23 @@ class Gateway:
         if spilled and self.admission is not None:
             return self._queued(spilled, request, budget, recorder, deadline, fn)
         raise AllRoutesFailed(recorder.attempts) from last_error
+
+    def _take_out(self, route: Route, error: ModelError, recorder: CallRecorder) -> None:
+        """A spent daily quota cools the route down; a configuration defect (a policy deny, a
+        model the route cannot serve) disables it for the process, loudly."""
+        breaker = self.breakers[route.name]
+        if isinstance(error, DailyQuotaExhausted):
+            breaker.cool_down(breaker.policy.daily_quota_cooldown_s)
+        elif error.disables_route and route.name not in self.disabled:
+            self.disabled[route.name] = str(error)
+            recorder.span.add_event(
+                sc.EVENT_ROUTE_DISABLED,
+                {sc.ROUTE: route.name, sc.ERROR_TYPE: type(error).__name__, "reason": str(error)},
+            )
+            self.metrics.routes_disabled.add(
+                1, {sc.ROUTE: route.name, sc.ERROR_TYPE: type(error).__name__}
+            )
+            _log.error("route %s disabled for this process: %s", route.name, error)
 
     # --- admission ------------------------------------------------------------------------------
 
@@ -530,6 +554,9 @@ class Gateway:
 
     def translate(self, exc: BaseException, route: Route) -> AgentkitError | None:
         return translate(exc, model=route.model, region=route.region)
+
+
+_log = logging.getLogger("agentkit.gateway")
 
 
 class _Spill:

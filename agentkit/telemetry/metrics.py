@@ -52,6 +52,11 @@ class GatewayMetrics:
         self.fallbacks = meter.create_counter(
             sc.METRIC_FALLBACKS, unit="{fallback}", description="Moves to the next route"
         )
+        self.routes_disabled = meter.create_counter(
+            sc.METRIC_ROUTES_DISABLED,
+            unit="{route}",
+            description="Routes taken out for the process: a configuration defect",
+        )
 
     def call_ended(
         self,

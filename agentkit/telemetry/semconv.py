@@ -56,3 +56,4 @@ METRIC_REQUESTS = "agentkit.gateway.requests"  # calls through the gateway, by o
 METRIC_ATTEMPTS = "agentkit.gateway.attempts"  # attempts on a route, by outcome
 METRIC_RETRIES = "agentkit.gateway.retries"  # retries (a backoff, then another attempt)
 METRIC_FALLBACKS = "agentkit.gateway.fallbacks"  # moves to the next route in the chain
+METRIC_ROUTES_DISABLED = "agentkit.gateway.routes_disabled"  # by route and error.type
