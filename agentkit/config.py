@@ -22,13 +22,22 @@ class Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
+ServiceTier = Literal["priority", "default", "flex", "reserved"]
+Latency = Literal["standard", "optimized"]
+
+
 class Route(Frozen):
     model: str = Field(min_length=1)
     region: str = Field(min_length=1)
+    # Converse ``serviceTier`` and ``performanceConfig.latency``; unset: the service default.
+    # A chain may step tiers on one model and Region (priority, then default) before it moves.
+    service_tier: ServiceTier | None = None
+    latency: Latency | None = None
 
     @property
     def name(self) -> str:
-        return f"{self.model}@{self.region}"
+        tier = f"#{self.service_tier}" if self.service_tier else ""
+        return f"{self.model}@{self.region}{tier}"
 
 
 class ModelsConfig(Frozen):

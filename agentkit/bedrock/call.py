@@ -108,6 +108,8 @@ class CallRecorder:
         span.set_attribute(sc.USAGE_INPUT_TOKENS, response.usage.input_tokens)
         span.set_attribute(sc.USAGE_OUTPUT_TOKENS, response.usage.output_tokens)
         span.set_attribute(sc.RESPONSE_FINISH_REASONS, [response.stop_reason])
+        if response.service_tier:
+            span.set_attribute(sc.SERVICE_TIER, response.service_tier)
         if self._capture:
             span.set_attribute(sc.OUTPUT_MESSAGES, _redacted([response.message]))
         where = self._where(route)

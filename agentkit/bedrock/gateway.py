@@ -175,6 +175,7 @@ class Gateway:
                 model=route.model,
                 attempts=tuple(recorder.attempts),
                 trace=raw.get("trace"),
+                service_tier=(raw.get("serviceTier") or {}).get("type"),
             )
             self.settle(ticket, response)
             self.account(response, route, budget, recorder, time.perf_counter() - started)
@@ -522,6 +523,10 @@ class Gateway:
 
     def _kwargs(self, request: ModelRequest, route: Route) -> dict[str, Any]:
         kwargs = request.to_converse(route.model)
+        if route.service_tier:
+            kwargs["serviceTier"] = {"type": route.service_tier}
+        if route.latency:
+            kwargs["performanceConfig"] = {"latency": route.latency}
         ref = self.guardrails.get(route.region)
         if ref is not None and request.guardrail is None:
             kwargs["guardrailConfig"] = {

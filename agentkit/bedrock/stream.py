@@ -129,6 +129,7 @@ class GatewayStream:
             region=self.route.region,
             model=self.route.model,
             attempts=tuple(self._recorder.attempts),
+            service_tier=state.service_tier,
         )
         duration = time.perf_counter() - self._started
         self._gateway.settle(self._ticket, self._response)

@@ -98,6 +98,7 @@ class ModelResponse:
     model: str
     attempts: tuple[Attempt, ...] = ()
     trace: dict[str, Any] | None = None
+    service_tier: str | None = None  # the tier the service reports it used
 
     @property
     def content(self) -> list[dict[str, Any]]:
@@ -126,6 +127,7 @@ class StreamState:
     usage: Usage = field(default_factory=Usage)
     events: int = 0
     chars: int = 0
+    service_tier: str | None = None
 
     def apply(self, event: dict[str, Any]) -> None:
         self.events += 1
@@ -150,6 +152,7 @@ class StreamState:
             self.stop_reason = event["messageStop"]["stopReason"]
         elif "metadata" in event:
             self.usage = Usage.from_wire(event["metadata"].get("usage"))
+            self.service_tier = (event["metadata"].get("serviceTier") or {}).get("type")
 
     def _block(self, index: int) -> dict[str, Any]:
         while len(self.blocks) <= index:

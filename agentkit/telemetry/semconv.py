@@ -33,6 +33,7 @@ PROVIDER_BEDROCK = "aws.bedrock"
 
 # agentkit's own attributes and events
 ROUTE = "agentkit.route"
+SERVICE_TIER = "aws.bedrock.service_tier"  # the tier the response reports
 ATTEMPTS = "agentkit.attempts"
 FALLBACK_COUNT = "agentkit.fallbacks"
 EVENT_RETRY = "agentkit.retry"  # attempt, backoff_s, error.type, cloud.region, agentkit.route

@@ -10,7 +10,16 @@ import pytest
 
 from agentkit.emulator import Emulator
 
-from .conftest import HI, PRIMARY, SECONDARY, TERTIARY, GatewayFactory, calls_to
+from .conftest import (
+    HI,
+    PRIMARY,
+    SECONDARY,
+    SONNET,
+    TERTIARY,
+    GatewayFactory,
+    calls_to,
+    config,
+)
 
 
 def fault(emu: Emulator, name: str, region: str = PRIMARY) -> None:
@@ -82,3 +91,47 @@ def test_a_legacy_model_skips_every_route_of_that_model(
     response = make_gateway().converse(messages=HI)
     assert response.model.startswith("us.amazon.nova")
     assert calls_to(bedrock_emulator, SECONDARY) == 0
+
+
+def test_a_route_with_a_service_tier_sends_it_and_the_span_records_what_was_used(
+    bedrock_emulator: Emulator, make_gateway: GatewayFactory
+) -> None:
+    cfg = config(
+        bedrock_emulator,
+        models={
+            "routes": [
+                {"model": SONNET, "region": PRIMARY, "service_tier": "flex", "latency": "optimized"}
+            ]
+        },
+    )
+    gateway = make_gateway(cfg)
+    response = gateway.converse(messages=HI)
+    (call,) = bedrock_emulator.calls()
+    assert (call.service_tier, call.latency) == ("flex", "optimized")  # on the wire
+    assert response.service_tier == "flex"  # what the service reported
+    (span,) = [s for s in make_gateway.spans.get_finished_spans() if s.name.startswith("chat")]
+    assert (span.attributes or {})["aws.bedrock.service_tier"] == "flex"
+    stream = gateway.converse_stream(messages=HI)
+    list(stream)
+    assert stream.response is not None
+    assert stream.response.service_tier == "flex"
+
+
+def test_a_chain_may_step_tiers_before_it_changes_region(
+    bedrock_emulator: Emulator, make_gateway: GatewayFactory
+) -> None:
+    bedrock_emulator.set_faults(
+        {"regions": {PRIMARY: {"errors": [{"code": "tier_not_offered", "first": 1}]}}}
+    )
+    routes = [
+        {"model": SONNET, "region": PRIMARY, "service_tier": "priority"},
+        {"model": SONNET, "region": PRIMARY, "service_tier": "default"},
+        {"model": SONNET, "region": SECONDARY},
+    ]
+    gateway = make_gateway(config(bedrock_emulator, models={"routes": routes}))
+    assert len({r.name for r in gateway.routes}) == 3  # one breaker per tier
+    response = gateway.converse(messages=HI)
+    assert (response.region, response.service_tier) == (PRIMARY, "default")
+    calls = bedrock_emulator.calls()
+    assert [c.region for c in calls] == [PRIMARY, PRIMARY]  # priority refused, default served
+    assert calls[1].service_tier == "default"
