@@ -2,28 +2,93 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
 from agentkit.cli.options import ConfigOption, JsonOption
 from agentkit.cli.traced import traced
 
+if TYPE_CHECKING:
+    from agentkit.capacity.config import CapacityConfig
+
 
 @traced("capacity")
-def capacity(config: ConfigOption = None, json_output: JsonOption = False) -> None:
+def capacity(
+    config: ConfigOption = None,
+    json_output: JsonOption = False,
+    failover: Annotated[
+        bool,
+        typer.Option(
+            "--failover",
+            help="Take each Region out in turn; exit 3 naming any whose loss the others "
+            "cannot absorb (TPM at admission, TPD).",
+        ),
+    ] = False,
+) -> None:
     """Seed and corrected capacity figures, headroom per Region against quotas, TPD and N+1.
 
     Reads the capacity: section of agentkit.yaml (see docs/capacity.md).
     """
     import json
 
-    import typer
-
     from agentkit.capacity.load import load_capacity
     from agentkit.capacity.model import compute_capacity
     from agentkit.capacity.report import render, to_json
 
-    report = compute_capacity(load_capacity(config))
+    settings = load_capacity(config)
+    if failover:
+        _failover(settings, json_output)
+        return
+    report = compute_capacity(settings)
     if json_output:
         typer.echo(json.dumps(to_json(report), indent=2))
         return
     from rich.console import Console
 
     render(report, Console())
+
+
+def _failover(settings: CapacityConfig, json_output: bool) -> None:
+    import json
+
+    from agentkit.capacity.failover import failover_readiness
+    from agentkit.errors import GateFailed
+
+    readiness = failover_readiness(settings)
+    if json_output:
+        typer.echo(
+            json.dumps(
+                {
+                    "ok": readiness.ok,
+                    "cases": [
+                        {
+                            "lost_region": c.lost_region,
+                            "surviving_regions": list(c.surviving_regions),
+                            "surviving_tpm": c.surviving_tpm,
+                            "needed_tpm": c.needed_tpm,
+                            "surviving_tpd": c.surviving_tpd,
+                            "needed_tpd": c.needed_tpd,
+                            "ok": c.ok,
+                        }
+                        for c in readiness.cases
+                    ],
+                    "idle_standbys": list(readiness.idle_standbys),
+                },
+                indent=2,
+            )
+        )
+    else:
+        for case in readiness.cases:
+            verdict = "ok" if case.ok else "SHORT"
+            typer.echo(
+                f"lose {case.lost_region:15s} survivors {case.surviving_tpm:>12,.0f} TPM for "
+                f"{case.needed_tpm:>12,.0f} needed   {verdict}"
+            )
+        for region in readiness.idle_standbys:
+            typer.echo(
+                f"warning: {region} carries no regular traffic: quota increases go first to "
+                "traffic that uses its quota; run `agentkit canary` there or give it a share"
+            )
+    if not readiness.ok:
+        raise GateFailed("; ".join(readiness.shortfalls()))
