@@ -1,14 +1,17 @@
-"""What the DR advisor's traces hold: prompt versions, tool spans, guardrail events, no PII."""
+"""What the DR advisor's traces hold: the span tree, prompt versions, tool spans, guardrail
+events, the server each model call went to, no PII."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from urllib.parse import urlsplit
 
 import pytest
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.trace import SpanKind
 
 from agentkit.agents.dr.agent import ask, build_advisor
 from agentkit.config import AgentkitConfig
@@ -105,3 +108,54 @@ def test_a_bedrock_guardrail_intervention_is_reported(
     events = [dict(e.attributes or {}) for e in agent.events if e.name == "agentkit.guardrail"]
     assert any(e["stage"] == "bedrock" and e["action"] == "intervened" for e in events)
     assert answer.strategy == "warm_standby"  # the deterministic core still answered
+
+
+def tree(spans: tuple[ReadableSpan, ...]) -> list[tuple[str, str | None]]:
+    """(span, parent span) names, in start order."""
+    names = {s.context.span_id: s.name for s in spans if s.context is not None}
+    ordered = sorted(spans, key=lambda s: s.start_time or 0)
+    return [(s.name, names.get(s.parent.span_id) if s.parent else None) for s in ordered]
+
+
+@pytest.mark.emulator(regions=["us-east-1"])
+def test_span_tree_is_agent_then_steps_then_model_and_tool_calls(
+    bedrock_emulator: Emulator, spans: InMemorySpanExporter
+) -> None:
+    runtime = build_advisor(emulated(bedrock_emulator), tracer_provider=provider(spans))
+    ask(runtime, "RTO 15 min RPO 1 min payments-api in us-east-1")
+    chat = "chat us.anthropic.claude-sonnet-4-5-20250929-v1:0"
+    assert tree(spans.get_finished_spans()) == [
+        ("invoke_agent dr-advisor", None),
+        ("step guard_input", "invoke_agent dr-advisor"),
+        ("step extract", "invoke_agent dr-advisor"),
+        (chat, "step extract"),
+        ("step advise", "invoke_agent dr-advisor"),
+        ("execute_tool dr_advisor", "step advise"),
+        ("execute_tool failover_runbook", "step advise"),
+        ("step compose", "invoke_agent dr-advisor"),
+        (chat, "step compose"),
+        ("step guard_output", "invoke_agent dr-advisor"),
+        ("step finish", "invoke_agent dr-advisor"),
+    ]
+    steps = [s for s in spans.get_finished_spans() if s.name.startswith("step ")]
+    attributes = [dict(s.attributes or {}) for s in steps]
+    indexes = [int(str(a["agentkit.step.index"])) for a in attributes]
+    assert indexes == sorted(indexes)
+    assert {a["gen_ai.agent.name"] for a in attributes} == {"dr-advisor"}
+    assert {s.kind for s in steps} == {SpanKind.INTERNAL}
+
+
+@pytest.mark.emulator(regions=["us-east-1"])
+def test_chat_spans_name_the_server_they_called(
+    bedrock_emulator: Emulator, spans: InMemorySpanExporter
+) -> None:
+    runtime = build_advisor(emulated(bedrock_emulator), tracer_provider=provider(spans))
+    ask(runtime, "RTO 15 min RPO 1 min payments-api in us-east-1")
+    endpoint = urlsplit(bedrock_emulator.endpoints["us-east-1"])
+    chats = [s for s in spans.get_finished_spans() if s.name.startswith("chat ")]
+    assert len(chats) == 2
+    for span in chats:
+        attributes = dict(span.attributes or {})
+        assert attributes["server.address"] == endpoint.hostname == "127.0.0.1"
+        assert attributes["server.port"] == endpoint.port
+        assert attributes["cloud.region"] == "us-east-1"
