@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import time
 from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from agentkit.bedrock.clients import ClientFactory, is_loopback, session_without_imds
 from agentkit.bedrock.errors import bedrock_errors
+from agentkit.bedrock.lifecycle import LifecycleTable, check_route, load_table
+from agentkit.bedrock.lifecycle import describe as describe_lifecycle
 from agentkit.capacity.burndown import default_table
 from agentkit.config import AgentkitConfig, Route
 from agentkit.errors import AgentkitError
@@ -27,6 +30,7 @@ class RouteReport:
     probe: str  # "ok (12.3 ms)", "skipped", or the error
     admission: str = "off"  # the route's admission bucket: quota and burndown
     breaker: str = "closed"
+    lifecycle: str = "unknown"  # the model's lifecycle: ACTIVE, LEGACY (EOL ...), EOL since ...
 
     @property
     def usable(self) -> bool:
@@ -34,6 +38,7 @@ class RouteReport:
             self.residency == "ok"
             and self.guardrail in ("ok", "none configured")
             and (self.probe.startswith("ok") or self.probe == "skipped")
+            and not self.lifecycle.startswith("EOL")
         )
 
 
@@ -64,8 +69,12 @@ def describe_credentials(config: AgentkitConfig) -> str:
     return "none found: set AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY"
 
 
-def diagnose(config: AgentkitConfig, *, probe: bool = True) -> DoctorReport:
+def diagnose(
+    config: AgentkitConfig, *, probe: bool = True, lifecycle: LifecycleTable | None = None
+) -> DoctorReport:
     report = DoctorReport(credentials=describe_credentials(config))
+    table = lifecycle or load_table()
+    today = datetime.now(UTC).date()
     allowed = allowed_regions(config.models.residency)
     clients = ClientFactory(config.resilience.timeouts, config.models.endpoints)
     try:
@@ -81,6 +90,7 @@ def diagnose(config: AgentkitConfig, *, probe: bool = True) -> DoctorReport:
                     guardrail=_guardrail(config, route, clients, probe and violation is None),
                     probe=_probe(route, clients) if probe and violation is None else "skipped",
                     admission=_admission(config, route),
+                    lifecycle=describe_lifecycle(check_route(route, table, today)),
                 )
             )
     finally:

@@ -9,6 +9,7 @@ import typer
 
 from agentkit._version import __version__
 from agentkit.cli.ask import ask
+from agentkit.cli.canary import canary
 from agentkit.cli.capacity import capacity
 from agentkit.cli.chat import chat
 from agentkit.cli.doctor import doctor
@@ -17,6 +18,7 @@ from agentkit.cli.errors import DebugState, report_and_exit
 from agentkit.cli.eval import eval_command
 from agentkit.cli.fmea import fmea
 from agentkit.cli.gameday import gameday
+from agentkit.cli.routes import routes_app
 from agentkit.cli.runbook import runbook_app
 from agentkit.cli.tools import tools_app
 
@@ -62,6 +64,8 @@ app.command(help="Game day: your fallback chain against the local emulator under
 )
 app.add_typer(tools_app, name="tools")
 app.add_typer(runbook_app, name="runbook")
+app.add_typer(routes_app, name="routes")
+app.command()(canary)
 app.command(help="FMEA worksheet, reports and a CI gate from an architecture file.")(fmea)
 app.command(help="Ask the DR advisor one question.")(ask)
 app.command(help="Chat with the DR advisor (sessions persist).")(chat)

@@ -33,7 +33,14 @@ def doctor(
         console = Console()
         console.print(f"credentials: {report.credentials}")
         table = Table(
-            "route", "endpoint", "residency", "guardrail", "probe", "admission", "breaker"
+            "route",
+            "endpoint",
+            "residency",
+            "guardrail",
+            "probe",
+            "admission",
+            "breaker",
+            "lifecycle",
         )
         for r in report.routes:
             mark = "[green]" if r.usable else "[red]"
@@ -45,6 +52,7 @@ def doctor(
                 r.probe,
                 r.admission,
                 r.breaker,
+                r.lifecycle,
             )
         console.print(table)
         console.print(
