@@ -10,15 +10,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from agentkit.bedrock.types import ModelInterface
 from agentkit.errors import InputError
-from agentkit.fmea.engine import (
-    dependents,
-    gate_failures,
-    single_points_of_failure,
-    summary,
-    worksheet,
-)
-from agentkit.fmea.model import load_architecture, load_catalog
-from agentkit.fmea.render import EXTENSIONS, RENDERERS, REPORT_SCHEMA
+from agentkit.fmea.engine import Row, diff, gate_failures, score, summary
+from agentkit.fmea.model import DEFAULT_VERSION, load_architecture, load_catalog
+from agentkit.fmea.render import BASELINE_SCHEMAS, EXTENSIONS, RENDERERS, REPORT_SCHEMA
 from agentkit.yamlsource import read_json
 
 MAX_BASELINE_BYTES = 64 * 1024 * 1024  # the JSON report of MAX_COMPONENTS components fits
@@ -35,7 +29,7 @@ class _Baseline(BaseModel):
     """The part of an earlier JSON report the gate reads; the rest is not checked."""
 
     model_config = ConfigDict(extra="allow", allow_inf_nan=False)
-    schema_: Literal["agentkit/fmea-report/v1"] = Field(alias="schema")
+    schema_: Literal["agentkit/fmea-report/v1", "agentkit/fmea-report/v2"] = Field(alias="schema")
     rows: list[_BaselineRow]
 
 
@@ -47,58 +41,96 @@ class Outcome:
 
 
 def analyse(
-    architecture_path: Path,
+    architecture_path: Path | None = None,
     *,
+    terraform_plan: Path | None = None,
     catalog_path: Path | None = None,
+    catalog_version: int = DEFAULT_VERSION,
     fail_on: str = "H",
     baseline_path: Path | None = None,
     gate_on_proposed: bool = False,
     model: ModelInterface | None = None,
     formats: tuple[str, ...] = ("md", "json"),
 ) -> Outcome:
-    """``model``: when given, it may propose extra failure modes (marked, scored by code)."""
+    """Score an architecture file, or one built from a Terraform plan (``terraform_plan``).
+
+    ``model``: when given, it may propose extra failure modes (marked, scored by code)."""
     unknown = sorted(set(formats) - set(RENDERERS))
     if unknown:
         raise InputError(f"--format: unknown format {unknown[0]!r}; use {', '.join(RENDERERS)}")
-    catalog = load_catalog()
+    if (architecture_path is None) == (terraform_plan is None):
+        raise InputError("give an architecture file or --from-terraform PLAN.json (one of them)")
+    catalog = load_catalog(version=catalog_version)
     if catalog_path is not None:
         catalog = load_catalog(catalog_path, base=catalog)
-    architecture = load_architecture(architecture_path, catalog)
+    unknown_resources: list[dict[str, str]] | None = None
+    if terraform_plan is not None:
+        from agentkit.fmea.terraform import architecture_from_plan
+
+        architecture, unknown_resources = architecture_from_plan(terraform_plan, catalog)
+        source = terraform_plan
+    else:
+        assert architecture_path is not None
+        architecture = load_architecture(architecture_path, catalog)
+        source = architecture_path
     baseline = read_baseline(baseline_path) if baseline_path else None
-    rows = worksheet(architecture, catalog)
+    sheet = score(architecture, catalog)
     enrichment = "off"
     if model is not None:
         from agentkit.fmea.enrich import propose  # brings in langgraph: only with a model
 
-        proposals, unavailable = propose(model, architecture, rows)
+        proposals, unavailable = propose(model, architecture, sheet.rows)
         enrichment = f"skipped: {unavailable}" if unavailable else f"{len(proposals)} proposal(s)"
-        rows = worksheet(architecture, catalog, proposals)
-    failing = gate_failures(rows, fail_on, baseline, gate_on_proposed)
-    spofs = single_points_of_failure(architecture, catalog, dependents(architecture))
-    report = {
+        sheet = score(architecture, catalog, proposals)
+    failing = gate_failures(sheet.rows, fail_on, baseline, gate_on_proposed)
+    report: dict[str, Any] = {
         "schema": REPORT_SCHEMA,
-        "source": architecture_path.as_posix(),
+        "gate": _gate(fail_on, baseline_path, gate_on_proposed, failing),
+        "source": source.as_posix(),
         "catalog_version": catalog.version,
-        "model_enrichment": enrichment,
         "workload": architecture.workload,
-        "summary": summary(rows, spofs),
-        "gate": {
-            "fail_on": fail_on,
-            "baseline": baseline_path.as_posix() if baseline_path else None,
-            "gate_on_proposed": gate_on_proposed,
-            "failed": bool(failing),
-            "failing": [r.id for r in failing],
-        },
-        "rows": [r.to_json() for r in rows],
+        "summary": summary(sheet.rows, sheet.spofs),
+        "diff": diff(sheet.rows, baseline) if baseline is not None else None,
+        "ruled_out": [
+            {"component": r.component, "mode_id": r.mode_id, "control": r.control}
+            for r in sheet.ruled_out
+        ],
+        "model_enrichment": enrichment,
+        "rows": [r.to_json() for r in sheet.rows],
     }
+    if unknown_resources is not None:
+        report["terraform"] = {"unknown_resources": unknown_resources}
     files = {EXTENSIONS[f]: RENDERERS[f](report) for f in formats}
     return Outcome(report, files, len(failing))
+
+
+def _gate(
+    fail_on: str, baseline: Path | None, gate_on_proposed: bool, failing: list[Row]
+) -> dict[str, Any]:
+    scope = "new or worse than the baseline " if baseline else ""
+    if failing:
+        reason = (
+            f"{len(failing)} item(s) {scope}at or above {fail_on} after controls: "
+            + ", ".join(f"{r.id} ({r.item}: {r.failure_mode})" for r in failing[:5])
+            + (f" and {len(failing) - 5} more" if len(failing) > 5 else "")
+        )
+    else:
+        reason = f"no item {scope}at or above {fail_on} after controls"
+    return {
+        "result": "failed" if failing else "passed",
+        "reason": reason,
+        "fail_on": fail_on,
+        "baseline": baseline.as_posix() if baseline else None,
+        "gate_on_proposed": gate_on_proposed,
+        "failed": bool(failing),
+        "failing": [r.id for r in failing],
+    }
 
 
 def read_baseline(path: Path) -> dict[str, Any]:
     """An earlier JSON report, checked for what the gate reads: one line naming the problem."""
     data = read_json(path, InputError, MAX_BASELINE_BYTES)
-    if not isinstance(data, dict) or data.get("schema") != REPORT_SCHEMA:
+    if not isinstance(data, dict) or data.get("schema") not in BASELINE_SCHEMAS:
         raise InputError(f"{path}: not an agentkit FMEA JSON report ({REPORT_SCHEMA})")
     try:
         _Baseline.model_validate(data)

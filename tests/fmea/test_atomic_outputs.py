@@ -50,7 +50,16 @@ def hostile_report() -> dict[str, Any]:
     report = analyse(OLD, formats=("json",)).report
     report["workload"]["name"] = HOSTILE
     for row in report["rows"]:
-        for key in ("component", "failure_mode", "effect", "cause", "mode_id"):
+        for key in (
+            "component",
+            "failure_mode",
+            "effect",
+            "cause",
+            "mode_id",
+            "item",
+            "function",
+            "owner",
+        ):
             row[key] = HOSTILE
         row["recommended_actions"] = [HOSTILE, HOSTILE]
     return report
@@ -62,7 +71,7 @@ def test_markdown_cells_stay_in_their_cells() -> None:
     assert table
     for line in table:
         unescaped = line.replace("\\\\", "").replace("\\|", "")
-        assert unescaped.count("|") == 12
+        assert unescaped.count("|") == 19  # 18 columns
         assert "<script>" not in line
         assert "\x01" not in line
     assert text.splitlines()[0] == "# FMEA: " + md(HOSTILE)

@@ -11,7 +11,7 @@ import yaml
 from agentkit.fmea.engine import action_priority, gate_failures, worksheet
 from agentkit.fmea.model import Architecture, load_architecture, load_catalog
 
-CATALOG = load_catalog()
+CATALOG = load_catalog(version=1)  # these tests pin version 1 behaviour: v1 files keep working
 D_BANDS = [[7, 8, 9, 10], [5, 6], [2, 3, 4], [1]]
 
 
@@ -206,8 +206,10 @@ def test_gate_and_baseline_semantics(tmp_path: Path) -> None:
     assert len(gate_failures(rows, "M")) == len([r for r in rows if r.action_priority in "HM"])
     baseline = {"rows": [r.to_json() for r in rows]}
     assert gate_failures(rows, "H", baseline) == []  # nothing new, nothing worse
-    worse = {"rows": [{**r.to_json(), "rpn": r.rpn - 1} for r in rows]}
+    worse = {"rows": [{**r.to_json(), "revised_rpn": r.revised_rpn - 1} for r in rows]}
     assert gate_failures(rows, "H", worse) == high  # every H item got worse
+    v1_report = {"rows": [{"id": r.id, "action_priority": "M", "rpn": r.rpn} for r in rows]}
+    assert gate_failures(rows, "H", v1_report) == high  # a v1 baseline: M then, H now
 
 
 def test_proposed_items_do_not_gate_unless_asked(tmp_path: Path) -> None:

@@ -29,7 +29,7 @@ def run(*args: str) -> subprocess.CompletedProcess[str]:
 
 def test_json_rows_carry_the_required_fields() -> None:
     report = analyse(THREE_TIER, formats=("json",)).report
-    assert report["schema"] == "agentkit/fmea-report/v1"
+    assert report["schema"] == "agentkit/fmea-report/v2"
     for row in report["rows"]:
         assert {
             "component",
@@ -66,9 +66,9 @@ def test_junit_has_a_failing_case_per_high_item() -> None:
     suite = ET.fromstring(outcome.files["fmea.junit.xml"]).find("testsuite")
     assert suite is not None
     high = [r for r in outcome.report["rows"] if r["action_priority"] == "H"]
-    assert suite.get("failures") == str(len(high))
+    assert suite.get("failures") == str(len(high) + 1)  # and the gate case
     failed = [case for case in suite.findall("testcase") if case.find("failure") is not None]
-    assert len(failed) == len(high)
+    assert len(failed) == len(high) + 1
 
 
 def test_html_is_one_file_with_two_inline_svg_charts() -> None:
