@@ -105,7 +105,11 @@ REGION_NAMES = {
     "beijing": "cn-north-1",
     "ningxia": "cn-northwest-1",
 }
-_REGION_CODE = re.compile(r"\b(?:us-gov|us|eu|ap|ca|sa|me|af|il|mx|cn|eusc)-[a-z]+-\d\b")
+# Region codes of every partition: us-east-1, us-gov-west-1, eusc-de-east-1, us-isob-east-1.
+_REGION_CODE = re.compile(
+    r"\b(?:us-gov|us-iso[bfe]?|eu-isoe|eusc|us|eu|ap|ca|sa|me|af|il|mx|cn)(?:-[a-z]+)+-\d+\b"
+)
+_SPELLED = {"rto": "rto|recovery time objective", "rpo": "rpo|recovery point objective"}
 # Engine and service names -> store type, longest first so "Aurora MySQL" is never also RDS.
 STORES: dict[str, str] = {
     "aurora postgresql": "aurora",
@@ -260,7 +264,7 @@ def _minutes(match: re.Match[str]) -> float:
 
 
 def _target(text: str, name: str) -> float | None:
-    pattern = _TARGET.format(name=name, duration=_DURATION, zero=_ZERO)
+    pattern = _TARGET.format(name=f"(?:{_SPELLED[name]})", duration=_DURATION, zero=_ZERO)
     match = re.search(pattern, text, re.IGNORECASE)
     return _minutes(match) if match else None
 

@@ -176,3 +176,32 @@ def test_a_follow_up_that_changes_nothing_material_says_the_strategy_stays(
     second = ask("make the RTO 20 minutes", *session)
     assert second["strategy"] == "warm_standby"
     assert "The strategy stays Warm standby" in second["answer"]
+
+
+@pytest.mark.parametrize(
+    ("question", "primary", "rto", "rpo"),
+    [
+        (
+            "hr-portal on Aurora in us-east-1 with a recovery time objective of 3 hours and a "
+            "recovery point objective of 1 hour",
+            "us-east-1",
+            180,
+            60,
+        ),
+        ("citizen-portal in eusc-de-east-1, RTO 1 hour, RPO 15 minutes", "eusc-de-east-1", 60, 15),
+        ("claims on Aurora in us-gov-west-1, RTO 2 h, RPO 10 min", "us-gov-west-1", 120, 10),
+    ],
+)
+def test_spelled_out_objectives_and_every_partitions_region_codes(
+    question: str, primary: str, rto: float, rpo: float
+) -> None:
+    parsed = parse_requirements(question)
+    assert (parsed.primary_region, parsed.rto_minutes, parsed.rpo_minutes) == (primary, rto, rpo)
+
+
+def test_the_sovereign_cloud_has_no_second_region() -> None:
+    answer = ask("citizen-portal on Aurora in eusc-de-east-1, RTO 1 hour, RPO 15 minutes")
+    advice = advice_of(answer)
+    assert advice["partition"] == "aws-eusc"
+    assert answer["strategy"] == "backup_restore"
+    assert {f["code"] for f in advice["flags"]} == {"REGIONAL_DR_NOT_NATIVE"}
