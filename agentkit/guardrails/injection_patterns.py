@@ -112,6 +112,10 @@ FAMILIES: dict[str, tuple[re.Pattern[str], ...]] = {
         r"\b(?:said|told|above|before|previously|instructed)\b",
         r"\bnew (?:instructions?|rules?|system prompt|task|directives?|orders)\s*[:\-]",
         r"\bfrom now on,? you (?:will|must|are|shall|ignore|answer|respond|act|only|have no|can)\b",
+        r"\bfrom now on\b.{0,60}\b(?:ignore|disregard|skip) (?:the |your |all |any )?"
+        r"(?:[\w-]+ ){0,2}(?:workflow|instructions?|rules|guidelines|guardrails?|system|process)\b",
+        r"\b(?:only|just) (?:reply|respond|answer|say|output|print|write)(?: back)? with "
+        r"['\"]?[A-Z0-9-]{4,}\b",
         rf"\b(?:your|the|all|my) (?:previous|prior|earlier|above|original|initial|system) "
         rf"(?:{_NOUN}|{_WEAK_NOUN}) (?:are|is) (?:now )?(?:void|cancel+ed|revoked|obsolete|invalid|null|"
         r"overridden|suspended|no longer)",
@@ -169,8 +173,9 @@ FAMILIES: dict[str, tuple[re.Pattern[str], ...]] = {
         rf"\b(?:act|behave|respond|answer|reply|talk) (?:as|like) (?:if you (?:are|were) )?"
         rf"(?:an? |the |my |your )?(?:[\w-]+ ){{0,3}}(?:{_UNBOUND}|dan|aim|hacker|alter ego|"
         rf"(?:in )?{_MODES} mode)\b",
+        # "enable developer mode logging for the failover test" is an operator's request
         rf"\b(?:enable|activate|enter|switch to|turn on|start|unlock|go into)\s+(?:the\s+)?"
-        rf"{_MODES}\s+mode\b",
+        rf"{_MODES}\s+mode\b(?!\s+(?:logging|logs?|flags?|settings?|builds?|for (?:the|our|a)\b))",
         rf"\b{_MODES} mode (?:is )?(?:now )?(?:on|enabled|activated|engaged|unlocked)\b",
         rf"\b(?:you are|you're|stay|remain) (?:now )?in {_MODES} mode\b|\bin {_MODES} mode,? you\b",
         r"\b(?:you are|you're|as|be|called|named|play|become) (?:now )?dan\b|\bdo anything now\b",
