@@ -21,7 +21,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from opentelemetry import metrics
 from opentelemetry.metrics import MeterProvider
 
 from agentkit.bedrock.clients import ClientFactory
@@ -31,6 +30,7 @@ from agentkit.config import AgentkitConfig, Route
 from agentkit.errors import AgentkitError, AllRoutesFailed, InputError
 from agentkit.fsutil import atomic_write
 from agentkit.resilience.retry import RetryPolicy
+from agentkit.telemetry import providers
 
 PROMPT = "Reply with OK."  # fixed: the same tokens every run
 MAX_TOKENS = 1
@@ -169,11 +169,12 @@ class CanaryRun:
 
 class CanaryMetrics:
     """``agentkit.canary.checks``: one count per route and run, ``outcome`` success or failure
-    (and ``error.type`` on a failure). The global meter provider unless one is passed."""
+    (and ``error.type`` on a failure). The meter provider passed, else the CLI command's (the
+    ``telemetry:`` exporter of agentkit.yaml), else the global one (a no-op until the
+    application installs one)."""
 
     def __init__(self, meter_provider: MeterProvider | None = None) -> None:
-        provider = meter_provider or metrics.get_meter_provider()
-        meter = provider.get_meter("agentkit.canary")
+        meter = providers.get_meter("agentkit.canary", meter_provider)
         self._checks = meter.create_counter(
             "agentkit.canary.checks",
             unit="{check}",
