@@ -19,7 +19,7 @@ from __future__ import annotations
 import hashlib
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 from agentkit.fmea import topology as topo
@@ -46,9 +46,17 @@ def _band(value: int, bands: tuple[tuple[int, int], ...]) -> int:
     return next(i for i, (low, high) in enumerate(bands) if low <= value <= high)
 
 
-def action_priority(s: int, o: int, d: int) -> str:
+def _lookup(s: int, o: int, d: int) -> str:
     severity = next(cells for (low, high), cells in AP_TABLE.items() if low <= s <= high)
     return severity[_band(o, _O_BANDS)][_band(d, _D_BANDS)]
+
+
+_RATINGS = range(1, 11)
+_AP = {(s, o, d): _lookup(s, o, d) for s in _RATINGS for o in _RATINGS for d in _RATINGS}
+
+
+def action_priority(s: int, o: int, d: int) -> str:
+    return _AP[(s, o, d)]
 
 
 @dataclass
@@ -92,7 +100,8 @@ class Row:
     rating_basis: str = ""
 
     def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+        """The row as a dict (shallow: 25,000 rows convert in milliseconds, not seconds)."""
+        return {k: list(v) if isinstance(v, list) else v for k, v in self.__dict__.items()}
 
 
 @dataclass(frozen=True)
@@ -273,7 +282,10 @@ def _merge(key: str, item: str, mode_id: str, title: str, members: list[Row]) ->
     rs = max(r.revised_severity for r in members)
     ro = max(r.revised_occurrence for r in members)
     rd = min(r.revised_detection for r in members)
-    effects = "; ".join(f"{r.component}: {r.effect}" for r in members)
+    by_effect: dict[str, list[str]] = {}
+    for r in members:
+        by_effect.setdefault(r.effect, []).append(r.component)
+    effects = "; ".join(f"{effect} ({_listing(ids)})" for effect, ids in by_effect.items())
     return Row(
         id=_row_id(key),
         component=first.component,
@@ -294,7 +306,9 @@ def _merge(key: str, item: str, mode_id: str, title: str, members: list[Row]) ->
         rpn=s * o * d,
         action_priority=action_priority(s, o, d),
         recommended_actions=_unique([a for r in members for a in r.recommended_actions]),
-        adjustments=[f"{r.component}: {note}" for r in members for note in r.adjustments],
+        adjustments=_unique(
+            [note for r in members for note in r.adjustments if "depend on" not in note]
+        ),
         owner="; ".join(_unique([r.owner for r in members if r.owner])),
         status="mitigated" if any(r.revisions for r in members) else "open",
         action_taken="; ".join(_unique([c for r in members for c in r.controls])),
@@ -308,7 +322,7 @@ def _merge(key: str, item: str, mode_id: str, title: str, members: list[Row]) ->
         revised_detection=rd,
         revised_rpn=rs * ro * rd,
         revised_action_priority=action_priority(rs, ro, rd),
-        revisions=[f"{r.component}: {note}" for r in members for note in r.revisions],
+        revisions=_unique([note for r in members for note in r.revisions]),
         rating_basis="Shared cause: worst severity and occurrence, best detection of its members",
     )
 
@@ -327,10 +341,16 @@ class _Scoring:
     rows: list[Row] = field(default_factory=list)
     ruled_out: list[RuledOut] = field(default_factory=list)
     shared: dict[tuple[str, str], list[Row]] = field(default_factory=dict)
+    _last: tuple[dict[str, Any] | None, dict[str, list[str]]] = (None, {})
+
+    def controls(self, component: dict[str, Any]) -> dict[str, list[str]]:
+        if component is not self._last[0]:
+            self._last = (component, {**self.workload_controls, **controls_of(component)})
+        return self._last[1]
 
     def make(self, component: dict[str, Any], mode: FailureMode) -> Row:
         cid = component["id"]
-        controls = {**self.workload_controls, **controls_of(component)}
+        controls = self.controls(component)
         kind = component["kind"]
         function = str(component.get("function") or self.catalog.functions.get(kind, ""))
         return _row(
@@ -347,7 +367,7 @@ class _Scoring:
     def applicable(self, component: dict[str, Any], mode: FailureMode) -> bool:
         if not all(topo.holds(c, component, self.topology) for c in mode.applies):
             return False
-        controls = {*self.workload_controls, *controls_of(component)}
+        controls = self.controls(component)
         removed = next((c for c in mode.ruled_out_by if c in controls), None)
         if removed is not None:
             self.ruled_out.append(RuledOut(component["id"], mode.id, removed))

@@ -22,9 +22,15 @@ _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
 _MD_SPECIAL = re.compile(r"([\\|`*\[\]<>])")
 
 
+_PLAIN = re.compile(r"[^\\|`*\[\]<>\x00-\x1f\x7f-\x9f]*")
+
+
 def md(value: Any) -> str:
     """``value`` as Markdown text that stays inside its table cell or line, shown literally."""
-    flat = _CONTROL.sub(" ", str(value).replace("\r\n", "\n").replace("\n", " "))
+    text = str(value)
+    if _PLAIN.fullmatch(text):
+        return text  # nothing to escape: the common case, and the fast one
+    flat = _CONTROL.sub(" ", text.replace("\r\n", "\n").replace("\n", " "))
     return _MD_SPECIAL.sub(r"\\\1", flat)
 
 
@@ -43,8 +49,14 @@ def xml_text(value: Any) -> str:
 
 
 def render_json(report: dict[str, Any]) -> str:
-    """Keys in report order (schema, then the gate), so the gate is at the top of the file."""
-    return json.dumps(report, indent=2, allow_nan=False) + "\n"
+    """Keys in report order (schema, then the gate), so the gate is at the top of the file;
+    one row a line (the C encoder: 25,000 rows in well under a second, and a readable diff)."""
+    head = {k: v for k, v in report.items() if k != "rows"}
+    text = json.dumps(head, indent=2, allow_nan=False)
+    rows = ",\n".join("    " + json.dumps(r, allow_nan=False) for r in report.get("rows", []))
+    body = f'"rows": [\n{rows}\n  ]' if rows else '"rows": []'
+    prefix = text[:-2] + ",\n  " if head else "{\n  "  # text ends "\n}"
+    return prefix + body + "\n}\n"
 
 
 def _revised(r: dict[str, Any], key: str) -> Any:
