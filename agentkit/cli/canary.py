@@ -24,7 +24,8 @@ def canary(
         str | None,
         typer.Option(
             "--every",
-            help="Run every interval (15m, 90s, 1h; +/- 10 % jitter) until interrupted.",
+            help="Run every interval (15m, 90s, 1h; +/- 10 % jitter) until interrupted; "
+            "--json then prints one line per run.",
         ),
     ] = None,
     runs: Annotated[
@@ -67,7 +68,7 @@ def canary(
         _report(last, json_output, out)
     else:
         for run in runner.run_every(interval, runs=runs):
-            _report(run, json_output, out)
+            _report(run, json_output, out, lines=True)
             last = run
     if last is not None and last.dead:
         for result in last.dead:
@@ -81,7 +82,8 @@ def canary(
         raise typer.Exit(1)
 
 
-def _report(run: CanaryRun, json_output: bool, out: Path | None) -> None:
+def _report(run: CanaryRun, json_output: bool, out: Path | None, *, lines: bool = False) -> None:
+    """Text lines, or the JSON report (one compact line per run with --every: JSON Lines)."""
     import json
 
     doc = run.to_json()
@@ -90,7 +92,7 @@ def _report(run: CanaryRun, json_output: bool, out: Path | None) -> None:
 
         atomic_write(out, json.dumps(doc, indent=2) + "\n")
     if json_output:
-        typer.echo(json.dumps(doc, indent=2))
+        typer.echo(json.dumps(doc) if lines else json.dumps(doc, indent=2))
         return
     for result in run.results:
         last = result.last_success or "never"

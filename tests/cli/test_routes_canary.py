@@ -77,6 +77,8 @@ def test_canary_every_stops_after_runs(bedrock_emulator: Emulator, tmp_path: Pat
     )
     assert result.exit_code == 0, result.output
     assert len(bedrock_emulator.calls()) == 4
+    reports = [json.loads(line) for line in result.stdout.splitlines()]  # JSON Lines
+    assert [r["ok"] for r in reports] == [True, True]
 
 
 @pytest.mark.parametrize(
@@ -109,7 +111,9 @@ def lifecycle_file(tmp_path: Path, **models: dict[str, object]) -> Path:
 
 
 def test_routes_check_passes_on_active_models(tmp_path: Path) -> None:
-    result = CliRunner().invoke(app, ["routes", "check", "-c", str(write_config(tmp_path))])
+    result = CliRunner().invoke(
+        app, ["routes", "check", "--offline", "-c", str(write_config(tmp_path))]
+    )
     assert result.exit_code == 0, result.output
     assert result.stdout.count("OK  ") == 2
 
@@ -119,7 +123,7 @@ def test_routes_check_fails_for_a_route_past_end_of_life_in_the_shipped_data(
 ) -> None:
     sonnet_4 = "us.anthropic.claude-sonnet-4-20250514-v1:0"  # EOL 2026-10-14 in the data
     config = write_config(tmp_path, None, (SONNET, PRIMARY), (sonnet_4, FALLBACK))
-    result = CliRunner().invoke(app, ["routes", "check", "-c", str(config), "--json"])
+    result = CliRunner().invoke(app, ["routes", "check", "--offline", "-c", str(config), "--json"])
     assert result.exit_code == 1
     report = json.loads(result.stdout)
     assert [r["verdict"] for r in report["routes"]] == ["ok", "fail"]
@@ -180,3 +184,57 @@ def test_doctor_reports_lifecycle_per_route(bedrock_emulator: Emulator, tmp_path
     result = CliRunner().invoke(app, ["doctor", "-c", str(config), "--json", "--no-probe"])
     assert result.exit_code == 0, result.output
     assert [r["lifecycle"] for r in json.loads(result.stdout)["routes"]] == ["ACTIVE", "ACTIVE"]
+
+
+def test_routes_check_reads_list_foundation_models_over_the_data_when_credentials_exist(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The live path, offline: botocore's Stubber answers ListFoundationModels per Region."""
+    from datetime import UTC, datetime
+
+    import boto3
+    from botocore.stub import Stubber
+
+    import agentkit.bedrock.clients
+    import agentkit.bedrock.lifecycle
+    import agentkit.bedrock.tier
+
+    asked: list[str] = []
+    stubbers: list[Stubber] = []
+
+    def stubbed(region: str) -> object:
+        asked.append(region)
+        client = boto3.session.Session(
+            aws_access_key_id="AKIATEST", aws_secret_access_key="test", region_name=region
+        ).client("bedrock")
+        stub = Stubber(client)
+        lifecycle = {
+            "status": "LEGACY",
+            "legacyTime": datetime(2026, 1, 1, tzinfo=UTC),
+            "endOfLifeTime": datetime(2026, 2, 1, tzinfo=UTC),
+        }
+        summary = {
+            "modelArn": f"arn:aws:bedrock:{region}::foundation-model/amazon.nova-pro-v1:0",
+            "modelId": "amazon.nova-pro-v1:0",
+            "modelLifecycle": lifecycle,
+        }
+        stub.add_response("list_foundation_models", {"modelSummaries": [summary]}, {})
+        stub.activate()
+        stubbers.append(stub)
+        return client
+
+    monkeypatch.setattr(agentkit.bedrock.tier, "credentials_possible", lambda: True)
+    monkeypatch.setattr(agentkit.bedrock.clients, "credentials_found", lambda *_: True)
+    monkeypatch.setattr(agentkit.bedrock.lifecycle, "control_plane_client", stubbed)
+    config = write_config(tmp_path)
+    result = CliRunner().invoke(app, ["routes", "check", "-c", str(config), "--json"])
+    assert asked == [PRIMARY, FALLBACK]
+    for stub in stubbers:
+        stub.assert_no_pending_responses()
+    assert result.exit_code == 1  # the live answer says the fallback's model is past its EOL
+    report = json.loads(result.stdout)
+    assert report["lifecycle"].startswith("ListFoundationModels (modelLifecycle) over ")
+    assert [r["status"] for r in report["routes"]] == ["ACTIVE", "EOL"]
+    asked.clear()
+    result = CliRunner().invoke(app, ["routes", "check", "--offline", "-c", str(config)])
+    assert (result.exit_code, asked) == (0, [])
