@@ -140,10 +140,23 @@ class Gateway:
             "capture_content": config.telemetry.capture_content,
         }
         options.update(overrides)
+        bucket = None
+        if resilience.state.backend == "redis":  # shared by a fleet (docs/scaleout.md)
+            from agentkit.resilience.redis_state import RedisState
+
+            shared = RedisState.from_config(
+                resilience.state,
+                clock=overrides.get("clock"),
+                meter_provider=overrides.get("meter_provider"),
+            )
+            options.setdefault("breaker_store", shared.breaker_store)
+            if "retry_budget" not in overrides:
+                options["retry_budget"] = shared.retry_budget(resilience.retry.budget_ratio)
+            bucket = shared.bucket
         if "admission" not in options:
             clock = options.get("clock", SYSTEM_CLOCK)
             options["admission"] = build_admission(
-                config.models.routes, resilience.admission, clock
+                config.models.routes, resilience.admission, clock, bucket
             )
         return cls(config.models.routes, **options)
 
@@ -196,7 +209,9 @@ class Gateway:
                     request,
                     budget,
                     recorder,
-                    lambda r, c: prime_stream(c.converse_stream(**self._kwargs(request, r))),
+                    lambda r, c: prime_stream(
+                        c.converse_stream(**self._kwargs(request, r, stream=True))
+                    ),
                 )
         except Exception as error:  # recorded, then raised unchanged
             recorder.failed(error)
@@ -521,7 +536,7 @@ class Gateway:
             request = replace(request, max_tokens=self.default_max_tokens)
         return request
 
-    def _kwargs(self, request: ModelRequest, route: Route) -> dict[str, Any]:
+    def _kwargs(self, request: ModelRequest, route: Route, stream: bool = False) -> dict[str, Any]:
         kwargs = request.to_converse(route.model)
         if route.service_tier:
             kwargs["serviceTier"] = {"type": route.service_tier}
@@ -533,6 +548,8 @@ class Gateway:
                 "guardrailIdentifier": ref.id,
                 "guardrailVersion": ref.version,
             }
+            if stream:  # the guardrail checks each chunk before it is sent, not after
+                kwargs["guardrailConfig"]["streamProcessingMode"] = "sync"
         return kwargs
 
     def _guardrail_allows(

@@ -23,6 +23,7 @@ from agentkit.agents.dr.parser import Requirements, parse_requirements
 from agentkit.errors import ToolError, ToolInputInvalid
 from agentkit.graph import RunContext, run_context, structured_step, text_step
 from agentkit.guardrails import InputGuard, OutputGuard
+from agentkit.guardrails.stream import GuardedText
 from agentkit.paths import data_dir
 from agentkit.prompts import load_prompt
 from agentkit.tools.contracts import load_contract
@@ -249,6 +250,10 @@ def compose(state: DRState, config: RunnableConfig) -> DRState:
     }
     prompt = load_prompt("dr_advisor.compose")
     ctx.prompt_used(prompt.name, prompt.version)
+    # What streams to the user is guarded at the source: redacted and grounded a sentence at a
+    # time, never raw model text.
+    tool_results = [state["advice"], state["runbooks"], _turn(state)]
+    streamed = GuardedText(ctx.on_text, tool_results) if ctx.on_text else None
     outcome = text_step(
         ctx,
         system=[
@@ -258,8 +263,10 @@ def compose(state: DRState, config: RunnableConfig) -> DRState:
         fallback=lambda: render_answer(
             state["advice"], state["runbooks"], state["requirements"], _turn(state)
         ),
-        on_text=ctx.on_text,
+        on_text=streamed,
     )
+    if streamed is not None:
+        streamed.close()
     source = "model" if outcome.source == "model" else "template"
     return {"answer": outcome.value, "answer_source": source}
 
