@@ -156,14 +156,12 @@ class CallRecorder:
 
 def server_of(clients: Any, region: str) -> tuple[str, int]:
     """The Bedrock Runtime host and port a Region's calls go to: the configured endpoint
-    override (a VPC endpoint, the local emulator), else the built client's own endpoint (FIPS
-    and partition suffixes included), else the standard public endpoint."""
-    url = None
+    override (a VPC endpoint, the local emulator), else the client's own endpoint (FIPS and
+    partition suffixes included), else the standard public name. Called for Regions that were
+    attempted, whose client exists: looking it up takes no lock."""
     try:
-        url = clients.endpoint(region)
-        if not url and region in clients.built():
-            url = clients.client(region).meta.endpoint_url
-    except Exception:  # a stand-in client factory: fall back to the standard name
+        url = clients.endpoint(region) or clients.client(region).meta.endpoint_url
+    except Exception:  # a stand-in client factory: the standard name
         url = None
     parts = urlsplit(url or "")
     if parts.hostname:

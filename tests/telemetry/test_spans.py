@@ -95,9 +95,23 @@ def test_server_of_a_region_without_an_override() -> None:
     clients = ClientFactory(Timeouts())
     assert server_of(clients, "eu-west-1") == ("bedrock-runtime.eu-west-1.amazonaws.com", 443)
     assert server_of(clients, "cn-north-1") == ("bedrock-runtime.cn-north-1.amazonaws.com.cn", 443)
-    clients.client("us-east-1")  # a built client: its own endpoint is the truth
-    assert server_of(clients, "us-east-1") == ("bedrock-runtime.us-east-1.amazonaws.com", 443)
     clients.close()
+
+
+class _NoClients:
+    def endpoint(self, region: str) -> None:
+        return None
+
+    def client(self, region: str) -> None:
+        raise RuntimeError("a stand-in")
+
+
+def test_server_of_falls_back_to_the_standard_name() -> None:
+    assert server_of(_NoClients(), "us-east-1") == ("bedrock-runtime.us-east-1.amazonaws.com", 443)
+    assert server_of(_NoClients(), "cn-northwest-1") == (
+        "bedrock-runtime.cn-northwest-1.amazonaws.com.cn",
+        443,
+    )
 
 
 def test_server_of_an_endpoint_override() -> None:
