@@ -82,7 +82,7 @@ class GuardInput:
 
 def extract(state: DRState, config: RunnableConfig) -> DRState:
     ctx = run_context(config)
-    history = state.get("history", [])[:-1]  # the questions before this one
+    history = recent(state.get("history", [])[:-1])  # the questions before this one
     parsed = parse_requirements(state["question"])
     stored = state.get("requirements") or {}
     earlier = Requirements.from_json(stored)
@@ -112,6 +112,25 @@ def extract(state: DRState, config: RunnableConfig) -> DRState:
         update["answer"] = update["refusal"] = message
         update["answer_source"] = "input_error"
     return update
+
+
+# Context budget for the extract prompt's history: the newest earlier questions, at most
+# HISTORY_TURNS of them and HISTORY_CHARS in all (about 4,000 tokens at 4 characters a token).
+# Older turns are not lost: what they said lives on in the stored requirements, which decide.
+HISTORY_TURNS = 10
+HISTORY_CHARS = 16_000
+
+
+def recent(history: list[str]) -> list[str]:
+    """The newest earlier questions that fit the history budget, oldest first."""
+    kept: list[str] = []
+    used = 0
+    for question in reversed(history[-HISTORY_TURNS:]):
+        if used + len(question) > HISTORY_CHARS:
+            break
+        kept.append(question)
+        used += len(question)
+    return kept[::-1]
 
 
 _TRACKED = (
