@@ -273,11 +273,15 @@ def _check_regions(architecture: Architecture) -> None:
 def _check_controls(architecture: Architecture, catalog: Catalog) -> None:
     if not catalog.controls:
         return
-    for index, component in enumerate(architecture.components):
-        for position, entry in enumerate(component.get("mitigations", [])):
+    owners: list[tuple[tuple[str | int, ...], dict[str, Any]]] = [
+        (("workload",), architecture.workload)
+    ]
+    owners += [(("components", i), c) for i, c in enumerate(architecture.components)]
+    for where, owner in owners:
+        for position, entry in enumerate(owner.get("mitigations", [])):
             control = entry if isinstance(entry, str) else entry["control"]
             if control not in catalog.controls:
-                path = ("components", index, "mitigations", position)
+                path = (*where, "mitigations", position)
                 raise InputError(
                     f"{architecture.doc.where(path)}: {format_key(path)}: unknown control "
                     f"{control!r} (known: {', '.join(sorted(catalog.controls))})"

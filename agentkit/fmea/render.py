@@ -323,11 +323,13 @@ def _plain_summary(report: dict[str, Any]) -> str:
 
 def render_sarif(report: dict[str, Any]) -> str:
     rules: dict[str, dict[str, Any]] = {}
-    results = []
+    results: list[dict[str, Any]] = []
+    result_ids: list[str] = []
     for r in report["rows"]:
         ap = _revised(r, "action_priority")
         if ap not in ("H", "M"):
             continue
+        result_ids.append(r["id"])
         rule_id = f"{r['kind']}/{r['mode_id']}"
         rules.setdefault(
             rule_id,
@@ -365,6 +367,13 @@ def render_sarif(report: dict[str, Any]) -> str:
             }
         )
     gate = report.get("gate") or {}
+    changes = report.get("diff")
+    if changes:  # SARIF's own words for a comparison with a baseline run
+        state = dict.fromkeys(changes.get("new", []), "new")
+        state.update(dict.fromkeys(changes.get("worsened", []), "updated"))
+        state.update(dict.fromkeys(changes.get("improved", []), "updated"))
+        for result, row_id in zip(results, result_ids, strict=True):
+            result["baselineState"] = state.get(row_id, "unchanged")
     sarif = {
         "version": "2.1.0",
         "$schema": SARIF_SCHEMA,
@@ -410,6 +419,8 @@ def render_junit(report: dict[str, Any]) -> str:
     )
     properties = ET.SubElement(suite, "properties")
     ET.SubElement(properties, "property", name="gate", value=xml_text(_gate_line(report)))
+    for name, ids in (report.get("diff") or {}).items():
+        ET.SubElement(properties, "property", name=f"baseline.{name}", value=str(len(ids)))
     gate_case = ET.SubElement(suite, "testcase", classname="fmea", name="gate")
     if gate.get("failed"):
         failure = ET.SubElement(

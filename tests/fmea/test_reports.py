@@ -164,3 +164,146 @@ kinds:
     report = analyse(arch, catalog_path=catalog, formats=("json",)).report
     assert {r["component"] for r in report["rows"]} == {"mf", "db"}
     assert report["catalog_version"] == 2
+
+
+HARDENED = EXAMPLES / "genai-agent-hardened.yaml"
+FMEA_FORMATS = ("md", "json", "html", "sarif", "junit")
+WEAK = EXAMPLES / "genai-agent-stack.yaml"
+
+
+def test_the_hardened_example_passes_and_the_weak_one_fails(tmp_path: Path) -> None:
+    passed = run(str(HARDENED), "--out", str(tmp_path / "a"), "--no-model")
+    assert passed.returncode == 0, passed.stderr
+    failed = run(str(WEAK), "--out", str(tmp_path / "b"), "--no-model")
+    assert failed.returncode == 3
+    assert "FMEA gate failed" in failed.stderr
+
+
+@pytest.mark.parametrize("example", [HARDENED, WEAK], ids=["hardened", "weak"])
+def test_every_format_starts_with_the_gate_result_and_its_reason(example: Path) -> None:
+    outcome = analyse(example, formats=FMEA_FORMATS)
+    gate = outcome.report["gate"]
+    word = "FAILED" if gate["failed"] else "PASSED"
+    assert gate["reason"]
+    md_lines = outcome.files["fmea.md"].splitlines()
+    assert md_lines[2].startswith(f"**Gate {word}")
+    assert gate["reason"][:40] in md_lines[2]
+    assert list(json.loads(outcome.files["fmea.json"]))[:2] == ["schema", "gate"]
+    page = outcome.files["fmea.html"]
+    assert page.index(f"Gate {word}") < page.index("<h1>")
+    sarif = json.loads(outcome.files["fmea.sarif"])
+    invocation = sarif["runs"][0]["invocations"][0]
+    assert invocation["executionSuccessful"] is (not gate["failed"])
+    assert word in invocation["toolExecutionNotifications"][0]["message"]["text"]
+    suite = ET.fromstring(outcome.files["fmea.junit.xml"]).find("testsuite")
+    assert suite is not None
+    first = suite.find("testcase")
+    assert first is not None
+    assert first.get("name") == "gate"
+    assert (first.find("failure") is not None) is gate["failed"]
+
+
+def test_the_worksheet_has_the_reviewer_columns() -> None:
+    outcome = analyse(HARDENED, formats=("md", "html", "json"))
+    header = outcome.files["fmea.md"].splitlines()[
+        next(
+            i
+            for i, line in enumerate(outcome.files["fmea.md"].splitlines())
+            if line.startswith("| ID")
+        )
+    ]
+    for column in (
+        "ID",
+        "Item",
+        "Function",
+        "Failure mode",
+        "Cause",
+        "Effect",
+        "Controls",
+        "RPN",
+        "AP",
+        "S'",
+        "O'",
+        "D'",
+        "RPN'",
+        "AP'",
+        "Owner: action",
+    ):
+        assert f" {column} |" in header
+        assert f"<th>{column}</th>" in outcome.files["fmea.html"]
+    row = outcome.report["rows"][0]
+    for key in (
+        "item",
+        "function",
+        "cause",
+        "effect",
+        "owner",
+        "revised_severity",
+        "revised_occurrence",
+        "revised_detection",
+        "revised_rpn",
+        "revised_action_priority",
+    ):
+        assert key in row
+    assert row["owner"] == "support-platform"
+
+
+def test_charts_scale_to_the_page() -> None:
+    page = analyse(WEAK, formats=("html",)).files["fmea.html"]
+    assert page.count('class="chart"') == 2
+    assert 'viewBox="0 0 ' in page
+    assert "width:100%" in page
+    assert '<svg xmlns="http://www.w3.org/2000/svg" width=' not in page  # no fixed widths
+
+
+def test_a_baseline_diff_names_new_worsened_improved_and_resolved_rows(tmp_path: Path) -> None:
+    before = analyse(WEAK, formats=("json",)).report
+    rows = before["rows"]
+    rows[0]["revised_rpn"] += 50  # this row is better now
+    rows[1]["revised_rpn"] -= 1  # this one is worse now
+    gone = {**rows[2], "id": "FM-gone"}
+    new_id = rows[3]["id"]
+    baseline = {**before, "rows": [r for r in rows if r["id"] != new_id] + [gone]}
+    path = tmp_path / "baseline.json"
+    path.write_text(json.dumps(baseline))
+    outcome = analyse(WEAK, baseline_path=path, formats=FMEA_FORMATS)
+    diff = outcome.report["diff"]
+    assert diff["improved"] == [rows[0]["id"]]
+    assert diff["worsened"] == [rows[1]["id"]]
+    assert diff["new"] == [new_id]
+    assert diff["resolved"] == ["FM-gone"]
+    assert (
+        "Against the baseline: new 1, worsened 1, improved 1, resolved 1."
+        in outcome.files["fmea.md"]
+    )
+    assert "worsened: " in outcome.files["fmea.html"]
+    states = {
+        r["partialFingerprints"]["agentkitFmeaRow"]: r["baselineState"]
+        for r in json.loads(outcome.files["fmea.sarif"])["runs"][0]["results"]
+    }
+    assert states.get(new_id, "new") == "new"
+    assert set(states.values()) <= {"new", "updated", "unchanged"}
+    assert set(outcome.report["gate"]["failing"]) <= {rows[1]["id"], new_id}
+
+
+def test_a_version_1_report_still_serves_as_a_baseline(tmp_path: Path) -> None:
+    report = analyse(WEAK, formats=("json",)).report
+    old = {
+        "schema": "agentkit/fmea-report/v1",
+        "rows": [
+            {
+                "id": r["id"],
+                "action_priority": r["revised_action_priority"],
+                "rpn": r["revised_rpn"],
+            }
+            for r in report["rows"]
+        ],
+    }
+    path = tmp_path / "v1.json"
+    path.write_text(json.dumps(old))
+    assert analyse(WEAK, baseline_path=path, formats=("json",)).failing == 0
+
+
+def test_the_report_says_which_catalogue_scored_it() -> None:
+    assert analyse(THREE_TIER, formats=("json",)).report["catalog_version"] == 2
+    assert analyse(THREE_TIER, catalog_version=1, formats=("json",)).report["catalog_version"] == 1
