@@ -16,10 +16,18 @@ from agentkit.cli.traced import traced
 
 @traced("fmea")
 def fmea(
-    architecture: Annotated[
-        Path, typer.Argument(help="Architecture YAML (agentkit/architecture/v1).")
-    ],
     out: Annotated[Path, typer.Option("--out", help="Folder for the reports.")],
+    architecture: Annotated[
+        Path | None,
+        typer.Argument(help="Architecture YAML (agentkit/architecture/v1 or v2)."),
+    ] = None,
+    from_terraform: Annotated[
+        Path | None,
+        typer.Option(
+            "--from-terraform",
+            help="Build the architecture from a plan's JSON (terraform show -json PLAN).",
+        ),
+    ] = None,
     formats: Annotated[
         str, typer.Option("--format", help="Comma-separated: md,json,html,sarif,junit.")
     ] = "md,json,html,sarif,junit",
@@ -30,6 +38,9 @@ def fmea(
     catalog: Annotated[
         Path | None, typer.Option(help="Your own catalog, merged over agentkit's.")
     ] = None,
+    catalog_version: Annotated[
+        int, typer.Option("--catalog-version", help="agentkit's catalogue: 2 (default) or 1.")
+    ] = 2,
     no_model: Annotated[
         bool,
         typer.Option("--no-model", help="Skip the model's proposals of extra failure modes."),
@@ -51,10 +62,12 @@ def fmea(
         from agentkit.config import load_config
 
         model, offline = model_tier(load_config(config))
-    with _spinner(f"scoring {architecture} ..."):
+    with _spinner(f"scoring {architecture or from_terraform} ..."):
         outcome = analyse(
             architecture,
+            terraform_plan=from_terraform,
             catalog_path=catalog,
+            catalog_version=catalog_version,
             fail_on=fail_on,
             baseline_path=baseline,
             gate_on_proposed=gate_on_proposed,
@@ -64,6 +77,10 @@ def fmea(
     replace_file_set(out, outcome.files, replaces=EXTENSIONS.values())
     if offline:
         typer.echo("model enrichment skipped: no model tier (no AWS credentials)", err=True)
+    unknown = (outcome.report.get("terraform") or {}).get("unknown_resources") or []
+    if unknown:
+        names = ", ".join(u["type"] for u in unknown[:5]) + (" ..." if len(unknown) > 5 else "")
+        typer.echo(f"{len(unknown)} Terraform resource(s) not modelled: {names}", err=True)
     ap = outcome.report["summary"]["action_priority"]
     typer.echo(
         f"{outcome.report['summary']['rows']} failure modes: {ap['H']} H, {ap['M']} M, "

@@ -104,6 +104,7 @@ class _Resource:
     region: str | None
     references: set[str]  # addresses (no index, no attribute) this resource refers to
     configured: frozenset[str] = frozenset()  # attributes set in the configuration
+    expressions: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -156,7 +157,8 @@ def architecture_from_plan(
     for resource in resources.values():
         kind = KINDS.get(resource.type)
         if kind is not None:
-            builder.add(resource, kind, **_attributes(resource))
+            attributes = _attributes(resource)
+            builder.add(resource, attributes.pop("kind", kind), **attributes)
         elif resource.type not in FOLDED:
             unknown.append({"address": resource.address, "type": resource.type})
     for resource in resources.values():
@@ -193,15 +195,37 @@ def _walk_modules(module: dict[str, Any], prefix: str = "") -> Iterator[tuple[st
         yield from _walk_modules(child, child.get("address", ""))
 
 
+@dataclass(frozen=True)
+class _Call:
+    """How a module was called: its provider mapping and what each input refers to."""
+
+    providers: dict[str, str] = field(default_factory=dict)  # local name -> the caller's key
+    inputs: dict[str, set[str]] = field(default_factory=dict)  # var name -> caller addresses
+
+
 def _config_modules(
-    module: dict[str, Any], prefix: str = "", providers: dict[str, str] | None = None
-) -> Iterator[tuple[str, dict[str, Any], dict[str, str]]]:
-    """(module address, module, its provider mapping: local name -> the caller's key)."""
-    yield prefix, module, providers or {}
-    for name, call in (module.get("module_calls") or {}).items():
+    module: dict[str, Any], prefix: str = "", call: _Call | None = None
+) -> Iterator[tuple[str, dict[str, Any], _Call]]:
+    yield prefix, module, call or _Call()
+    for name, child_call in (module.get("module_calls") or {}).items():
         child = f"{prefix}.module.{name}" if prefix else f"module.{name}"
-        mapping = {str(k): str(v) for k, v in (call.get("providers") or {}).items()}
-        yield from _config_modules(call.get("module") or {}, child, mapping)
+        mapping = {str(k): str(v) for k, v in (child_call.get("providers") or {}).items()}
+        inputs = {
+            str(var): _addresses(_references(expression), prefix)
+            for var, expression in (child_call.get("expressions") or {}).items()
+        }
+        yield from _config_modules(child_call.get("module") or {}, child, _Call(mapping, inputs))
+
+
+def _addresses(references: set[str], prefix: str) -> set[str]:
+    """Resource addresses (in the module at ``prefix``) among a set of references."""
+    found = set()
+    for ref in references:
+        if ref.startswith(("var.", "local.", "data.", "each.", "count.", "path.", "module.")):
+            continue  # variables are followed through the call; module outputs are not
+        target = ".".join(ref.split(".")[:2])
+        found.add(f"{prefix}.{target}" if prefix else target)
+    return found
 
 
 def _references(expressions: Any) -> set[str]:
@@ -226,10 +250,10 @@ def _resources(plan: dict[str, Any]) -> dict[str, _Resource]:
     providers = config.get("provider_config") or {}
     variables = {k: (v or {}).get("value") for k, v in (plan.get("variables") or {}).items()}
     configured: dict[str, dict[str, Any]] = {}
-    for prefix, module, mapping in _config_modules(config.get("root_module") or {}):
+    for prefix, module, how in _config_modules(config.get("root_module") or {}):
         for resource in module.get("resources", []) or []:
             address = f"{prefix}.{resource['address']}" if prefix else resource["address"]
-            configured[address] = {**resource, "_prefix": prefix, "_providers": mapping}
+            configured[address] = {**resource, "_prefix": prefix, "_call": how}
     out: dict[str, _Resource] = {}
     root = plan["planned_values"].get("root_module") or {}
     for _, module in _walk_modules(root):
@@ -239,15 +263,13 @@ def _resources(plan: dict[str, Any]) -> dict[str, _Resource]:
             address = str(resource["address"])
             conf = configured.get(_base(address), {})
             prefix = conf.get("_prefix", "")
-            references = set()
-            for ref in _references(conf.get("expressions") or {}):
-                if ref.startswith(("var.", "local.", "data.", "each.", "count.", "path.")):
-                    continue
-                parts = ref.split(".")
-                if ref.startswith("module."):
-                    continue  # a module output: followed through its own resources' references
-                target = ".".join(parts[:2])
-                references.add(f"{prefix}.{target}" if prefix else target)
+            call: _Call = conf.get("_call") or _Call()
+            expressions = conf.get("expressions") or {}
+            found = _references(expressions)
+            references = _addresses(found, prefix)
+            for ref in found:  # a module input: what the caller passed in
+                if ref.startswith("var."):
+                    references |= call.inputs.get(ref.split(".")[1], set())
             values = resource.get("values") or {}
             region = values.get("region") or _provider_region(conf, providers, variables)
             out[address] = _Resource(
@@ -256,7 +278,8 @@ def _resources(plan: dict[str, Any]) -> dict[str, _Resource]:
                 values,
                 region,
                 references,
-                frozenset((conf.get("expressions") or {}).keys()),
+                frozenset(expressions),
+                expressions,
             )
     return out
 
@@ -267,7 +290,8 @@ def _provider_region(
     key = str(conf.get("provider_config_key") or "aws")
     if key not in providers and ":" in key:  # a module's own key: follow the call's mapping
         local = key.rsplit(":", 1)[-1]
-        key = conf.get("_providers", {}).get(local, local)
+        call: _Call = conf.get("_call") or _Call()
+        key = call.providers.get(local, local)
     provider = providers.get(key) or providers.get("aws")
     expression = ((provider or {}).get("expressions") or {}).get("region") or {}
     if "constant_value" in expression:
@@ -375,22 +399,21 @@ def _fold(builder: _Builder, resource: _Resource) -> None:
 
 
 def _replication(builder: _Builder, resource: _Resource) -> None:
-    bucket_refs = [r for r in sorted(resource.references) if r.split(".")[-2] == "aws_s3_bucket"]
-    named = str(resource.values.get("bucket") or "")
-    source = None
-    destinations: list[str] = []
-    for ref in bucket_refs:
-        target = builder.by_base.get(ref)
-        component = builder.component_for(ref)
-        if target is None or component is None:
-            continue
-        if source is None and (not named or target.values.get("bucket") == named):
-            source = component
-        else:
-            destinations.append(target.region or "")
-    if source is None:
+    """The bucket it configures (``bucket``) gets the Regions of its destinations (``rule``)."""
+    prefix = resource.address.rsplit(resource.type, 1)[0].rstrip(".")
+    sources = _addresses(_references(resource.expressions.get("bucket")), prefix)
+    targets = _addresses(_references(resource.expressions.get("rule")), prefix)
+    source = next((builder.component_for(s) for s in sorted(sources)), None)
+    regions = [
+        target.region
+        for address in sorted(targets)
+        if (target := builder.by_base.get(address)) is not None
+        and target.type == "aws_s3_bucket"
+        and target.region
+    ]
+    if source is None or not regions:
         return
-    builder.extend(source, "replicas", [d for d in destinations if d])
+    builder.extend(source, "replicas", [r for r in regions if r])
     builder.mitigate(source, "replication")
 
 
