@@ -54,8 +54,8 @@ def compute_band(rto: float, t: Thresholds = Thresholds()) -> tuple[str, str]:
         ("pilot_light", t.pilot_rto_min),
     ):
         if rto < bound:
-            return strategy, f"RTO {_minutes(rto)} < {_minutes(bound)}"
-    return "backup_restore", f"RTO {_minutes(rto)} >= {_minutes(t.pilot_rto_min)}"
+            return strategy, f"RTO {minutes_text(rto)} < {minutes_text(bound)}"
+    return "backup_restore", f"RTO {minutes_text(rto)} >= {minutes_text(t.pilot_rto_min)}"
 
 
 def backup_tier_rpo(kind: str) -> float:
@@ -75,13 +75,14 @@ def data_floor(rpo: float, kinds: list[str]) -> tuple[str, str]:
         what = ", ".join(sorted(set(short))) if kinds else "the stores"
         return (
             "pilot_light",
-            f"RPO {_minutes(rpo)} is below what backup copies give {what} "
-            f"({_minutes(best)} at best): continuous cross-Region replication",
+            f"RPO {minutes_text(rpo)} is below what backup copies give {what} "
+            f"({minutes_text(best)} at best): continuous cross-Region replication",
         )
-    return "backup_restore", f"RPO {_minutes(rpo)}: backup copies meet it"
+    return "backup_restore", f"RPO {minutes_text(rpo)}: backup copies meet it"
 
 
-def _minutes(value: float) -> str:
+def minutes_text(value: float) -> str:
+    """``30 s``, ``15 min``, ``4 h``: a duration in minutes as an SRE writes it."""
     if value == 0:
         return "0"
     if value < 1:

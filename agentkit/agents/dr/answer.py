@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from agentkit.agents.dr.advisor import minutes_text
+
 STRATEGY_NAMES = {
     "backup_restore": "Backup & restore",
     "pilot_light": "Pilot light",
@@ -28,16 +30,6 @@ FIELD_NAMES = {
     "allow_global_cris": "global inference profiles allowed",
     "unplanned_failover_in_scope": "unplanned failover in scope",
 }
-
-
-def _duration(minutes: float) -> str:
-    if minutes == 0:
-        return "0"
-    if minutes < 1:
-        return f"{minutes * 60:g} s"
-    if minutes >= 60 and minutes % 60 == 0:
-        return f"{minutes / 60:g} h"
-    return f"{minutes:g} min"
 
 
 def render_question_for_targets(requirements: dict[str, Any]) -> str:
@@ -125,7 +117,7 @@ def _value(field: str, value: Any) -> str:
     if value is None or value == []:
         return "(not set)"
     if field in ("rto_minutes", "rpo_minutes") and isinstance(value, int | float):
-        return _duration(float(value))
+        return minutes_text(float(value))
     if isinstance(value, list):
         return ", ".join(v.get("type", str(v)) if isinstance(v, dict) else str(v) for v in value)
     return str(value)

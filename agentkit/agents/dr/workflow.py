@@ -133,27 +133,16 @@ def recent(history: list[str]) -> list[str]:
     return kept[::-1]
 
 
-_TRACKED = (
-    "rto_minutes",
-    "rpo_minutes",
-    "tier",
-    "budget_sensitivity",
-    "primary_region",
-    "candidate_regions",
-    "residency",
-    "data_stores",
-    "compute",
-    "uses_bedrock",
-    "allow_global_cris",
-    "unplanned_failover_in_scope",
-)
+def _tracked() -> list[str]:
+    """The requirements a follow-up can change: every request field but the workload's name."""
+    return [key for key in extraction_schema()["properties"] if key != "workload"]
 
 
 def changed_requirements(before: dict[str, Any], after: dict[str, Any]) -> list[dict[str, Any]]:
     """The requirements a follow-up changed, in a stable order."""
     return [
         {"field": key, "before": before.get(key), "after": after.get(key)}
-        for key in _TRACKED
+        for key in _tracked()
         if before.get(key) != after.get(key)
     ]
 
@@ -220,29 +209,11 @@ def _call_tool(ctx: RunContext, name: str, payload: dict[str, Any]) -> dict[str,
     return result.output
 
 
-_REQUEST_KEYS = frozenset(
-    {
-        "workload",
-        "rto_minutes",
-        "rpo_minutes",
-        "tier",
-        "budget_sensitivity",
-        "primary_region",
-        "candidate_regions",
-        "residency",
-        "data_stores",
-        "compute",
-        "allow_global_cris",
-        "unplanned_failover_in_scope",
-        "uses_bedrock",
-    }
-)
-
-
 def _advisor_request(requirements: dict[str, Any]) -> dict[str, Any]:
     """The tool request: what was said, no more. The tool chooses a primary inside the
     residency when none was named, and says so."""
-    request = {k: v for k, v in requirements.items() if k in _REQUEST_KEYS}
+    fields = extraction_schema()["properties"]
+    request = {k: v for k, v in requirements.items() if k in fields}
     request.setdefault("workload", "workload")
     return request
 
