@@ -94,12 +94,26 @@ class AdmissionConfig(Frozen):
     max_wait_s: float = Field(default=5.0, ge=0)
 
 
+class StateConfig(Frozen):
+    """Where breakers, admission buckets and the retry budget keep their state: ``memory`` (one
+    process, the default) or ``redis`` (shared by a fleet of workers; docs/scaleout.md)."""
+
+    backend: Literal["memory", "redis"] = "memory"
+    url: str = "redis://127.0.0.1:6379/0"
+    prefix: str = Field(default="agentkit:", min_length=1)  # one per deployment
+    socket_timeout_s: float = Field(default=0.25, gt=0)  # a dead Redis costs at most this
+    retry_after_s: float = Field(default=5.0, gt=0)  # back-off before trying Redis again
+    key_ttl_s: float = Field(default=86_400.0, gt=0)  # idle state expires
+    probe_ttl_s: float = Field(default=60.0, gt=0)  # a half-open probe lock outlives no worker
+
+
 class ResilienceConfig(Frozen):
     timeouts: Timeouts = Timeouts()
     retry: RetryConfig = RetryConfig()
     breaker: BreakerConfig = BreakerConfig()
     hedge: HedgeConfig = HedgeConfig()
     admission: AdmissionConfig = AdmissionConfig()
+    state: StateConfig = StateConfig()
 
 
 class LimitsConfig(Frozen):
@@ -120,6 +134,21 @@ class TelemetryConfig(Frozen):
     capture_content: bool = False
 
 
+class SessionsConfig(Frozen):
+    """Where conversations live: ``sqlite`` (one machine, the default; the CLI's ``--sessions``
+    path) or ``postgres`` (any worker resumes any session; docs/scaleout.md)."""
+
+    backend: Literal["sqlite", "postgres"] = "sqlite"
+    dsn: str | None = None  # postgresql://user@host:5432/db, required for postgres
+    pool_size: int = Field(default=4, ge=1)
+
+    @model_validator(mode="after")
+    def _postgres_needs_a_dsn(self) -> SessionsConfig:
+        if self.backend == "postgres" and not self.dsn:
+            raise ValueError("sessions.dsn is required when sessions.backend is postgres")
+        return self
+
+
 class AgentkitConfig(Frozen):
     models: ModelsConfig = ModelsConfig()
     resilience: ResilienceConfig = ResilienceConfig()
@@ -127,6 +156,7 @@ class AgentkitConfig(Frozen):
     guardrails: dict[str, GuardrailRef] = Field(default_factory=dict)  # per Region
     telemetry: TelemetryConfig = TelemetryConfig()
     capacity: CapacityConfig | None = None
+    sessions: SessionsConfig = SessionsConfig()
 
 
 def load_config(path: str | Path | None = None, *, check_residency: bool = True) -> AgentkitConfig:

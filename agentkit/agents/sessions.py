@@ -9,12 +9,21 @@
 - **WAL and a busy timeout**, so readers never block the writer and brief contention waits.
 - **A corrupt database is never overwritten**: it is moved aside to
   ``sessions.sqlite.corrupt-<timestamp>``, reported in one line, and a new one is started.
+
+For a fleet of workers, ``sessions: {backend: postgres, dsn}`` keeps the sessions in PostgreSQL
+(:class:`PostgresSessionStore`, LangGraph's ``PostgresSaver`` over a connection pool, schema set
+up on first use), so any worker resumes any session. The no-lost-turns guarantee holds there
+per session: a turn holds ``pg_advisory_lock`` keyed by the session id, on a connection of its
+own, from its read of the latest checkpoint to its last write. :func:`open_sessions` picks the
+store from configuration; psycopg is imported only when PostgreSQL is configured.
 """
 
 from __future__ import annotations
 
 import contextlib
 import fcntl
+import functools
+import hashlib
 import os
 import sqlite3
 import sys
@@ -23,13 +32,18 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from langgraph.checkpoint.base import ChannelVersions, Checkpoint, CheckpointMetadata
 from langgraph.checkpoint.sqlite import SqliteSaver
 
+from agentkit.config import SessionsConfig
 from agentkit.errors import AgentkitError, InputError
 from agentkit.graph.context import CONFIG_KEY
+
+if TYPE_CHECKING:
+    from psycopg import Connection
+    from psycopg_pool import ConnectionPool
 
 BUSY_TIMEOUT_S = 30.0  # SQLite's own wait for a brief lock
 LOCK_TIMEOUT_S = 120.0  # how long a turn waits for another process's turn to finish
@@ -242,3 +256,216 @@ def _looks_corrupt(exc: sqlite3.Error) -> bool:
 
 def _to_stderr(line: str) -> None:
     print(line, file=sys.stderr)
+
+
+# --- PostgreSQL: sessions shared by a fleet of workers ----------------------------------------
+
+
+class Sessions(Protocol):
+    """What the CLI needs of a session store (SQLite or PostgreSQL)."""
+
+    checkpointer: Any
+
+    def sessions(self) -> list[str]: ...
+
+    def close(self) -> None: ...
+
+    def __enter__(self) -> Sessions: ...
+
+    def __exit__(self, *exc: Any) -> None: ...
+
+
+def open_sessions(config: SessionsConfig, sqlite_path: Path) -> Sessions:
+    """The store ``sessions`` configures: SQLite at ``sqlite_path`` (the default) or PostgreSQL."""
+    if config.backend == "postgres":
+        assert config.dsn is not None  # the config model requires it
+        return PostgresSessionStore(config.dsn, pool_size=config.pool_size)
+    return SessionStore(sqlite_path)
+
+
+def advisory_key(session: str) -> int:
+    """A signed 64-bit ``pg_advisory_lock`` key for one session (namespaced, stable)."""
+    digest = hashlib.blake2b(f"agentkit.session:{session}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
+class SessionLocks:
+    """Per-session turn locks on PostgreSQL (``pg_try_advisory_lock``, polled like
+    :class:`TurnLock`), each on a connection of its own from ``pool`` until released.
+
+    Like :class:`TurnLock`, the holder is this object, not a thread: LangGraph writes the last
+    checkpoint from a background thread. A session-level advisory lock dies with its connection,
+    so a killed worker never keeps a session locked."""
+
+    def __init__(
+        self,
+        pool: ConnectionPool[Connection[Any]],
+        *,
+        timeout_s: float = LOCK_TIMEOUT_S,
+        sleep: Callable[[float], None] = time.sleep,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._pool = pool
+        self.timeout_s = timeout_s
+        self._sleep = sleep
+        self._monotonic = monotonic
+        self._held: dict[str, Connection[Any]] = {}
+        self._mutex = threading.Lock()
+
+    def held(self, session: str) -> bool:
+        return session in self._held
+
+    def acquire(self, session: str) -> None:
+        with self._mutex:
+            if session in self._held:
+                return
+            conn = self._pool.getconn()
+            try:
+                self._wait(conn, session)
+            except BaseException:
+                self._pool.putconn(conn)
+                raise
+            self._held[session] = conn
+
+    def release(self, session: str) -> None:
+        with self._mutex:
+            conn = self._held.pop(session, None)
+            if conn is None:
+                return
+            try:
+                conn.execute("SELECT pg_advisory_unlock(%s)", (advisory_key(session),))
+            finally:
+                self._pool.putconn(conn)
+
+    def release_all(self) -> None:
+        for session in list(self._held):
+            self.release(session)
+
+    def _wait(self, conn: Connection[Any], session: str) -> None:
+        key = advisory_key(session)
+        deadline = self._monotonic() + self.timeout_s
+        pause = _POLL_S[0]
+        while True:
+            row = conn.execute("SELECT pg_try_advisory_lock(%s)", (key,)).fetchone()
+            if row is not None and row[0]:
+                return
+            if self._monotonic() >= deadline:
+                raise SessionBusy(
+                    f"session {session}: busy: another agentkit worker has held it for "
+                    f"{self.timeout_s:g} s"
+                )
+            self._sleep(pause)
+            pause = min(pause * 2, _POLL_S[1])
+
+
+@functools.cache
+def _postgres_saver_class() -> type[Any]:
+    """LangGraph's PostgresSaver with each run holding its session's lock (imported lazily:
+    psycopg loads only when PostgreSQL is configured)."""
+    from langgraph.checkpoint.postgres import PostgresSaver
+
+    class SerialisedPostgresSaver(PostgresSaver):
+        """The same turn rule as :class:`SerialisedSaver`, per session."""
+
+        def __init__(self, pool: Any, locks: SessionLocks) -> None:
+            super().__init__(pool)
+            self.session_locks = locks
+
+        def get_tuple(self, config: Any) -> Any:
+            configurable = config.get("configurable") or {}
+            if CONFIG_KEY in configurable and not configurable.get("checkpoint_id"):
+                self.session_locks.acquire(str(configurable["thread_id"]))
+            return super().get_tuple(config)
+
+        def put(
+            self,
+            config: Any,
+            checkpoint: Checkpoint,
+            metadata: CheckpointMetadata,
+            new_versions: ChannelVersions,
+        ) -> Any:
+            saved = super().put(config, checkpoint, metadata, new_versions)
+            if _ends_run(checkpoint.get("updated_channels")):
+                self.session_locks.release(str(config["configurable"]["thread_id"]))
+            return saved
+
+    return SerialisedPostgresSaver
+
+
+class PostgresSessionStore:
+    """Sessions in PostgreSQL: any worker resumes any session, one turn at a time per session."""
+
+    def __init__(
+        self,
+        dsn: str,
+        *,
+        pool_size: int = 4,
+        lock_timeout_s: float = LOCK_TIMEOUT_S,
+        connect_timeout_s: float = 10.0,
+    ) -> None:
+        import psycopg
+        from psycopg.rows import dict_row
+        from psycopg_pool import ConnectionPool, PoolTimeout
+
+        kwargs: dict[str, Any] = {"autocommit": True, "prepare_threshold": 0}
+        self._pool: ConnectionPool[Connection[Any]] = ConnectionPool(
+            dsn,
+            min_size=1,
+            max_size=pool_size,
+            kwargs={**kwargs, "row_factory": dict_row},
+            timeout=connect_timeout_s,
+            open=True,
+        )
+        self._lock_pool: ConnectionPool[Connection[Any]] = ConnectionPool(
+            dsn,
+            min_size=0,
+            max_size=max(pool_size, 8),
+            kwargs=kwargs,
+            timeout=connect_timeout_s,
+            open=True,
+        )
+        self.locks = SessionLocks(self._lock_pool, timeout_s=lock_timeout_s)
+        try:
+            self.checkpointer = _postgres_saver_class()(self._pool, self.locks)
+            self.checkpointer.setup()  # idempotent: creates or migrates the tables
+        except (psycopg.Error, PoolTimeout) as exc:
+            self.close()
+            raise InputError(
+                f"sessions.dsn: cannot use the PostgreSQL sessions store: {exc}"
+            ) from None
+        except BaseException:
+            self.close()
+            raise
+
+    @contextlib.contextmanager
+    def turn(self, session: str) -> Iterator[None]:
+        """Hold ``session``'s turn lock for the block (one read-modify-write turn)."""
+        held = self.locks.held(session)
+        self.locks.acquire(session)
+        try:
+            yield
+        finally:
+            if not held:
+                self.locks.release(session)
+
+    def sessions(self) -> list[str]:
+        """Session ids, most recently used first."""
+        with self._pool.connection() as conn:
+            rows = conn.execute(
+                "SELECT thread_id, MAX(checkpoint_id) AS last FROM checkpoints "
+                "GROUP BY thread_id ORDER BY last DESC"
+            ).fetchall()
+        return [str(row["thread_id"]) for row in rows]
+
+    def close(self) -> None:
+        try:
+            self.locks.release_all()
+        finally:
+            self._lock_pool.close()
+            self._pool.close()
+
+    def __enter__(self) -> PostgresSessionStore:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()

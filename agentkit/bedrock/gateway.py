@@ -140,10 +140,23 @@ class Gateway:
             "capture_content": config.telemetry.capture_content,
         }
         options.update(overrides)
+        bucket = None
+        if resilience.state.backend == "redis":  # shared by a fleet (docs/scaleout.md)
+            from agentkit.resilience.redis_state import RedisState
+
+            shared = RedisState.from_config(
+                resilience.state,
+                clock=overrides.get("clock"),
+                meter_provider=overrides.get("meter_provider"),
+            )
+            options.setdefault("breaker_store", shared.breaker_store)
+            if "retry_budget" not in overrides:
+                options["retry_budget"] = shared.retry_budget(resilience.retry.budget_ratio)
+            bucket = shared.bucket
         if "admission" not in options:
             clock = options.get("clock", SYSTEM_CLOCK)
             options["admission"] = build_admission(
-                config.models.routes, resilience.admission, clock
+                config.models.routes, resilience.admission, clock, bucket
             )
         return cls(config.models.routes, **options)
 

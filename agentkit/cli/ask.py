@@ -31,11 +31,11 @@ def ask(
     """Ask the DR advisor one question."""
     from agentkit.agents.dr.agent import ask as ask_advisor
     from agentkit.agents.dr.agent import build_advisor
-    from agentkit.agents.sessions import SessionStore
+    from agentkit.agents.sessions import open_sessions
     from agentkit.config import load_config
 
-    settings = load_config(config)
-    store = SessionStore(sessions_path(sessions)) if session else None
+    settings = load_config(config)  # sessions.backend: sqlite (--sessions) or postgres
+    store = open_sessions(settings.sessions, sessions_path(sessions)) if session else None
     try:  # spans and metrics go to the command's providers (agentkit.cli.traced)
         runtime = build_advisor(settings, checkpointer=store.checkpointer if store else None)
         answer = ask_advisor(runtime, question, session)

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from opentelemetry.trace import Tracer
     from rich.console import Console
 
-    from agentkit.agents.sessions import SessionStore
+    from agentkit.agents.sessions import Sessions
     from agentkit.graph import AgentRuntime
 
 HELP = "/new  /sessions  /resume ID  /trace  /quit"
@@ -37,7 +37,7 @@ def chat(
     from rich.console import Console
 
     from agentkit.agents.dr.agent import build_advisor
-    from agentkit.agents.sessions import SessionStore
+    from agentkit.agents.sessions import open_sessions
     from agentkit.cli.traced import TRACER_NAME
     from agentkit.config import load_config
     from agentkit.telemetry.setup import start
@@ -47,7 +47,8 @@ def chat(
     spans = InMemorySpanExporter()  # for /trace; in memory, so a simple processor never blocks
     telemetry = start(settings.telemetry, span_processors=[SimpleSpanProcessor(spans)])
     try:
-        with telemetry.scope(), SessionStore(sessions_path(sessions)) as store:
+        store = open_sessions(settings.sessions, sessions_path(sessions))  # sqlite or postgres
+        with telemetry.scope(), store:
             runtime = build_advisor(settings, checkpointer=store.checkpointer)
             if runtime.offline_reason:
                 console.print(f"[yellow]{runtime.offline_reason}[/yellow]")
@@ -65,7 +66,7 @@ class Chat:
     def __init__(
         self,
         runtime: AgentRuntime,
-        store: SessionStore,
+        store: Sessions,
         console: Console,
         spans: InMemorySpanExporter,
         tracer: Tracer | None = None,

@@ -7,15 +7,19 @@ call failed. A route without headroom is skipped, so the call spills to the next
 being throttled. When no route has headroom, callers wait in a bounded queue, interactive work
 ahead of batch work, until a bucket refills or their wait runs out; a full queue is a clear
 rejection, not a hang.
+
+A bucket is anything with the :class:`Bucket` methods: :class:`TokenBucket` in memory by
+default, or a bucket shared by a fleet of workers (``build_admission(bucket=...)``,
+:mod:`agentkit.resilience.redis_state`).
 """
 
 from __future__ import annotations
 
 import math
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, Protocol
 
 from agentkit.capacity.accounting import reservation_tokens, settlement_tokens
 from agentkit.capacity.bucket import BucketState, Reservation, TokenBucket
@@ -26,6 +30,21 @@ from agentkit.resilience.clock import SYSTEM_CLOCK, Clock
 
 Priority = Literal["interactive", "batch"]
 _POLL_S = 0.05  # longest single sleep while queued (refill is continuous)
+
+
+class Bucket(Protocol):
+    """What admission needs of a tokens-per-minute bucket (:class:`TokenBucket`'s methods)."""
+
+    def try_reserve(self, tokens: float) -> Reservation | None: ...
+
+    def wait_time(self, tokens: float) -> float: ...
+
+    def settle(self, reservation: Reservation, used_tokens: float) -> float: ...
+
+    def state(self) -> BucketState: ...
+
+
+BucketFactory = Callable[[str, float], Bucket]  # (route name, tokens per minute) -> bucket
 
 
 class AdmissionRejected(AgentkitError):
@@ -42,7 +61,7 @@ class Ticket:
 class Admission:
     def __init__(
         self,
-        buckets: Mapping[str, TokenBucket],
+        buckets: Mapping[str, Bucket],
         burndown: Mapping[str, float],
         *,
         max_queue: int = 32,
@@ -141,12 +160,16 @@ class Admission:
 
 
 def build_admission(
-    routes: Sequence[Route], config: AdmissionConfig, clock: Clock = SYSTEM_CLOCK
+    routes: Sequence[Route],
+    config: AdmissionConfig,
+    clock: Clock = SYSTEM_CLOCK,
+    bucket: BucketFactory | None = None,
 ) -> Admission | None:
     """The admission controller ``resilience.admission`` describes (None when disabled).
 
-    Each route gets a bucket of its Region's quota; the burndown rate comes from the model ID
-    (the capacity calculator's versioned table), 1 when the table does not know the model."""
+    Each route gets a bucket of its Region's quota (from ``bucket``, else in memory); the
+    burndown rate comes from the model ID (the capacity calculator's versioned table), 1 when
+    the table does not know the model."""
     if not config.enabled:
         return None
     missing = sorted({r.region for r in routes} - set(config.tpm))
@@ -156,9 +179,13 @@ def build_admission(
             "minute quota of each route's Region, or set resilience.admission.enabled: false"
         )
     table = default_table()
-    buckets, burndown = {}, {}
+    buckets: dict[str, Bucket] = {}
+    burndown: dict[str, float] = {}
     for route in routes:
-        buckets[route.name] = TokenBucket(config.tpm[route.region], clock=clock)
+        tpm = config.tpm[route.region]
+        buckets[route.name] = (
+            bucket(route.name, tpm) if bucket is not None else TokenBucket(tpm, clock=clock)
+        )
         entry = table.lookup(route.model)
         burndown[route.name] = entry.burndown if entry is not None else 1.0
     return Admission(

@@ -20,8 +20,9 @@ of them is expensive. Read timeouts, and successful calls slower than ``slow_cal
 counted apart; ``slow_fail_max`` of them in a row open the breaker (resilience4j's slow-call
 rule, with a streak instead of a rate). A fast success ends the streak.
 
-State lives in a :class:`BreakerStore`: in memory now; any pybreaker storage (its Redis storage,
-for one) can back a store shared by replicas.
+State lives in a :class:`BreakerStore`: in memory by default; a store shared by a fleet
+(:mod:`agentkit.resilience.redis_state`) also hands out a :class:`ProbeGate` per route, so that
+exactly one worker of the fleet, not one per process, makes the half-open probe.
 """
 
 from __future__ import annotations
@@ -80,6 +81,19 @@ class BreakerStore(Protocol):
     def storage(self, route: str) -> pybreaker.CircuitBreakerStorage: ...
 
 
+class ProbeGate(Protocol):
+    """A fleet-wide "one probe at a time" lock for one route; it expires by itself (a worker
+    that dies mid-probe does not keep the route out)."""
+
+    def try_acquire(self) -> bool: ...
+
+    def release(self) -> None: ...
+
+
+class SharedBreakerStore(BreakerStore, Protocol):
+    def probe_gate(self, route: str) -> ProbeGate: ...
+
+
 class MemoryBreakerStore:
     def __init__(self, clock: Clock) -> None:
         self._clock = clock
@@ -128,6 +142,8 @@ class RouteBreaker:
         )
         self._lock = threading.Lock()
         self._probing = False
+        probe_gate = getattr(store, "probe_gate", None)
+        self._gate: ProbeGate | None = probe_gate(route) if probe_gate is not None else None
         self._slow_streak = 0
         self._cooldown_until: float | None = None
         self._window: deque[tuple[float, bool]] = deque()
@@ -180,9 +196,13 @@ class RouteBreaker:
         if state == OPEN and wait:
             raise CircuitOpen(self.route, until=self._clock.now() + wait)
         with self._lock:  # open with the timeout passed, or half-open: one probe at a time
-            if self._probing:
+            if self._probing or not self._gate_allows():
                 raise CircuitOpen(self.route, until=self._clock.now() + self.policy.reset_timeout_s)
             self._probing = True
+
+    def _gate_allows(self) -> bool:
+        """Another worker of the fleet may hold the probe (a shared store only)."""
+        return self._gate is None or self._gate.try_acquire()
 
     def record_success(self, elapsed_s: float = 0.0) -> None:
         slow = self.policy.slow_call_s is not None and elapsed_s > self.policy.slow_call_s
@@ -229,7 +249,9 @@ class RouteBreaker:
 
     def _release_probe(self) -> None:
         with self._lock:
-            self._probing = False
+            probing, self._probing = self._probing, False
+        if probing and self._gate is not None:
+            self._gate.release()
 
     def _ratio_trips(self, ok: bool) -> bool:
         now = self._clock.now()
