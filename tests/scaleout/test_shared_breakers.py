@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import random
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 import redis
@@ -140,3 +144,43 @@ def test_every_key_is_under_the_prefix_and_expires(
         assert all(0 < client.pttl(k) <= 86_400_000 for k in keys)
     finally:
         client.close()
+
+
+WORKER = """
+import json, sys
+from agentkit.bedrock.gateway import Gateway
+from agentkit.config import AgentkitConfig
+
+config = AgentkitConfig.model_validate_json(sys.argv[1])
+gateway = Gateway.from_config(config)  # production clocks: wall time on Redis
+try:
+    for _ in range(int(sys.argv[2])):
+        r = gateway.converse(messages=[{"role": "user", "content": [{"text": "hi"}]}])
+        print(json.dumps([r.region, [[a.region, a.error_code] for a in r.attempts]]))
+finally:
+    gateway.close()
+"""
+
+
+def worker(cfg_json: str, calls: int) -> list[Any]:
+    result = subprocess.run(
+        [sys.executable, "-c", WORKER, cfg_json, str(calls)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    return [json.loads(line) for line in result.stdout.splitlines()]
+
+
+def test_two_worker_processes_share_what_one_learned(
+    bedrock_emulator: Emulator, redis_url: str, prefix: str
+) -> None:
+    cfg = fleet_config(bedrock_emulator, redis_url, prefix).model_dump_json()
+    bedrock_emulator.set_faults({"seed": 1, "regions": {PRIMARY: {"blackhole": True}}})
+    first = worker(cfg, 2)  # two read timeouts: the slow-call rule opens the primary
+    assert [region for region, _ in first] == [SECONDARY, SECONDARY]
+    second = worker(cfg, 1)  # a process that never saw the black hole
+    assert second == [[SECONDARY, [[PRIMARY, "CircuitOpen"], [SECONDARY, None]]]]
+    assert calls_to(bedrock_emulator, PRIMARY) == 2
