@@ -100,8 +100,9 @@ class Row:
     rating_basis: str = ""
 
     def to_json(self) -> dict[str, Any]:
-        """The row as a dict (shallow: 25,000 rows convert in milliseconds, not seconds)."""
-        return {k: list(v) if isinstance(v, list) else v for k, v in self.__dict__.items()}
+        """The row as a dict, in field order. Shallow: its lists are the row's own, so 25,000 rows
+        convert in milliseconds (a deep copy took seconds); treat them as read-only."""
+        return dict(self.__dict__)
 
 
 @dataclass(frozen=True)

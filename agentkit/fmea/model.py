@@ -220,17 +220,59 @@ def load_architecture(path: Path, catalog: Catalog) -> Architecture:
 
 
 @cache
-def _validator() -> Draft202012Validator:
-    return Draft202012Validator(json.loads(SCHEMA.read_text(encoding="utf-8")))
+def _validators() -> tuple[Draft202012Validator, Draft202012Validator, re.Pattern[str]]:
+    """The schema without its component items, the component item schema, and its id pattern."""
+    schema = json.loads(SCHEMA.read_text(encoding="utf-8"))
+    item = schema["properties"]["components"]["items"]
+    shallow = json.loads(json.dumps(schema))
+    shallow["properties"]["components"]["items"] = {"type": "object"}
+    pattern = re.compile(item["properties"]["id"]["pattern"])
+    return Draft202012Validator(shallow), Draft202012Validator(item), pattern
+
+
+def _schema_errors(data: dict[str, Any]) -> list[tuple[tuple[Any, ...], str, str]]:
+    """(path, JSON path, message) of every schema error, as one validation of the whole file
+    would give them, up to the first invalid component. Components that differ only in their
+    id and depends_on (checked apart) are validated once: 10,000 generated ones are a handful."""
+    top, item, id_pattern = _validators()
+    errors = [(tuple(e.path), e.json_path, e.message) for e in top.iter_errors(data)]
+    components = data.get("components")
+    if not isinstance(components, list):
+        return errors
+    valid: set[str] = set()
+    for index, component in enumerate(components):
+        if not isinstance(component, dict):
+            continue  # the shallow schema reported it
+        cid, targets = component.get("id"), component.get("depends_on", [])
+        plain = (
+            isinstance(cid, str)
+            and id_pattern.search(cid) is not None
+            and isinstance(targets, list)
+            and all(isinstance(t, str) for t in targets)
+        )
+        key = repr(sorted((k, v) for k, v in component.items() if k not in ("id", "depends_on")))
+        if plain and key in valid:
+            continue
+        found = list(item.iter_errors(component))
+        if not found:
+            if plain:
+                valid.add(key)
+            continue
+        prefix = f"$.components[{index}]"
+        errors += [
+            (("components", index, *e.path), prefix + e.json_path[1:], e.message) for e in found
+        ]
+        break  # later components' errors sort after these
+    return errors
 
 
 def architecture_from(doc: YamlDocument, catalog: Catalog) -> Architecture:
     """Check a parsed architecture (a file, or one built from a Terraform plan)."""
-    errors = sorted(_validator().iter_errors(doc.data), key=lambda e: (list(e.path), e.message))
+    errors = sorted(_schema_errors(doc.data), key=lambda e: (list(map(str, e[0])), e[2]))
     if errors:
-        error = errors[0]
-        where = doc.where(tuple(error.path))
-        raise InputError(f"{where}: {printable(error.json_path)}: {printable(error.message)}")
+        path, json_path, message = errors[0]
+        where = doc.where(path)
+        raise InputError(f"{where}: {printable(json_path)}: {printable(message)}")
     architecture = Architecture(doc)
     if len(architecture.components) > MAX_COMPONENTS:
         raise InputError(
@@ -294,9 +336,14 @@ def format_key(path: tuple[str | int, ...]) -> str:
     )
 
 
+_HAS_CONTROLS = frozenset({"mitigations", *(section for section, _ in V1_CONTROLS)})
+
+
 def controls_of(component: dict[str, Any]) -> dict[str, list[str]]:
     """The controls a component lists (and v1's control attributes), with their evidence."""
     found: dict[str, list[str]] = {}
+    if not _HAS_CONTROLS.intersection(component):
+        return found
     for (section, key), control in V1_CONTROLS.items():
         if (component.get(section) or {}).get(key) is True:
             found.setdefault(control, [])

@@ -8,7 +8,6 @@ called in* stay inside the residency; a prefix alone proves nothing.
 
 from __future__ import annotations
 
-import graphlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -57,7 +56,7 @@ def build(architecture: Architecture, dependents: dict[str, int]) -> Topology:
         for key in ("regions", "replicas", "writers"):
             regions.update(dict.fromkeys(component.get(key, [])))
     reaches_model: dict[str, bool] = {}
-    for cid in graphlib.TopologicalSorter(depends_on).static_order():  # dependencies first
+    for cid in _dependencies_first(depends_on):
         reaches_model[cid] = kind_of[cid] in MODEL_KINDS or any(
             reaches_model[d] for d in depends_on[cid]
         )
@@ -84,6 +83,22 @@ def build(architecture: Architecture, dependents: dict[str, int]) -> Topology:
             for c in components
         ),
     )
+
+
+def _dependencies_first(depends_on: dict[str, list[str]]) -> list[str]:
+    """Every component after the ones it depends on (the graph was checked for cycles)."""
+    waiting = {cid: len(set(targets)) for cid, targets in depends_on.items()}
+    users: dict[str, list[str]] = {cid: [] for cid in depends_on}
+    for cid, targets in depends_on.items():
+        for target in set(targets):
+            users[target].append(cid)
+    order = [cid for cid, count in waiting.items() if count == 0]
+    for cid in order:  # grows while it is walked
+        for user in users[cid]:
+            waiting[user] -= 1
+            if waiting[user] == 0:
+                order.append(user)
+    return order
 
 
 def attribute(component: dict[str, Any], name: str) -> Any:
@@ -188,6 +203,8 @@ def residency_breaches(
 
 
 def partitions_of(component: dict[str, Any], topology: Topology) -> list[str]:
+    if len(topology.partitions) <= 1:
+        return list(topology.partitions)  # every Region of the workload is in one partition
     regions = set(topology.regions_of(component))
     regions.update(component.get("replicas", []), component.get("writers", []))
     return sorted({partition_of(r) for r in regions})

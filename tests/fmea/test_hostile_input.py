@@ -91,3 +91,14 @@ def test_a_report_is_a_valid_baseline(tmp_path: Path) -> None:
     path.write_text(analyse(arch, formats=("json",)).files["fmea.json"])
     assert analyse(arch, baseline_path=path, formats=("json",)).failing == 0
     assert json.loads(path.read_text())["rows"]
+
+
+def test_components_validated_once_per_shape_still_report_the_right_one(tmp_path: Path) -> None:
+    same = "".join(f"  - {{id: c{i}, kind: lambda, multi_az: true}}\n" for i in range(5))
+    path = tmp_path / "arch.yaml"
+    path.write_text(HEAD + same + "  - {id: bad, kind: lambda, multi_az: maybe}\n")
+    with pytest.raises(InputError, match=r"arch.yaml:9: \$.components\[5\].multi_az: 'maybe'"):
+        load_architecture(path, CATALOG)
+    path.write_text(HEAD + same + "  - {id: c9, kind: lambda, multi_az: true, depends_on: [1]}\n")
+    with pytest.raises(InputError, match=r"\$.components\[5\].depends_on\[0\]: 1 is not of type"):
+        load_architecture(path, CATALOG)
