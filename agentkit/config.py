@@ -7,12 +7,13 @@ everything else receives an :class:`AgentkitConfig`.
 from __future__ import annotations
 
 from pathlib import Path
+from types import ModuleType
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from agentkit.capacity.config import CapacityConfig
-from agentkit.errors import ConfigError
+from agentkit.errors import FLEET_HINT, ConfigError
 from agentkit.yamlsource import parse_model, read_yaml
 
 DEFAULT_CONFIG_NAME = "agentkit.yaml"
@@ -179,3 +180,15 @@ def load_config(path: str | Path | None = None, *, check_residency: bool = True)
     if check_residency:
         check_routes(config.models, locate=doc.where)
     return config
+
+
+def fleet_module(module: str, key: str) -> ModuleType:
+    """Import a module of the fleet backends, or say in one line how to install them."""
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except ImportError as exc:
+        raise ConfigError(
+            f"{key}: the {exc.name or module} package is not installed; {FLEET_HINT}"
+        ) from None

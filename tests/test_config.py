@@ -105,3 +105,19 @@ def test_residency_violation_names_the_route_and_its_line(tmp_path: Path) -> Non
 def test_missing_file_is_one_line(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="file not found"):
         load_config(tmp_path / "nope.yaml")
+
+
+def test_a_fleet_backend_without_its_packages_is_one_line_naming_the_extra(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import sys
+
+    from agentkit.bedrock.gateway import Gateway
+    from agentkit.config import AgentkitConfig
+    from agentkit.errors import ConfigError
+
+    monkeypatch.setitem(sys.modules, "redis", None)  # as if the fleet extra were not installed
+    monkeypatch.delitem(sys.modules, "agentkit.resilience.redis_state", raising=False)
+    config = AgentkitConfig.model_validate({"resilience": {"state": {"backend": "redis"}}})
+    with pytest.raises(ConfigError, match=r"resilience.state: the redis package is not installed"):
+        Gateway.from_config(config)
