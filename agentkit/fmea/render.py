@@ -291,7 +291,8 @@ def render_html(report: dict[str, Any]) -> str:
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<title>FMEA: {html.escape(report['workload']['name'])}</title><style>"
         "body{font-family:system-ui,sans-serif;margin:1.5rem;color:#222;max-width:100%}"
-        "table{border-collapse:collapse;font-size:12px;width:100%}"
+        ".sheet{overflow-x:auto;max-width:100%}"
+        "table{border-collapse:collapse;font-size:12px;width:100%;min-width:1100px}"
         "td,th{border:1px solid #ddd;padding:3px 5px;vertical-align:top}"
         "th{background:#f0f0f0;position:sticky;top:0}.apH{background:#c0392b;color:#fff}"
         ".apM{background:#e67e22;color:#fff}.apL{background:#27ae60;color:#fff}"
@@ -299,7 +300,8 @@ def render_html(report: dict[str, Any]) -> str:
         ".pass{background:#27ae60}.fail{background:#c0392b}"
         ".charts{display:flex;gap:1.5rem;flex-wrap:wrap;align-items:flex-start}"
         ".charts figure{margin:0;flex:1 1 320px;max-width:560px}.chart{width:100%;height:auto}"
-        "@media print{.charts figure{max-width:48%}th{position:static}}"
+        "@media print{.charts figure{max-width:48%}th{position:static}.sheet{overflow:visible}"
+        "table{min-width:0;font-size:9px}}"
         "</style></head><body>"
         f'<p class="gate {verdict}">{html.escape(_gate_line(report))}</p>'
         f"<h1>FMEA: {html.escape(report['workload']['name'])}</h1>"
@@ -308,9 +310,9 @@ def render_html(report: dict[str, Any]) -> str:
         + f'<div class="charts"><figure>{_heat_map(rows)}<figcaption>Risk matrix after controls '
         f"(worst action priority per cell)</figcaption></figure><figure>{_pareto(rows)}"
         "<figcaption>RPN Pareto (revised, top 15)</figcaption></figure></div>"
-        f"<h2>Worksheet</h2><table><thead><tr>{_HEAD}</tr></thead><tbody>"
+        f'<h2>Worksheet</h2><div class="sheet"><table><thead><tr>{_HEAD}</tr></thead><tbody>'
         + "".join(_html_row(r) for r in rows)
-        + "</tbody></table></body></html>\n"
+        + "</tbody></table></div></body></html>\n"
     )
 
 
