@@ -121,7 +121,7 @@ class Worksheet:
 
 def _attribute(component: dict[str, Any], architecture: Architecture, path: str) -> Any:
     if path == "profile_scope":
-        geography = profile_geography(str(component.get("profile", "")))
+        geography = profile_geography(topo.model_id(component))
         return "global" if geography == "global" else ("geo" if geography else "none")
     if path == "global_with_residency":
         scope = _attribute(component, architecture, "profile_scope")

@@ -113,8 +113,13 @@ def _text(value: Any) -> str:
     return str(value).lower()
 
 
+def model_id(component: dict[str, Any]) -> str:
+    """The model or inference profile the component calls (``profile``, or ``model``)."""
+    return str(component.get("profile") or component.get("model") or "")
+
+
 def _single_destination(component: dict[str, Any], topology: Topology) -> bool:
-    profile = str(component.get("profile", ""))
+    profile = model_id(component)
     geography = profile_geography(profile)
     sources = topology.regions_of(component)
     if geography in (None, GLOBAL_PROFILE) or not sources:
@@ -137,7 +142,7 @@ _PREDICATES: dict[str, Callable[[dict[str, Any], Topology], bool]] = {
     "side_effects": lambda c, t: c.get("side_effects") is True,
     "human_approval": lambda c, t: c.get("human_approval") is True,
     "untrusted_content": lambda c, t: c.get("untrusted_content") is True,
-    "global_profile": lambda c, t: profile_geography(str(c.get("profile", ""))) == GLOBAL_PROFILE,
+    "global_profile": lambda c, t: profile_geography(model_id(c)) == GLOBAL_PROFILE,
     "single_destination_profile": _single_destination,
     "has_orchestration": lambda c, t: "agent-orchestration" in t.kinds,
     "no_observability": lambda c, t: "observability" not in t.kinds,
@@ -183,7 +188,7 @@ def residency_breaches(
         outside = sorted(set(places) - allowed)
         if outside:
             found.append(f"{label}{'s' if len(outside) > 1 else ''} {', '.join(outside)}")
-    profile = str(component.get("profile", ""))
+    profile = model_id(component)
     geography = profile_geography(profile)
     if geography is None or (geography == GLOBAL_PROFILE and skip_global):
         return found

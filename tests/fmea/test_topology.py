@@ -246,3 +246,14 @@ def test_ruled_out_modes_are_listed_in_the_report(tmp_path: Path) -> None:
     )
     report = analyse(path, formats=("json",)).report
     assert {"component": "q", "mode_id": "poison-message", "control": "dlq"} in report["ruled_out"]
+
+
+@pytest.mark.parametrize("kind", ["bedrock-cris", "bedrock-agent", "agentcore-runtime"])
+def test_a_us_profile_on_any_model_kind_leaves_an_eu_residency(tmp_path: Path, kind: str) -> None:
+    rows = sheet(
+        tmp_path,
+        [{"id": "agent", "kind": kind, "model": "us.anthropic.claude-sonnet-4-5-20250929-v1:0"}],
+        regions=["eu-west-1"],
+        workload={"residency": ["EU"]},
+    )
+    assert "residency-breach" in modes(rows, "agent")
