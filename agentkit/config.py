@@ -13,7 +13,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from agentkit.capacity.config import CapacityConfig
-from agentkit.errors import FLEET_HINT, ConfigError
+from agentkit.errors import ConfigError
 from agentkit.yamlsource import parse_model, read_yaml
 
 DEFAULT_CONFIG_NAME = "agentkit.yaml"
@@ -182,13 +182,14 @@ def load_config(path: str | Path | None = None, *, check_residency: bool = True)
     return config
 
 
-def fleet_module(module: str, key: str) -> ModuleType:
-    """Import a module of the fleet backends, or say in one line how to install them."""
+def optional_module(module: str, key: str, extra: str = "fleet") -> ModuleType:
+    """Import a module of an optional extra, or say in one line how to install it."""
     import importlib
 
     try:
         return importlib.import_module(module)
     except ImportError as exc:
         raise ConfigError(
-            f"{key}: the {exc.name or module} package is not installed; {FLEET_HINT}"
+            f"{key}: the {exc.name or module} package is not installed; install the {extra} "
+            f"extra: pip install 'agentkit-bedrock[{extra}]'"
         ) from None

@@ -28,9 +28,6 @@ CREDENTIALS_HINT = (
 )
 
 
-FLEET_HINT = "install the fleet extra: pip install 'agentkit-bedrock[fleet]'"
-
-
 class AgentkitError(Exception):
     """Root of every error agentkit raises on purpose."""
 

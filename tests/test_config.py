@@ -119,5 +119,8 @@ def test_a_fleet_backend_without_its_packages_is_one_line_naming_the_extra(
     monkeypatch.setitem(sys.modules, "redis", None)  # as if the fleet extra were not installed
     monkeypatch.delitem(sys.modules, "agentkit.resilience.redis_state", raising=False)
     config = AgentkitConfig.model_validate({"resilience": {"state": {"backend": "redis"}}})
-    with pytest.raises(ConfigError, match=r"resilience.state: the redis package is not installed"):
+    with pytest.raises(
+        ConfigError,
+        match=r"resilience.state: the redis package is not installed; install the fleet extra",
+    ):
         Gateway.from_config(config)

@@ -47,7 +47,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
         "agentkit.gameday",
         "agentkit.evals",
     ),
-    ("agentkit.cli", "agentkit.__main__", "agentkit"),  # entry points
+    ("agentkit.cli", "agentkit.serve", "agentkit.__main__", "agentkit"),  # entry points
 )
 
 

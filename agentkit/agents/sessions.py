@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from langgraph.checkpoint.base import ChannelVersions, Checkpoint, CheckpointMetadata
 from langgraph.checkpoint.sqlite import SqliteSaver
 
-from agentkit.config import SessionsConfig, fleet_module
+from agentkit.config import SessionsConfig, optional_module
 from agentkit.errors import AgentkitError, InputError
 from agentkit.graph.context import CONFIG_KEY
 
@@ -279,7 +279,7 @@ def open_sessions(config: SessionsConfig, sqlite_path: Path) -> Sessions:
     """The store ``sessions`` configures: SQLite at ``sqlite_path`` (the default) or PostgreSQL."""
     if config.backend == "postgres":
         assert config.dsn is not None  # the config model requires it
-        fleet_module("langgraph.checkpoint.postgres", "sessions.backend")
+        optional_module("langgraph.checkpoint.postgres", "sessions.backend")
         return PostgresSessionStore(config.dsn, pool_size=config.pool_size)
     return SessionStore(sqlite_path)
 

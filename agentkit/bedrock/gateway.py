@@ -27,7 +27,7 @@ from agentkit.bedrock.errors import bedrock_errors, translate
 from agentkit.bedrock.stream import GatewayStream, prime_stream
 from agentkit.bedrock.tokens import converse_input_tokens
 from agentkit.bedrock.types import ModelRequest, ModelResponse, Usage
-from agentkit.config import AgentkitConfig, GuardrailRef, Route, fleet_module
+from agentkit.config import AgentkitConfig, GuardrailRef, Route, optional_module
 from agentkit.errors import (
     Action,
     AgentkitError,
@@ -142,7 +142,7 @@ class Gateway:
         options.update(overrides)
         bucket = None
         if resilience.state.backend == "redis":  # shared by a fleet (docs/scaleout.md)
-            shared_state = fleet_module("agentkit.resilience.redis_state", "resilience.state")
+            shared_state = optional_module("agentkit.resilience.redis_state", "resilience.state")
             RedisState = shared_state.RedisState
 
             shared = RedisState.from_config(

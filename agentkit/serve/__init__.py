@@ -1,0 +1,1 @@
+"""Long-running entry points: agentkit's tools served to other agents (MCP)."""

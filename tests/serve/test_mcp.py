@@ -1,0 +1,71 @@
+"""`agentkit mcp serve` over stdio, driven by the official MCP client as an assistant would."""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Any
+
+import anyio
+from mcp import ClientSession, types
+from mcp.client.stdio import StdioServerParameters, stdio_client
+
+REQUEST = {
+    "workload": "payments-api",
+    "rto_minutes": 15,
+    "rpo_minutes": 1,
+    "primary_region": "eu-west-1",
+    "residency": ["eu"],
+    "data_stores": [{"name": "orders", "type": "aurora"}],
+}
+
+
+async def session_calls(calls: list[tuple[str, dict[str, Any]]]) -> tuple[Any, list[Any]]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    params = StdioServerParameters(
+        command=sys.executable, args=["-m", "agentkit", "mcp", "serve"], env=env
+    )
+    async with stdio_client(params) as (read, write), ClientSession(read, write) as session:
+        await session.initialize()
+        listed = await session.list_tools()
+        results = [await session.call_tool(name, arguments) for name, arguments in calls]
+    return listed, results
+
+
+def run(calls: list[tuple[str, dict[str, Any]]]) -> tuple[types.ListToolsResult, list[Any]]:
+    async def main() -> tuple[Any, list[Any]]:
+        with anyio.fail_after(60):
+            return await session_calls(calls)
+
+    return anyio.run(main)
+
+
+def test_the_versioned_tools_are_listed_with_schemas_and_annotations() -> None:
+    listed, _ = run([])
+    tools = {tool.name: tool for tool in listed.tools}
+    assert set(tools) == {"dr_advisor", "failover_runbook"}
+    advisor = tools["dr_advisor"]
+    assert advisor.inputSchema["required"] == ["workload", "rto_minutes", "rpo_minutes"]
+    assert advisor.outputSchema is not None
+    assert "strategy" in advisor.outputSchema["properties"]
+    assert advisor.annotations is not None
+    assert advisor.annotations.readOnlyHint is True
+    assert advisor.annotations.idempotentHint is True
+    assert advisor.title == "dr_advisor v2.0.0"
+
+
+def test_a_call_returns_the_validated_structured_result() -> None:
+    _, (result,) = run([("dr_advisor", REQUEST)])
+    assert result.isError is False
+    advice = result.structuredContent
+    assert advice["strategy"] == "warm_standby"
+    assert advice["target_regions"][0] in {"eu-west-3", "eu-central-1", "eu-north-1"}
+
+
+def test_bad_input_is_a_tool_error_that_names_the_problem() -> None:
+    bad = {**REQUEST, "primary_region": "us-east-1"}  # outside the EU residency
+    _, (outside, missing) = run([("dr_advisor", bad), ("dr_advisor", {"workload": "x"})])
+    assert outside.isError is True
+    assert "primary Region us-east-1 is outside the residency" in outside.content[0].text
+    assert missing.isError is True
+    assert "is a required property" in missing.content[0].text
