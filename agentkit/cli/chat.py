@@ -140,7 +140,15 @@ class Chat:
         from rich.markdown import Markdown
 
         from agentkit.agents.dr.agent import ask
+        from agentkit.cli.options import check_question
         from agentkit.cli.render import notes
+        from agentkit.errors import InputError
+
+        try:
+            check_question(question)  # the same limits as `agentkit ask`; the chat goes on
+        except InputError as error:
+            self.console.print(f"[red]error:[/red] {error}", highlight=False)
+            return
 
         streamed: list[str] = []
 

@@ -35,3 +35,12 @@ def test_slash_commands(tmp_path: Path) -> None:
     assert "session s1: 1 earlier turn(s)" in out  # /resume s1
     assert "unknown command '/bogus'" in out
     assert "note: Degraded answer" in out
+
+
+def test_an_oversized_question_is_one_error_line_and_the_chat_goes_on(tmp_path: Path) -> None:
+    db = str(tmp_path / "sessions.sqlite")
+    script = "x" * 20_001 + "\nRTO 15 min RPO 1 min for payments-api in eu-west-1\n/quit\n"
+    result = CliRunner().invoke(app, ["chat", "--session", "s2", "--sessions", db], input=script)
+    assert result.exit_code == 0, result.output
+    assert "error: question: 20,001 characters; the limit is 20,000" in result.output
+    assert "Recommended strategy: Warm standby" in result.output  # the next turn is answered
