@@ -18,6 +18,7 @@ from agentkit.cli.errors import DebugState, report_and_exit
 from agentkit.cli.eval import eval_command
 from agentkit.cli.fmea import fmea
 from agentkit.cli.gameday import gameday
+from agentkit.cli.health import health
 from agentkit.cli.mcp import mcp_app
 from agentkit.cli.routes import routes_app
 from agentkit.cli.runbook import runbook_app
@@ -67,6 +68,9 @@ app.add_typer(tools_app, name="tools")
 app.add_typer(runbook_app, name="runbook")
 app.add_typer(routes_app, name="routes")
 app.add_typer(mcp_app, name="mcp")
+app.command(help="Deep health: can the model tier answer from here? Exit 1 when no route does.")(
+    health
+)
 app.command()(canary)
 app.command(help="FMEA worksheet, reports and a CI gate from an architecture file.")(fmea)
 app.command(help="Ask the DR advisor one question.")(ask)

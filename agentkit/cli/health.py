@@ -1,0 +1,42 @@
+"""``agentkit health``: deep health of the model tier, for health checks and failover triggers."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from agentkit.cli.options import ConfigOption, JsonOption
+from agentkit.cli.traced import traced
+
+
+@traced("health")
+def health(
+    config: ConfigOption = None,
+    json_output: JsonOption = False,
+    state: Annotated[
+        Path | None,
+        typer.Option(
+            "--state", help="Last success per route (default: $AGENTKIT_HOME/canary.json)."
+        ),
+    ] = None,
+) -> None:
+    """Probe every route once (no fallback, maxTokens 1): exit 0 while at least one answers,
+    1 when none does. One dead route is not unhealthy: the fallback chain covers it."""
+    import json
+
+    from agentkit.bedrock.canary import Canary, default_state_path
+    from agentkit.bedrock.health import deep_health
+    from agentkit.config import load_config
+
+    cfg = load_config(config)
+    home = os.environ.get("AGENTKIT_HOME") or os.path.join(os.path.expanduser("~"), ".agentkit")
+    verdict = deep_health(Canary(cfg, state_path=state or default_state_path(home)).run_once())
+    if json_output:
+        typer.echo(json.dumps(verdict.to_json(), indent=2))
+    else:
+        typer.echo(f"{'healthy' if verdict.healthy else 'UNHEALTHY'}: {verdict.reason}")
+    if not verdict.healthy:
+        raise typer.Exit(1)
