@@ -17,3 +17,11 @@ def data_dir(name: str) -> Path:
     if packaged.is_dir():
         return packaged
     return _PACKAGE.parent / name
+
+
+def agentkit_home() -> str:
+    """Where agentkit keeps its state (sessions, canary results): ``$AGENTKIT_HOME`` or
+    ``~/.agentkit``."""
+    import os
+
+    return os.environ.get("AGENTKIT_HOME") or os.path.join(os.path.expanduser("~"), ".agentkit")

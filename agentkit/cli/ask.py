@@ -13,7 +13,7 @@ from agentkit.cli.traced import traced
 
 
 def sessions_path(path: Path | None) -> Path:
-    from agentkit.agents.dr.agent import agentkit_home
+    from agentkit.paths import agentkit_home
 
     return path or Path(agentkit_home()) / "sessions.sqlite"
 

@@ -3,7 +3,6 @@ found before the incident that needs it."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -52,6 +51,7 @@ def canary(
     from agentkit.bedrock.canary import Canary, default_state_path, parse_interval
     from agentkit.config import load_config
     from agentkit.errors import InputError
+    from agentkit.paths import agentkit_home
 
     if once and every is not None:
         raise InputError("--once and --every: choose one (--every N keeps running)")
@@ -59,7 +59,7 @@ def canary(
         raise InputError("--runs needs --every (a single run is --once)")
     interval = parse_interval(every) if every is not None else None
     cfg = load_config(config)
-    home = os.environ.get("AGENTKIT_HOME") or os.path.join(os.path.expanduser("~"), ".agentkit")
+    home = agentkit_home()
     runner = Canary(cfg, state_path=state or default_state_path(home))
     typer.echo(runner.cost().describe(), err=True)
     last = None

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Annotated
 
@@ -30,9 +29,10 @@ def health(
     from agentkit.bedrock.canary import Canary, default_state_path
     from agentkit.bedrock.health import deep_health
     from agentkit.config import load_config
+    from agentkit.paths import agentkit_home
 
     cfg = load_config(config)
-    home = os.environ.get("AGENTKIT_HOME") or os.path.join(os.path.expanduser("~"), ".agentkit")
+    home = agentkit_home()
     verdict = deep_health(Canary(cfg, state_path=state or default_state_path(home)).run_once())
     if json_output:
         typer.echo(json.dumps(verdict.to_json(), indent=2))

@@ -176,25 +176,13 @@ def _check_cycles(runbook: Runbook, report: Report) -> None:
         report.errors.append(f"{runbook.path}: depends_on cycle: {' -> '.join(cycle)}")
 
 
-def _ancestors(runbook: Runbook, step_id: str) -> set[str]:
-    by_id = {step["id"]: step for step in runbook.steps}
-    seen: set[str] = set()
-    todo = list(by_id.get(step_id, {}).get("depends_on", []))
-    while todo:
-        current = todo.pop()
-        if current not in seen and current in by_id:
-            seen.add(current)
-            todo += by_id[current].get("depends_on", [])
-    return seen
-
-
 def _check_gates(runbook: Runbook, report: Report) -> None:
     by_id = {step["id"]: step for step in runbook.steps}
     for index, step in enumerate(runbook.steps):
         if not (step.get("destructive") or step["type"] in DESTRUCTIVE_TYPES):
             continue
         gated = "approval" in step or any(
-            by_id[a]["type"] == "approval" for a in _ancestors(runbook, step["id"])
+            by_id[a]["type"] == "approval" for a in rules.ancestors(runbook.steps, step["id"])
         )
         if not gated:
             report.errors.append(

@@ -30,11 +30,6 @@ def substitute(value: Any, regions: dict[str, str]) -> Any:
     return value
 
 
-def forward_steps(runbook: Runbook) -> list[dict[str, Any]]:
-    rollbacks = {step["rollback"] for step in runbook.steps if "rollback" in step}
-    return [step for step in runbook.steps if step["id"] not in rollbacks]
-
-
 def levels(steps: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
     remaining = {step["id"]: step for step in steps}
     done: set[str] = set()
@@ -78,7 +73,7 @@ def plan(runbook: Runbook, source: str, target: str) -> dict[str, Any]:
     budget = rules.budget_warning(runbook)
     groups = []
     order = 0
-    for level in levels(forward_steps(runbook)):
+    for level in levels(rules.forward(runbook)):
         entries = []
         for step in level:
             order += 1

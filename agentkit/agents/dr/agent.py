@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -136,7 +135,3 @@ def history(runtime: AgentRuntime, session: str) -> list[dict[str, str]]:
     """The earlier turns of ``session`` ({"question", "answer"}), from the checkpointer."""
     snapshot = runtime.graph.get_state({"configurable": {"thread_id": session}})
     return list((snapshot.values or {}).get("turns", []))
-
-
-def agentkit_home() -> str:
-    return os.environ.get("AGENTKIT_HOME") or os.path.join(os.path.expanduser("~"), ".agentkit")
