@@ -16,6 +16,7 @@ DATA = Path(__file__).resolve().parent / "data"
 EXPECT_KEYS = [
     *("strategy", "geo", "target", "flags", "no_flags", "flag_about", "runbooks", "no_runbooks"),
     *("ask", "profile", "no_bedrock", "excluded", "stores", "backup_rpo_min_s", "error", "lang"),
+    "approval",
     "changed",
 ]
 

@@ -119,7 +119,20 @@ def _decision_problems(result: Mapping[str, Any], expect: Mapping[str, Any]) -> 
     problems += _runbook_problems(result, advice, expect)
     problems += _store_problems(result, advice, expect)
     problems += _follow_up_problems(result, expect)
+    problems += _approval_problems(result, expect)
     return problems
+
+
+def _approval_problems(result: Mapping[str, Any], expect: Mapping[str, Any]) -> list[str]:
+    """High-stakes advice (data loss beyond the RPO, data out of its partition) is marked as
+    waiting for a person's approval; ordinary advice is not."""
+    if "approval" not in expect:
+        return []
+    marked = bool(result.get("approval"))
+    if marked != bool(expect["approval"]):
+        wanted = "a" if expect["approval"] else "no"
+        return [f"approval: expected {wanted} mark, got {result.get('approval')}"]
+    return []
 
 
 STRATEGY_WORDS = {

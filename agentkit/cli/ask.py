@@ -18,6 +18,9 @@ def sessions_path(path: Path | None) -> Path:
     return path or Path(agentkit_home()) / "sessions.sqlite"
 
 
+APPROVAL_REQUIRED = 4  # exit code: the advice is high-stakes and waits for a person's approval
+
+
 @traced("ask")
 def ask(
     question: QuestionArgument,
@@ -28,7 +31,11 @@ def ask(
     config: ConfigOption = None,
     sessions: SessionsOption = None,
 ) -> None:
-    """Ask the DR advisor one question."""
+    """Ask the DR advisor one question.
+
+    Exit 0 with an answer; 4 when the advice accepts data loss beyond the RPO or moves data out of
+    its partition and waits for a person's approval; 2 for a mistake in the question.
+    """
     from agentkit.agents.dr.agent import ask as ask_advisor
     from agentkit.agents.dr.agent import build_advisor
     from agentkit.agents.sessions import open_sessions
@@ -48,7 +55,17 @@ def ask(
         raise InputError(answer.answer)  # one line, exit 2: the question holds a mistake
     if json_output:
         typer.echo(json.dumps(answer.to_json(), indent=2))
-        return
-    from agentkit.cli.render import print_answer
+    else:
+        from agentkit.cli.render import print_answer
 
-    print_answer(answer)
+        print_answer(answer)
+    if answer.needs_approval:
+        assert answer.approval is not None
+        where = (
+            f"approve or decline it in `agentkit chat --session {session}`"
+            if answer.approval["status"] == "pending"
+            else "a data owner signs it before anyone acts on it (with --session, "
+            "`agentkit chat` records the decision)"
+        )
+        typer.echo(f"agentkit: approval required: {where}", err=True)
+        raise typer.Exit(APPROVAL_REQUIRED)

@@ -7,6 +7,7 @@ exports them like any command's.
 
 from __future__ import annotations
 
+import getpass
 import uuid
 from typing import TYPE_CHECKING, Annotated
 
@@ -30,6 +31,14 @@ def chat(
     session: Annotated[str | None, typer.Option("--session", help="Resume this session.")] = None,
     config: ConfigOption = None,
     sessions: SessionsOption = None,
+    approval_timeout: Annotated[
+        float,
+        typer.Option(
+            "--approval-timeout",
+            min=0,
+            help="Seconds to wait for an approval of high-stakes advice; then it is declined.",
+        ),
+    ] = 120.0,
 ) -> None:
     """Chat with the DR advisor. Slash commands: /new /sessions /resume ID /trace /quit."""
     from opentelemetry.sdk.trace.export import SimpleSpanProcessor
@@ -53,7 +62,9 @@ def chat(
             if runtime.offline_reason:
                 console.print(f"[yellow]{runtime.offline_reason}[/yellow]")
             tracer = telemetry.tracer_provider.get_tracer(TRACER_NAME)
-            Chat(runtime, store, console, spans, tracer).loop(session or new_session())
+            Chat(runtime, store, console, spans, tracer, approval_timeout).loop(
+                session or new_session()
+            )
     finally:
         telemetry.shutdown()
 
@@ -70,12 +81,16 @@ class Chat:
         console: Console,
         spans: InMemorySpanExporter,
         tracer: Tracer | None = None,
+        approval_timeout_s: float = 120.0,
     ) -> None:
         self.runtime = runtime
         self.store = store
         self.console = console
         self.spans = spans
         self.tracer = tracer
+        self.approval_timeout_s = approval_timeout_s
+        self.user = getpass.getuser()
+        self._reader: _LineReader | None = None
 
     def loop(self, session: str) -> None:
         self.session = session
@@ -83,10 +98,13 @@ class Chat:
         self.resume(session)
         while True:
             try:
-                line = self.console.input("[bold cyan]you> [/bold cyan]").strip()
-            except (EOFError, KeyboardInterrupt):
+                read = self.read_within("[bold cyan]you> [/bold cyan]")
+            except KeyboardInterrupt:
+                read = None
+            if read is None:  # end of input
                 self.console.print()
                 return
+            line = read.strip()
             if not line:
                 continue
             if line.startswith("/"):
@@ -115,7 +133,7 @@ class Chat:
         return True
 
     def resume(self, session: str) -> None:
-        from agentkit.agents.dr.agent import history
+        from agentkit.agents.dr.agent import history, pending_approval
 
         self.session = session
         turns = history(self.runtime, session)
@@ -123,6 +141,9 @@ class Chat:
         for turn in turns:
             self.console.print(f"[bold cyan]you>[/bold cyan] {turn['question']}")
             self.console.print(turn["answer"])
+        reasons = pending_approval(self.runtime, session)
+        if reasons is not None:  # `agentkit ask --session` left this turn waiting
+            self.approve(reasons)
 
     def turn(self, question: str) -> None:
         """One turn, one trace: an ``agentkit chat`` root span for the session's turn."""
@@ -163,6 +184,39 @@ class Chat:
             self.console.print(Markdown(answer.answer))
         for note in notes(answer):
             self.console.print(f"[yellow]note:[/yellow] {note}")
+        if answer.approval is not None and answer.approval["status"] == "pending":
+            self.approve(answer.approval["reasons"])
+
+    def approve(self, reasons: list[str]) -> None:
+        """The turn paused on high-stakes advice: ask for a decision; no answer within
+        ``approval_timeout_s`` (or end of input) takes the safe option."""
+        from agentkit.agents.dr.agent import decide
+
+        self.console.print("[bold red]approval required[/bold red] before anyone acts on this:")
+        for reason in reasons:
+            self.console.print(f"  - {reason}", highlight=False)
+        prompt = f"approve? [y/N] (no answer in {self.approval_timeout_s:g} s: declined) "
+        reply = self.read_within(prompt, self.approval_timeout_s)
+        approved = reply is not None and reply.strip().lower() in ("y", "yes")
+        answer = decide(self.runtime, self.session, approved, by=self.user)
+        if approved:
+            self.console.print(f"[green]approved[/green] by {self.user}; recorded in the session")
+        else:
+            self.console.print("[yellow]declined[/yellow]; recorded in the session")
+            self.console.print(answer.answer.rsplit("\n\n", 1)[-1], highlight=False)
+
+    def read_within(self, prompt: str, timeout_s: float | None = None) -> str | None:
+        """A line from the user, or None when input ended or none came within ``timeout_s``.
+
+        One reader at a time: a prompt that timed out keeps its reader, and the line typed late
+        is the next one read (never lost to a stray thread)."""
+        reader = self._reader
+        if reader is None or (reader.done.is_set() and reader.consumed):
+            reader = self._reader = _LineReader(self.console, prompt)
+        if not reader.done.wait(timeout_s):
+            return None
+        reader.consumed = True
+        return reader.line
 
     def trace(self) -> None:
         from rich.tree import Tree
@@ -183,3 +237,24 @@ class Chat:
             for event in span.events:
                 node.add(f"[yellow]{event.name}[/yellow] {dict(event.attributes or {})}")
         self.console.print(tree)
+
+
+class _LineReader:
+    """Reads one line in a daemon thread, so a prompt can time out without losing the line."""
+
+    def __init__(self, console: Console, prompt: str) -> None:
+        import threading
+
+        self.line: str | None = None
+        self.consumed = False
+        self.done = threading.Event()
+        self._console = console
+        threading.Thread(target=self._read, args=(prompt,), daemon=True).start()
+
+    def _read(self, prompt: str) -> None:
+        try:
+            self.line = self._console.input(prompt)
+        except (EOFError, KeyboardInterrupt):
+            self.line = None
+        finally:
+            self.done.set()

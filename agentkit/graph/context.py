@@ -38,6 +38,7 @@ class RunContext:
     fell_back: bool = False  # an answer came from a route other than the first one tried
     tool_calls: list[dict[str, Any]] = field(default_factory=list)
     on_text: Callable[[str], None] | None = None  # streamed answer text, for chat front ends
+    can_pause: bool = False  # a checkpointer keeps the run: an approval may interrupt it
     span: Span | None = field(default=None, repr=False)  # the run's invoke_agent span
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 

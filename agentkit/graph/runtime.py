@@ -101,6 +101,7 @@ class AgentRuntime:
             max_tokens=self.max_tokens,
             offline_reason=self.offline_reason,
             conversation_id=thread_id,
+            can_pause=self.checkpointer is not None,
         )
 
     def run(

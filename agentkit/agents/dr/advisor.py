@@ -520,4 +520,26 @@ def advise(request: dict[str, Any], thresholds: Thresholds = Thresholds()) -> di
     if request.get("uses_bedrock"):
         advice["bedrock"] = _bedrock(request, placement, flags)
     advice["runbooks"] = runbooks_for(advice, request)
+    advice["approval_required"] = approvals_needed(advice)
     return advice
+
+
+def approvals_needed(advice: dict[str, Any]) -> list[dict[str, str]]:
+    """High-stakes advice a person signs before it is acted on: it accepts data loss beyond the
+    stated RPO (an unplanned failover with AllowDataLoss, an asynchronous store at RPO 0), or it
+    moves data out of its partition."""
+    needed = [
+        {"code": "DATA_LOSS_ACCEPTED", "reason": flag["message"]}
+        for flag in advice["flags"]
+        if flag["code"] == "RPO0_UNACHIEVABLE"
+    ]
+    needed += [
+        {
+            "code": "CROSS_PARTITION_COPY",
+            "reason": f"an out-of-band backup copy to {o['region']} leaves the partition "
+            f"{advice['partition']}",
+        }
+        for o in advice["out_of_band_regions"]
+        if o.get("approved_in_residency")
+    ]
+    return needed

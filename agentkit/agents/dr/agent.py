@@ -79,10 +79,20 @@ class Answer:
     fell_back: bool
     source: str
     session: str
+    # High-stakes advice: {"status": pending | required | approved | declined, "reasons", "by"}
+    approval: dict[str, Any] | None = None
+
+    @property
+    def needs_approval(self) -> bool:
+        return self.approval is not None and self.approval["status"] in ("pending", "required")
 
     @classmethod
     def from_run(cls, result: RunResult) -> Answer:
         state = result.state
+        approval = state.get("approval")
+        if result.stop_reason == "interrupted":
+            request = result.interrupt if isinstance(result.interrupt, dict) else {}
+            approval = {"status": "pending", "reasons": list(request.get("reasons", []))}
         return cls(
             answer=state.get("answer", ""),
             degraded=result.degraded,
@@ -96,6 +106,7 @@ class Answer:
             fell_back=result.fell_back,
             source=state.get("answer_source", ""),
             session=result.thread_id,
+            approval=approval,
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -110,6 +121,7 @@ class Answer:
             "fell_back": self.fell_back,
             "answer_source": self.source,
             "session": self.session,
+            "approval": self.approval,
         }
 
 
@@ -129,6 +141,22 @@ def ask(
         {"question": question, "history": [question]}, thread_id=session, on_context=attach
     )
     return Answer.from_run(result)
+
+
+def decide(runtime: AgentRuntime, session: str, approved: bool, by: str) -> Answer:
+    """Resume a turn paused for approval with a person's decision (declined: the safe option)."""
+    return Answer.from_run(runtime.run(thread_id=session, resume={"approved": approved, "by": by}))
+
+
+def pending_approval(runtime: AgentRuntime, session: str) -> list[str] | None:
+    """The reasons of an approval ``session`` is paused on (an ``ask --session`` left it), or
+    None."""
+    snapshot = runtime.graph.get_state({"configurable": {"thread_id": session}})
+    for pending in getattr(snapshot, "interrupts", ()) or ():
+        value = getattr(pending, "value", None)
+        if isinstance(value, dict) and value.get("kind") == "high_stakes_advice":
+            return [str(reason) for reason in value.get("reasons", [])]
+    return None
 
 
 def history(runtime: AgentRuntime, session: str) -> list[dict[str, str]]:

@@ -21,7 +21,7 @@ from langgraph.graph import END, START, StateGraph
 from agentkit.agents.dr.answer import render_answer, render_question_for_targets
 from agentkit.agents.dr.parser import Requirements, parse_requirements
 from agentkit.errors import ToolError, ToolInputInvalid
-from agentkit.graph import RunContext, run_context, structured_step, text_step
+from agentkit.graph import RunContext, approval, run_context, structured_step, text_step
 from agentkit.guardrails import InputGuard, OutputGuard
 from agentkit.guardrails.stream import GuardedText
 from agentkit.paths import data_dir
@@ -56,6 +56,7 @@ class DRState(TypedDict, total=False):
     refusal: str | None
     changes: list[dict[str, Any]]  # requirements this turn changed: {"field", "before", "after"}
     previous_strategy: str | None
+    approval: dict[str, Any] | None  # {"status": approved|declined|required, "by", "reasons"}
 
 
 @dataclass(frozen=True)
@@ -275,6 +276,31 @@ def guard_output(state: DRState, config: RunnableConfig) -> DRState:
     return {"answer": verdict.text}
 
 
+SAFE_OPTION = (
+    "Not approved, so the safe option stands: plan no unplanned failover that accepts data loss "
+    "(a planned switchover only, with an incident commander's decision at the time) and no "
+    "copy out of the partition. Ask again once the data owner has signed the trade-off."
+)
+
+
+def approve(state: DRState, config: RunnableConfig) -> DRState:
+    """High-stakes advice pauses for a person's approval (a LangGraph interrupt) when the run
+    can pause; a decline, or a timeout in the front end, takes the safe option."""
+    needed = (state.get("advice") or {}).get("approval_required") or []
+    if not needed or state.get("answer_source") in ("refusal", "question", "input_error"):
+        return {"approval": None}
+    reasons = [item["reason"] for item in needed]
+    if not run_context(config).can_pause:
+        return {"approval": {"status": "required", "reasons": reasons}}
+    decision = approval({"kind": "high_stakes_advice", "reasons": reasons})
+    approved = bool(isinstance(decision, dict) and decision.get("approved"))
+    by = str(decision.get("by", "")) if isinstance(decision, dict) else ""
+    record = {"status": "approved" if approved else "declined", "by": by, "reasons": reasons}
+    if approved:
+        return {"approval": record}
+    return {"approval": record, "answer": f"{state.get('answer', '')}\n\n{SAFE_OPTION}"}
+
+
 def _turn(state: DRState) -> dict[str, Any]:
     """What this turn changed, for the answer and its grounding check."""
     return {
@@ -302,6 +328,8 @@ def build_graph(input_guard: InputGuard | None = None) -> StateGraph[Any, Any, A
     graph.add_edge("ask", "finish")
     graph.add_conditional_edges("advise", lambda s: "finish" if s.get("refusal") else "compose")
     graph.add_edge("compose", "guard_output")
-    graph.add_edge("guard_output", "finish")
+    graph.add_node("approve", approve)
+    graph.add_edge("guard_output", "approve")
+    graph.add_edge("approve", "finish")
     graph.add_edge("finish", END)
     return graph

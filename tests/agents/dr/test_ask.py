@@ -15,8 +15,11 @@ from agentkit.emulator import Emulator
 
 def ask(*args: str) -> dict[str, Any]:
     result = CliRunner().invoke(app, ["ask", "--json", *args])
-    assert result.exit_code == 0, result.output
-    return json.loads(result.stdout)  # type: ignore[no-any-return]
+    answer: dict[str, Any] = json.loads(result.stdout)
+    approval = answer.get("approval") or {}
+    waits = approval.get("status") in ("pending", "required")
+    assert result.exit_code == (4 if waits else 0), result.output  # 4: awaits an approval
+    return answer
 
 
 MORE_SCENARIOS = [
@@ -98,7 +101,7 @@ def test_degraded_answers_follow_the_rule(question: str, strategy: str, flags: s
     assert "no AWS credentials" in answer["degraded_reason"]
     assert answer["strategy"] == strategy
     advice = answer["tool_calls"][0]
-    assert (advice["name"], advice["version"]) == ("dr_advisor", "2.0.0")
+    assert (advice["name"], advice["version"]) == ("dr_advisor", "2.1.0")
     assert {f["code"] for f in advice["output"]["flags"]} == flags
     assert answer["tool_calls"][1]["name"] == "failover_runbook"
     assert answer["answer_source"] == "template"

@@ -135,6 +135,7 @@ def test_span_tree_is_agent_then_steps_then_model_and_tool_calls(
         ("step compose", "invoke_agent dr-advisor"),
         (chat, "step compose"),
         ("step guard_output", "invoke_agent dr-advisor"),
+        ("step approve", "invoke_agent dr-advisor"),
         ("step finish", "invoke_agent dr-advisor"),
     ]
     steps = [s for s in spans.get_finished_spans() if s.name.startswith("step ")]
