@@ -51,7 +51,8 @@ def test_the_versioned_tools_are_listed_with_schemas_and_annotations() -> None:
     assert advisor.annotations is not None
     assert advisor.annotations.readOnlyHint is True
     assert advisor.annotations.idempotentHint is True
-    assert advisor.title == "dr_advisor v2.0.0"
+    assert advisor.title is not None
+    assert advisor.title.startswith("dr_advisor v2.")  # the contract version
 
 
 def test_a_call_returns_the_validated_structured_result() -> None:
