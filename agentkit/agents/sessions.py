@@ -80,7 +80,8 @@ class TurnLock:
     def held(self) -> bool:
         return self._fd is not None
 
-    def acquire(self) -> None:
+    def acquire(self, session: str | None = None) -> None:
+        """Take the database's lock (one lock for every session of a SQLite file)."""
         with self._mutex:
             if self._fd is not None:
                 return
@@ -92,7 +93,7 @@ class TurnLock:
                 raise
             self._fd = fd
 
-    def release(self) -> None:
+    def release(self, session: str | None = None) -> None:
         with self._mutex:
             if self._fd is None:
                 return
@@ -117,8 +118,9 @@ class TurnLock:
                 pause = min(pause * 2, _POLL_S[1])
 
 
-class SerialisedSaver(SqliteSaver):
-    """LangGraph's SqliteSaver, with each run holding the database's :class:`TurnLock`.
+class TurnSerialised:
+    """A checkpointer mixin: each run holds its session's turn lock (``turn_locks``, with
+    ``acquire(session)`` and ``release(session)``).
 
     A run starts with a read of the thread's latest checkpoint (the config then carries
     agentkit's run context) and ends with a checkpoint that schedules no further node. The
@@ -126,15 +128,13 @@ class SerialisedSaver(SqliteSaver):
     (error, interrupt) keeps it until the store is closed or the next run ends.
     """
 
-    def __init__(self, conn: sqlite3.Connection, lock: TurnLock) -> None:
-        super().__init__(conn)
-        self.turn_lock = lock
+    turn_locks: Any
 
     def get_tuple(self, config: Any) -> Any:
         configurable = config.get("configurable") or {}
         if CONFIG_KEY in configurable and not configurable.get("checkpoint_id"):
-            self.turn_lock.acquire()
-        return super().get_tuple(config)
+            self.turn_locks.acquire(str(configurable["thread_id"]))
+        return super().get_tuple(config)  # type: ignore[misc]
 
     def put(
         self,
@@ -143,10 +143,18 @@ class SerialisedSaver(SqliteSaver):
         metadata: CheckpointMetadata,
         new_versions: ChannelVersions,
     ) -> Any:
-        saved = super().put(config, checkpoint, metadata, new_versions)
+        saved = super().put(config, checkpoint, metadata, new_versions)  # type: ignore[misc]
         if _ends_run(checkpoint.get("updated_channels")):
-            self.turn_lock.release()
+            self.turn_locks.release(str(config["configurable"]["thread_id"]))
         return saved
+
+
+class SerialisedSaver(TurnSerialised, SqliteSaver):
+    """LangGraph's SqliteSaver, each run holding the database's :class:`TurnLock`."""
+
+    def __init__(self, conn: sqlite3.Connection, lock: TurnLock) -> None:
+        super().__init__(conn)
+        self.turn_locks = lock
 
 
 def _ends_run(updated: Sequence[str] | None) -> bool:
@@ -365,30 +373,12 @@ def _postgres_saver_class() -> type[Any]:
     psycopg loads only when PostgreSQL is configured)."""
     from langgraph.checkpoint.postgres import PostgresSaver
 
-    class SerialisedPostgresSaver(PostgresSaver):
+    class SerialisedPostgresSaver(TurnSerialised, PostgresSaver):
         """The same turn rule as :class:`SerialisedSaver`, per session."""
 
         def __init__(self, pool: Any, locks: SessionLocks) -> None:
             super().__init__(pool)
-            self.session_locks = locks
-
-        def get_tuple(self, config: Any) -> Any:
-            configurable = config.get("configurable") or {}
-            if CONFIG_KEY in configurable and not configurable.get("checkpoint_id"):
-                self.session_locks.acquire(str(configurable["thread_id"]))
-            return super().get_tuple(config)
-
-        def put(
-            self,
-            config: Any,
-            checkpoint: Checkpoint,
-            metadata: CheckpointMetadata,
-            new_versions: ChannelVersions,
-        ) -> Any:
-            saved = super().put(config, checkpoint, metadata, new_versions)
-            if _ends_run(checkpoint.get("updated_channels")):
-                self.session_locks.release(str(config["configurable"]["thread_id"]))
-            return saved
+            self.turn_locks = locks
 
     return SerialisedPostgresSaver
 
