@@ -177,13 +177,24 @@ def profile_destinations(
     geography = profile_geography(model_id)
     if geography == GLOBAL_PROFILE:
         return partition_regions(partition)
-    routes = _PROFILE_ROUTES.get(geography or "", ())
     if source is None:
         return PROFILE_DESTINATIONS.get(geography or "", ())
-    for sources, destinations in routes:
+    return routes_from(geography or "", source)
+
+
+def routes_from(prefix: str, source: str) -> tuple[str, ...]:
+    """Where the geographic profile ``prefix`` (``eu``) routes a call made in ``source``; empty
+    when it cannot be called there."""
+    for sources, destinations in _PROFILE_ROUTES.get(prefix, ()):
         if source in sources:
             return destinations
     return ()
+
+
+def profiles_from(source: str) -> dict[str, tuple[str, ...]]:
+    """Every geographic profile callable in ``source``, with its destinations from there."""
+    found = {prefix: routes_from(prefix, source) for prefix in _PROFILE_ROUTES}
+    return {prefix: destinations for prefix, destinations in found.items() if destinations}
 
 
 def profile_for(source: str, allowed: frozenset[str] | None) -> str | None:
@@ -192,9 +203,8 @@ def profile_for(source: str, allowed: frozenset[str] | None) -> str | None:
     narrowest such profile (``jp.`` over ``apac.``). None: use in-Region model IDs."""
     fitting = [
         (len(destinations), prefix)
-        for prefix in _PROFILE_ROUTES
-        if len(destinations := profile_destinations(f"{prefix}.m", source=source)) > 1
-        and (allowed is None or set(destinations) <= allowed)
+        for prefix, destinations in profiles_from(source).items()
+        if len(destinations) > 1 and (allowed is None or set(destinations) <= allowed)
     ]
     return min(fitting)[1] if fitting else None
 

@@ -25,7 +25,7 @@ from agentkit.agents.dr.placement import (
     place,
     residency_problems,
 )
-from agentkit.regions import profile_destinations, profile_for
+from agentkit.regions import profile_for, profiles_from, routes_from
 
 BANDS = ("backup_restore", "pilot_light", "warm_standby", "multi_site_active_active")
 COST = {
@@ -387,7 +387,7 @@ def _bedrock(request: dict[str, Any], placement: Placement, flags: list[dict[str
             )
         )
         return {"profile": "in-Region model IDs", "notes": notes}
-    destinations = profile_destinations(f"{chosen}.m", source=placement.primary)
+    destinations = routes_from(chosen, placement.primary)
     if allowed is not None:
         notes.append(
             "prompts and outputs may be stored for abuse detection in the destination Region: "
@@ -401,10 +401,7 @@ def _bedrock(request: dict[str, Any], placement: Placement, flags: list[dict[str
 
 
 def _single_destination(region: str) -> bool:
-    return any(
-        len(profile_destinations(f"{prefix}.m", source=region)) == 1
-        for prefix in ("us-gov", "us", "eu", "apac", "jp", "au", "ca")
-    )
+    return any(len(found) == 1 for found in profiles_from(region).values())
 
 
 def _advice(request: dict[str, Any], placement: Placement, strategy: str) -> list[str]:

@@ -18,13 +18,12 @@ from typing import Any
 from agentkit.errors import UserError
 from agentkit.regions import (
     GEOGRAPHIES,
-    PROFILE_DESTINATIONS,
     geography_of,
     geography_token,
     is_known_region,
     partition_of,
     partition_regions,
-    profile_destinations,
+    profiles_from,
     residency_regions,
     unreadable_residency,
 )
@@ -164,7 +163,7 @@ def missing_features(primary: str, region: str, needs: Needs) -> list[str]:
 
 def bedrock_offered(region: str) -> bool:
     """Whether agentkit's profile table has ``region`` as a source of some geographic profile."""
-    return any(profile_destinations(f"{p}.m", source=region) for p in PROFILE_DESTINATIONS)
+    return bool(profiles_from(region))
 
 
 def _distance(primary: str, region: str) -> tuple[bool, bool, bool, str]:
