@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from agentkit.cli.options import ConfigOption, JsonOption
+from agentkit.cli.options import CanaryStateOption, ConfigOption, JsonOption
 from agentkit.cli.traced import traced
 
 if TYPE_CHECKING:
@@ -35,12 +35,7 @@ def canary(
     out: Annotated[
         Path | None, typer.Option("--out", help="Write the JSON report of each run here.")
     ] = None,
-    state: Annotated[
-        Path | None,
-        typer.Option(
-            "--state", help="Last success per route (default: $AGENTKIT_HOME/canary.json)."
-        ),
-    ] = None,
+    state: CanaryStateOption = None,
 ) -> None:
     """Send the cheapest valid request (a fixed prompt, maxTokens 1) through each configured
     route, bypassing fallback, with one attempt and no retry.

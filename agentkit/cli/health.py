@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Annotated
-
 import typer
 
-from agentkit.cli.options import ConfigOption, JsonOption
+from agentkit.cli.options import CanaryStateOption, ConfigOption, JsonOption
 from agentkit.cli.traced import traced
 
 
@@ -15,12 +12,7 @@ from agentkit.cli.traced import traced
 def health(
     config: ConfigOption = None,
     json_output: JsonOption = False,
-    state: Annotated[
-        Path | None,
-        typer.Option(
-            "--state", help="Last success per route (default: $AGENTKIT_HOME/canary.json)."
-        ),
-    ] = None,
+    state: CanaryStateOption = None,
 ) -> None:
     """Probe every route once (no fallback, maxTokens 1): exit 0 while at least one answers,
     1 when none does. One dead route is not unhealthy: the fallback chain covers it."""

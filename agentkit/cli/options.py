@@ -15,6 +15,10 @@ SessionsOption = Annotated[
     typer.Option("--sessions", help="Session database (default: $AGENTKIT_HOME/sessions.sqlite)."),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print the result as JSON.")]
+CanaryStateOption = Annotated[
+    Path | None,
+    typer.Option("--state", help="Last success per route (default: $AGENTKIT_HOME/canary.json)."),
+]
 
 MAX_QUESTION_CHARS = 20_000  # a question, or a pasted log with it; more is refused before work
 
