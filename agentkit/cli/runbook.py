@@ -29,6 +29,18 @@ def _find(runbook_id: str) -> object:
     raise InputError(f"no runbook {runbook_id!r}: see `agentkit runbook list`")
 
 
+def _find_or_load(ref: str) -> object:
+    """A packaged runbook by id, or a runbook file (a path ending in .yaml or .yml)."""
+    from agentkit.runbooks import load_runbook
+
+    if ref.endswith((".yaml", ".yml")):
+        path = Path(ref)
+        if not path.is_file():
+            raise InputError(f"{ref}: no such runbook file")
+        return load_runbook(path)
+    return _find(ref)
+
+
 @runbook_app.command("list")
 def list_runbooks() -> None:
     """Every runbook with its version, scenario and strategies."""
@@ -102,6 +114,15 @@ def lock() -> None:
     typer.echo(f"locked {len(runbooks)} runbook(s)")
 
 
+def _lock_for(runbook: object) -> dict[str, Any]:
+    """The lock next to the runbook's file: the packaged lock binds only packaged runbooks."""
+    from agentkit.runbooks import Runbook
+    from agentkit.runbooks.model import read_lock
+
+    assert isinstance(runbook, Runbook)
+    return read_lock(runbook.path.resolve().parent)
+
+
 def _arc_target(account: str | None, bindings: Path | None) -> ArcTarget:
     from agentkit.runbooks.arc import ArcTarget
     from agentkit.yamlsource import read_yaml
@@ -120,7 +141,7 @@ def _arc_target(account: str | None, bindings: Path | None) -> ArcTarget:
 @runbook_app.command("plan")
 @traced("runbook plan")
 def plan_cmd(
-    runbook_id: str,
+    runbook_id: Annotated[str, typer.Argument(help="A packaged runbook id, or a runbook file.")],
     source: Annotated[str, typer.Option("--from", help="Source Region.")],
     target: Annotated[
         str | None,
@@ -138,15 +159,16 @@ def plan_cmd(
     """Steps in execution order (sequential and parallel groups) for a Region pair.
 
     Exit 2 for an unknown Region, a pair in two partitions, or one outside the runbook's
-    partition. Warns when the critical path exceeds the RTO budget."""
+    partition. Shows the time to recover (detection + critical path + bake before failback) and
+    warns on stderr when it exceeds the RTO budget (a warning: the exit code stays 0)."""
     from agentkit.runbooks import Runbook, plan, validate
     from agentkit.runbooks.arc import arc_export
     from agentkit.runbooks.plan import check_regions, render_json, render_markdown
 
-    runbook = _find(runbook_id)
+    runbook = _find_or_load(runbook_id)
     assert isinstance(runbook, Runbook)
     target = check_regions(runbook, source, target)
-    report = validate(runbook, today=dt.date.today())
+    report = validate(runbook, today=dt.date.today(), lock=_lock_for(runbook))
     if report.errors:
         raise InputError("; ".join(report.errors))
     planned = plan(runbook, source, target)

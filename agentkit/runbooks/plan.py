@@ -68,9 +68,11 @@ def check_regions(runbook: Runbook, source: str, target: str | None) -> str:
 
 
 def plan(runbook: Runbook, source: str, target: str) -> dict[str, Any]:
+    from agentkit.runbooks.timing import recovery_time
+
     regions = {"source": source, "target": target}
-    seconds, path = rules.critical_path(runbook)
-    budget = rules.budget_warning(runbook)
+    timing = recovery_time(runbook)
+    budget = timing.warning()
     groups = []
     order = 0
     for level in levels(rules.forward(runbook)):
@@ -89,8 +91,9 @@ def plan(runbook: Runbook, source: str, target: str) -> dict[str, Any]:
         "rto_budget_s": runbook.spec["rto_budget_s"],
         "strategies": list(runbook.spec["strategies"]),
         "in_region": rules.in_region(runbook),
-        "critical_path_s": seconds,
-        "critical_path": path,
+        "critical_path_s": timing.steps_s,
+        "critical_path": list(timing.critical_path),
+        "recovery_time": timing.as_dict(),
         "warnings": [budget] if budget else [],
         "prechecks": substitute(runbook.spec["prechecks"], regions),
         "approvals": runbook.spec["approvals"],
@@ -124,6 +127,7 @@ def render_markdown(p: dict[str, Any]) -> str:
         )
     if p["warnings"]:
         lines += ["## Warnings", *(f"- {w}" for w in p["warnings"]), ""]
+    lines += _time_budget(p["recovery_time"])
     lines.append("## Prechecks")
     lines += [f"- [ ] {c['id']}: {c['description']}" for c in p["prechecks"]]
     lines += ["", "## Steps"]
@@ -157,6 +161,32 @@ def render_markdown(p: dict[str, Any]) -> str:
     if p["failback"].get("notes"):
         lines.append(p["failback"]["notes"])
     return "\n".join(lines) + "\n"
+
+
+def _time_budget(rt: dict[str, Any]) -> list[str]:
+    verdict = "over the RTO budget" if rt["over_budget"] else "within the RTO budget"
+    lines = ["## Time to recover", "", "| part | seconds |", "|---|---|"]
+    lines.append(f"| detection (slowest trigger: {rt['detected_by']}) | {rt['detection_s']} |")
+    lines.append(f"| critical path ({' -> '.join(rt['critical_path'])}) | {rt['steps_s']} |")
+    lines.append(f"| bake before failback | {rt['bake_s']} |")
+    lines.append(f"| **total** ({verdict} of {rt['rto_budget_s']} s) | **{rt['total_s']}** |")
+    lines += ["", "Triggers:"]
+    for trigger in rt["triggers"]:
+        lines.append(f"- {_describe_trigger(trigger)}")
+    return [*lines, ""]
+
+
+def _describe_trigger(t: dict[str, Any]) -> str:
+    parts = []
+    if t["request_interval_s"] is not None:
+        parts.append(
+            f"health check {t['request_interval_s']} s x {t['failure_threshold']} failures"
+        )
+    parts.append(f"alarm {t['period_s']} s x {t['evaluation_periods']} periods")
+    text = f"{t['alarm']}: {' + '.join(parts)} = {t['seconds']} s"
+    if t["defaults"]:
+        text += f" (defaults: {', '.join(t['defaults'])})"
+    return text
 
 
 def render_json(p: dict[str, Any]) -> str:

@@ -11,8 +11,9 @@
   fencing happens from the target or a global control. Rollback steps run after recovery.
 - **The strategy:** backup and restore has no Region switch plan, so a runbook listing
   ``backup_restore`` has no Region switch or routing control step (a zonal shift stays in-Region).
-- **The RTO budget:** the longest ``depends_on`` path, weighting each step by ``budget_s`` (else
-  ``timeout_s``), above ``rto_budget_s`` is a warning.
+- **The RTO budget:** detection (the slowest trigger), plus the longest ``depends_on`` path
+  weighting each step by ``budget_s`` (else ``timeout_s``), plus the bake before failback, above
+  ``rto_budget_s`` is a warning (:mod:`agentkit.runbooks.timing`).
 """
 
 from __future__ import annotations
@@ -180,14 +181,10 @@ def critical_path(runbook: Runbook) -> tuple[int, list[str]]:
 
 
 def budget_warning(runbook: Runbook) -> str | None:
-    seconds, path = critical_path(runbook)
-    rto = int(runbook.spec["rto_budget_s"])
-    if seconds <= rto:
-        return None
-    return (
-        f"{runbook.id}: the critical path takes up to {seconds} s "
-        f"({' -> '.join(path)}), more than the RTO budget of {rto} s"
-    )
+    """Detection, the critical path and the bake before failback, above the RTO budget."""
+    from agentkit.runbooks.timing import recovery_time
+
+    return recovery_time(runbook).warning()
 
 
 def check_budget(runbook: Runbook, report: Report) -> None:

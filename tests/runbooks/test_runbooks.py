@@ -83,9 +83,18 @@ def test_every_shipped_runbook_validates_and_every_scenario_is_covered() -> None
     for runbook in runbooks:
         report = validate(runbook, today=TODAY)
         assert report.errors == [], runbook.id
-    stale = [w for rb in runbooks for w in validate(rb, today=TODAY).warnings]
+    warnings = [w for rb in runbooks for w in validate(rb, today=TODAY).warnings]
+    stale = [w for w in warnings if "RTO budget" not in w]
     assert stale == [
         "cross-partition-recovery: last tested 162 days ago (more than 90); schedule a game day"
+    ]
+    # Detection at the default alarm settings (docs/runbooks.md) pushes these past their budget.
+    over = sorted(w.split(":", 1)[0] for w in warnings if "RTO budget" in w)
+    assert over == [
+        "agent-kill-switch",
+        "az-zonal-shift",
+        "elasticache-global-datastore-promotion",
+        "mcp-tool-outage",
     ]
 
 
