@@ -306,3 +306,7 @@ class ToolOutputInvalid(ToolError):
 
 class ToolFailed(ToolError):
     pass
+
+
+class ToolBusy(ToolFailed):
+    """The tool's bulkhead is full: the call was refused before it ran (never retried here)."""

@@ -21,6 +21,7 @@ from jsonschema.exceptions import SchemaError
 from pydantic import BaseModel, ConfigDict, Field
 
 from agentkit.errors import ConfigError, ToolVersionMismatch
+from agentkit.tools.bulkhead import BulkheadPolicy
 from agentkit.yamlsource import parse_model, read_json, read_yaml
 
 LOCK_NAME = "contracts.lock.json"
@@ -34,6 +35,8 @@ class Manifest(BaseModel):
     description: str = Field(min_length=1)
     timeout_s: float = Field(default=10.0, gt=0)
     fallback: str | None = None  # another tool with the same response schema
+    max_concurrent: int = Field(default=BulkheadPolicy.max_concurrent, ge=1)  # its bulkhead
+    max_queue: int = Field(default=BulkheadPolicy.max_queue, ge=0)
 
 
 @dataclass(frozen=True)
@@ -45,6 +48,7 @@ class ToolContract:
     response_schema: dict[str, Any]
     timeout_s: float = 10.0
     fallback: str | None = None
+    bulkhead: BulkheadPolicy = field(default_factory=BulkheadPolicy)
     path: Path = field(default=Path("."), compare=False)
 
     @property
@@ -98,6 +102,7 @@ def load_contract(directory: Path) -> ToolContract:
         response_schema=_schema(directory / "response.schema.json"),
         timeout_s=manifest.timeout_s,
         fallback=manifest.fallback,
+        bulkhead=BulkheadPolicy(manifest.max_concurrent, manifest.max_queue),
         path=directory,
     )
 

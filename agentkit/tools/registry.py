@@ -1,8 +1,10 @@
 """The tool registry: contracts enforced at the boundary, around every tool call.
 
 ``call`` validates the input (JSON Schema, then the tool's semantic checks) before the tool
-runs, runs it with a timeout behind a circuit breaker, falls back to a contract-compatible tool
-when it fails, validates the output, and records an ``execute_tool {tool}`` span. Tool
+runs, runs it in the tool's own bulkhead (its workers, concurrency limit and queue: a hung tool
+cannot take capacity from another) with a timeout behind the tool's own circuit breaker, falls
+back to a contract-compatible tool when it fails, validates the output, and records an
+``execute_tool {tool}`` span. Tool
 arguments and results go on the span only when ``capture_content`` is given: a function that
 redacts them (content capture is opt-in, and never unredacted).
 """
@@ -12,7 +14,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import CancelledError
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +25,7 @@ from opentelemetry.trace import Span, SpanKind, Status, StatusCode, TracerProvid
 
 from agentkit.errors import (
     CircuitOpen,
+    ToolBusy,
     ToolError,
     ToolFailed,
     ToolInputInvalid,
@@ -34,6 +37,7 @@ from agentkit.resilience.breaker import BreakerPolicy, MemoryBreakerStore, Route
 from agentkit.resilience.clock import SYSTEM_CLOCK, Clock
 from agentkit.telemetry import providers
 from agentkit.telemetry import semconv as sc
+from agentkit.tools.bulkhead import Bulkhead, BulkheadPolicy, BulkheadStats
 from agentkit.tools.contracts import ToolContract, load_contracts, read_lock, verify
 
 Payload = dict[str, Any]
@@ -60,10 +64,23 @@ class ToolResult:
     fallback_from: str | None = None  # set when a fallback tool answered
 
 
+@dataclass(frozen=True)
+class ToolStatus:
+    """One tool's health as the registry sees it: its breaker and its bulkhead."""
+
+    name: str
+    version: str
+    breaker: str  # closed | open | half-open
+    bulkhead: BulkheadStats
+    implemented: bool
+
+
 @dataclass
 class _Tool:
     contract: ToolContract
     implementation: Implementation | None
+    bulkhead: Bulkhead
+    breaker: RouteBreaker
     request: Draft202012Validator = field(init=False)
     response: Draft202012Validator = field(init=False)
 
@@ -92,16 +109,24 @@ class ToolRegistry:
         clock: Clock = SYSTEM_CLOCK,
         tracer_provider: TracerProvider | None = None,
         breaker: BreakerPolicy | None = None,
+        bulkheads: Mapping[str, BulkheadPolicy] | None = None,
         capture_content: Callable[[Any], Any] | None = None,
     ) -> None:
-        self._tools = {key: _Tool(c, implementations.get(c.name)) for key, c in contracts.items()}
+        """``bulkheads`` overrides, by tool name, the limits a contract's manifest declares."""
         policy = breaker or BreakerPolicy(fail_max=3, reset_timeout_s=30)
         store = MemoryBreakerStore(clock)
-        self._breakers = {
-            key: RouteBreaker(f"tool:{key}", policy, clock, store) for key in contracts
+        limits = dict(bulkheads or {})
+        self._tools = {
+            key: _Tool(
+                c,
+                implementations.get(c.name),
+                Bulkhead(key, limits.get(c.name, c.bulkhead)),
+                RouteBreaker(f"tool:{key}", policy, clock, store),
+            )
+            for key, c in contracts.items()
         }
+        self._clock = clock
         self._tracer = providers.get_tracer("agentkit.tools", tracer_provider)  # else global
-        self._pool = ThreadPoolExecutor(4, thread_name_prefix="agentkit-tool")
         self.capture_content = capture_content
 
     @classmethod
@@ -128,6 +153,19 @@ class ToolRegistry:
 
     def tool_specs(self, *names: str) -> list[dict[str, Any]]:
         return [self.contract(name).tool_spec() for name in names]
+
+    def status(self) -> list[ToolStatus]:
+        """Every tool's breaker state and bulkhead occupancy, by key."""
+        return [
+            ToolStatus(
+                t.contract.name,
+                t.contract.version,
+                t.breaker.state,
+                t.bulkhead.stats(),
+                t.implementation is not None,
+            )
+            for t in sorted(self._tools.values(), key=lambda t: t.contract.key)
+        ]
 
     def _tool(self, name: str, major: int | None) -> _Tool:
         candidates = [t for t in self._tools.values() if t.contract.name == name]
@@ -182,6 +220,8 @@ class ToolRegistry:
             output = self._guarded(tool, payload)
         except (ToolFailed, CircuitOpen) as error:
             if contract.fallback is None:
+                if isinstance(error, ToolFailed):
+                    raise
                 raise ToolFailed(str(error)) from error
             span.add_event(
                 "agentkit.tool.fallback",
@@ -199,19 +239,30 @@ class ToolRegistry:
         return ToolResult(contract.name, contract.version, payload, output, call_id)
 
     def _guarded(self, tool: _Tool, payload: Payload) -> Payload:
+        """Run the handler in the tool's bulkhead behind the tool's breaker; every outcome is
+        accounted to this tool alone."""
         contract = tool.contract
         if tool.implementation is None:
             raise ToolFailed(f"{contract.key} has a contract but no implementation")
-        breaker = self._breakers[contract.key]
-        breaker.admit()
-        future = self._pool.submit(tool.implementation.handler, payload)
+        tool.breaker.admit()
         try:
-            output = future.result(timeout=contract.timeout_s)
+            call = tool.bulkhead.submit(tool.implementation.handler, payload)
+        except ToolBusy:
+            tool.breaker.release()  # refused before it ran: says nothing about its health
+            raise
+        started = self._clock.now()
+        try:
+            output: Payload = call.future.result(timeout=contract.timeout_s)
+        except (FutureTimeout, CancelledError) as exc:
+            tool.bulkhead.give_up(call)
+            timed_out = ToolFailed(f"{contract.name} timed out after {contract.timeout_s:g} s")
+            tool.breaker.record_failure(timed_out)
+            raise timed_out from exc
         except Exception as exc:
             failure = _as_tool_error(exc, contract)
-            breaker.record_failure(failure)
+            tool.breaker.record_failure(failure)
             raise failure from exc
-        breaker.record_success()
+        tool.breaker.record_success(self._clock.now() - started)
         self._check_output(tool, output)
         return output
 
@@ -239,12 +290,12 @@ class ToolRegistry:
         return json.dumps(self.capture_content(value), sort_keys=True, default=str)
 
     def close(self) -> None:
-        self._pool.shutdown(wait=False, cancel_futures=True)
+        """Stop the idle workers (a hung handler's thread is a daemon: it never blocks exit)."""
+        for tool in self._tools.values():
+            tool.bulkhead.close()
 
 
 def _as_tool_error(exc: Exception, contract: ToolContract) -> ToolError:
     if isinstance(exc, ToolError):
         return exc
-    if isinstance(exc, FutureTimeout):
-        return ToolFailed(f"{contract.name} timed out after {contract.timeout_s:g} s")
     return ToolFailed(f"{contract.name} failed: {type(exc).__name__}: {exc}")

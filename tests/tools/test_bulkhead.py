@@ -1,0 +1,165 @@
+"""Each tool is its own containment domain: a hung tool exhausts only its own share."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from agentkit.errors import CircuitOpen, ToolBusy, ToolFailed
+from agentkit.tools.bulkhead import Bulkhead, BulkheadPolicy, cancelled
+from agentkit.tools.contracts import load_contracts
+from agentkit.tools.registry import Implementation, ToolRegistry
+
+from .conftest import write_tool
+
+PAYLOAD = {"rto_minutes": 5, "region": "eu-west-1"}
+ANSWER = {"strategy": "pilot_light"}
+
+
+class Hung:
+    """A handler that blocks until the test releases it (it ignores cancellation)."""
+
+    def __init__(self) -> None:
+        self.release = threading.Event()
+        self.entered = 0
+        self.lock = threading.Lock()
+        self.four_running = threading.Event()
+
+    def __call__(self, payload: dict[str, Any]) -> dict[str, Any]:
+        with self.lock:
+            self.entered += 1
+            if self.entered == 4:
+                self.four_running.set()
+        self.release.wait()
+        return ANSWER
+
+
+@pytest.fixture
+def hung() -> Iterator[Hung]:
+    handler = Hung()
+    yield handler
+    handler.release.set()
+
+
+def test_a_hung_tool_never_times_out_a_healthy_one(tmp_path: Path, hung: Hung) -> None:
+    write_tool(tmp_path, "hung", "1.0.0", timeout_s=0.2)
+    write_tool(tmp_path, "quick", "1.0.0", timeout_s=0.5)
+    quick_calls = 0
+
+    def quick(payload: dict[str, Any]) -> dict[str, Any]:
+        nonlocal quick_calls
+        quick_calls += 1
+        return ANSWER
+
+    registry = ToolRegistry(
+        load_contracts(tmp_path), {"hung": Implementation(hung), "quick": Implementation(quick)}
+    )
+    try:
+        with ThreadPoolExecutor(40) as pool:
+            hung_calls = [pool.submit(registry.call, "hung", PAYLOAD) for _ in range(20)]
+            assert hung.four_running.wait(10)  # the hung tool holds all of its workers
+            during = [pool.submit(registry.call, "quick", PAYLOAD) for _ in range(20)]
+            answers = [future.result().output for future in during]
+            hung_errors = [future.exception() for future in hung_calls]
+        after = [registry.call("quick", PAYLOAD).output for _ in range(10)]
+        assert answers == [ANSWER] * 20
+        assert after == [ANSWER] * 10
+        assert quick_calls == 30
+        assert all(isinstance(error, (ToolFailed, CircuitOpen)) for error in hung_errors)
+        assert sum("timed out after 0.2 s" in str(e) for e in hung_errors) == 20
+        status = {s.name: s for s in registry.status()}
+        assert status["quick"].breaker == "closed"  # no timeout of hung's is counted on quick
+        assert status["hung"].breaker == "open"
+        assert status["hung"].bulkhead.running == 4  # its own share, still held
+        assert status["hung"].bulkhead.abandoned == 4
+        assert status["hung"].bulkhead.queued == 0  # the 16 queued calls were withdrawn
+        assert hung.entered == 4  # ...and never ran
+    finally:
+        hung.release.set()
+        registry.close()
+
+
+def test_a_full_bulkhead_refuses_at_once_without_tripping_the_breaker(
+    tmp_path: Path, hung: Hung
+) -> None:
+    write_tool(tmp_path, "hung", "1.0.0", timeout_s=30, max_concurrent=1, max_queue=0)
+    registry = ToolRegistry(load_contracts(tmp_path), {"hung": Implementation(hung)})
+    try:
+        with ThreadPoolExecutor(1) as pool:
+            first = pool.submit(registry.call, "hung", PAYLOAD)
+            while registry.status()[0].bulkhead.running != 1:
+                threading.Event().wait(0.005)
+            for _ in range(5):
+                with pytest.raises(ToolBusy, match="at its concurrency limit"):
+                    registry.call("hung", PAYLOAD)
+            (status,) = registry.status()
+            assert status.breaker == "closed"
+            assert status.bulkhead.rejected == 5
+            hung.release.set()
+            assert first.result().output == ANSWER
+    finally:
+        registry.close()
+
+
+def test_the_registry_overrides_a_manifest_limit(tmp_path: Path, hung: Hung) -> None:
+    write_tool(tmp_path, "hung", "1.0.0", timeout_s=30, max_concurrent=8)
+    contracts = load_contracts(tmp_path)
+    assert contracts["hung@1"].bulkhead == BulkheadPolicy(max_concurrent=8, max_queue=16)
+    registry = ToolRegistry(
+        contracts,
+        {"hung": Implementation(hung)},
+        bulkheads={"hung": BulkheadPolicy(max_concurrent=1, max_queue=0)},
+    )
+    try:
+        with ThreadPoolExecutor(1) as pool:
+            first = pool.submit(registry.call, "hung", PAYLOAD)
+            while registry.status()[0].bulkhead.running != 1:
+                threading.Event().wait(0.005)
+            with pytest.raises(ToolBusy):
+                registry.call("hung", PAYLOAD)
+            hung.release.set()
+            first.result()
+    finally:
+        registry.close()
+
+
+def test_a_timed_out_handler_is_asked_to_stop_and_its_slot_comes_back() -> None:
+    bulkhead = Bulkhead("polite", BulkheadPolicy(max_concurrent=1, max_queue=0))
+    started, stopped = threading.Event(), threading.Event()
+
+    def polite(argument: int) -> int:
+        started.set()
+        if cancelled().wait(10):
+            stopped.set()
+        return argument
+
+    call = bulkhead.submit(polite, 1)
+    assert started.wait(10)
+    assert bulkhead.give_up(call) is False  # already running: cannot be withdrawn
+    assert bulkhead.stats().abandoned == 1
+    assert stopped.wait(10)  # the handler honoured the cancel signal
+    call.future.result(10)
+    assert bulkhead.submit(lambda x: x * 2, 21).future.result(10) == 42
+    assert bulkhead.stats().abandoned == 0
+    bulkhead.close()
+    with pytest.raises(ToolBusy, match="closed"):
+        bulkhead.submit(polite, 1)
+
+
+def test_a_queued_call_that_is_given_up_never_runs() -> None:
+    bulkhead = Bulkhead("one", BulkheadPolicy(max_concurrent=1, max_queue=1))
+    release = threading.Event()
+    ran: list[int] = []
+    blocker = bulkhead.submit(lambda x: release.wait(10), 0)
+    queued = bulkhead.submit(ran.append, 1)
+    assert bulkhead.give_up(queued) is True
+    release.set()
+    blocker.future.result(10)
+    assert bulkhead.submit(ran.append, 2).future.result(10) is None
+    assert ran == [2]
+    assert cancelled().is_set() is False  # outside a worker: never set
