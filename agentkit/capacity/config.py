@@ -18,6 +18,7 @@ from agentkit.regions import EndpointKind, endpoint_kind, require_known_region
 
 SHARE_TOLERANCE = 1e-6
 ContextMode = Literal["last", "full"]
+ServiceTier = Literal["priority", "default", "flex", "reserved"]  # as agentkit.config's routes
 Share = Annotated[float, Field(ge=0, le=1)]
 
 
@@ -57,6 +58,7 @@ class CapacityConfig(_Frozen):
     cache_hit_rate: float = Field(default=0.0, ge=0, le=1)  # h
     burndown: float | None = Field(default=None, ge=1)  # b; unset: from the model ID
     model_id: str | None = Field(default=None, min_length=1)
+    service_tier: ServiceTier | None = None  # the tier the load is priced at; unset: default
     peak_factor: float = Field(default=1.0, gt=0)  # p
     safety_margin: float = Field(default=0.2, ge=0, lt=1)  # m
     endpoint: EndpointKind | None = None  # default: from the model ID, else in-region

@@ -15,6 +15,11 @@ def load_capacity(path: Path | None = None) -> CapacityConfig:
 
     Raises :class:`ConfigError` (one line, exit 2) when there is no file or no section.
     """
+    return load_with_limits(path)[0]
+
+
+def load_with_limits(path: Path | None = None) -> tuple[CapacityConfig, int]:
+    """The capacity section and the run token budget (``limits.run_token_budget``) of the file."""
     from agentkit.config import DEFAULT_CONFIG_NAME, load_config
 
     source = path if path is not None else Path(DEFAULT_CONFIG_NAME)
@@ -25,4 +30,4 @@ def load_capacity(path: Path | None = None) -> CapacityConfig:
     config = load_config(source, check_residency=False)
     if config.capacity is None:
         raise ConfigError(f"{source}: no capacity: section; {HOW_TO_FIX}")
-    return config.capacity
+    return config.capacity, config.limits.run_token_budget

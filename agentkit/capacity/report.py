@@ -10,6 +10,8 @@ from agentkit.capacity.model import CapacityReport, RegionFigures
 if TYPE_CHECKING:
     from rich.console import Console
 
+    from agentkit.capacity.cost import CostReport
+
 DECIMALS = 6  # enough for any token count; hides float noise (199.99999999999997 -> 200)
 
 
@@ -140,3 +142,86 @@ def _compact(value: float) -> str:
 
 def _ok(ok: bool) -> str:
     return "[green]ok[/green]" if ok else "[red]NOT OK[/red]"
+
+
+USD_DECIMALS = 2
+
+
+def cost_json(cost: CostReport) -> dict[str, Any]:
+    """``cost`` in the JSON output: dollars rounded to cents, tokens whole."""
+    price = cost.price
+    total = cost.usd_per_month
+    budget = cost.run_budget
+    return {
+        "prices": cost.table,
+        "currency": "USD",
+        "model_id": cost.model_id,
+        "tier": cost.tier,
+        "price_per_1k": None
+        if price is None
+        else {
+            "input": price.input_per_1k,
+            "output": price.output_per_1k,
+            "source": price.source.cite(),
+        },
+        "regions": {
+            r.region: {
+                "tier": r.tier,
+                "share": r.share,
+                "input_tokens_per_month": round(r.input_tokens),
+                "output_tokens_per_month": round(r.output_tokens),
+                "input_usd": round(r.input_usd, USD_DECIMALS),
+                "output_usd": round(r.output_usd, USD_DECIMALS),
+                "usd_per_month": round(r.usd, USD_DECIMALS),
+            }
+            for r in cost.regions
+        },
+        "usd_per_month": None if total is None else round(total, USD_DECIMALS),
+        "run_budget": None
+        if budget is None
+        else {
+            "tokens": budget.tokens,
+            "usd_at_mix": round(budget.usd_at_mix, 4),
+            "usd_all_output": round(budget.usd_all_output, 4),
+        },
+        "not_priced": list(cost.not_priced),
+        "assumptions": list(cost.assumptions),
+    }
+
+
+def render_cost(cost: CostReport, console: Console) -> None:
+    """The cost table: dollars per month per Region and tier, the table's date, the caveats."""
+    from rich.table import Table
+
+    title = f"Cost per month ({cost.table}; USD)"
+    if cost.price is None:
+        console.print(f"{title}: not priced: {'; '.join(cost.not_priced)}", highlight=False)
+        return
+    table = Table(
+        "Region", "tier", "share", "input tokens", "output tokens", "$/month", title=title
+    )
+    for r in cost.regions:
+        table.add_row(
+            r.region,
+            r.tier,
+            f"{r.share:.0%}",
+            _compact(r.input_tokens) if r.input_tokens else "0",
+            _compact(r.output_tokens) if r.output_tokens else "0",
+            f"{r.usd:,.2f}",
+        )
+    console.print(table)
+    price = cost.price
+    console.print(
+        f"{cost.model_id}: ${price.input_per_1k:g} input / ${price.output_per_1k:g} output per "
+        f"1k tokens ({price.source.cite()}); total ${cost.usd_per_month or 0:,.2f} a month",
+        highlight=False,
+    )
+    if cost.run_budget is not None:
+        b = cost.run_budget
+        console.print(
+            f"run budget: {b.tokens:,} tokens = ${b.usd_at_mix:,.4f} at this load's input/output "
+            f"mix (at most ${b.usd_all_output:,.4f} if every token were output)",
+            highlight=False,
+        )
+    for line in cost.assumptions:
+        console.print(f"assumption: {line}", highlight=False)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -25,28 +26,42 @@ def capacity(
             "cannot absorb (TPM at admission, TPD).",
         ),
     ] = False,
+    prices: Annotated[
+        Path | None,
+        typer.Option(
+            "--prices",
+            help="Price table to use instead of the shipped agentkit/data/prices-v1.json.",
+        ),
+    ] = None,
 ) -> None:
-    """Seed and corrected capacity figures, headroom per Region against quotas, TPD and N+1.
+    """Seed and corrected capacity figures, headroom per Region against quotas, TPD and N+1,
+    and dollars per month per Region and tier (with the price table's date).
 
     Reads the capacity: section of agentkit.yaml (see docs/capacity.md).
     """
     import json
 
-    from agentkit.capacity.load import load_capacity
+    from agentkit.capacity.cost import monthly_cost
+    from agentkit.capacity.load import load_with_limits
     from agentkit.capacity.model import compute_capacity
-    from agentkit.capacity.report import render, to_json
+    from agentkit.capacity.prices import load_prices
+    from agentkit.capacity.report import cost_json, render, render_cost, to_json
 
-    settings = load_capacity(config)
+    settings, run_budget = load_with_limits(config)
     if failover:
         _failover(settings, json_output)
         return
+    table = load_prices(prices)
     report = compute_capacity(settings)
+    cost = monthly_cost(settings, report.model, table, run_token_budget=run_budget)
     if json_output:
-        typer.echo(json.dumps(to_json(report), indent=2))
+        typer.echo(json.dumps({**to_json(report), "cost": cost_json(cost)}, indent=2))
         return
     from rich.console import Console
 
-    render(report, Console())
+    console = Console()
+    render(report, console)
+    render_cost(cost, console)
 
 
 def _failover(settings: CapacityConfig, json_output: bool) -> None:

@@ -42,7 +42,7 @@ def test_json_keys(capsys: pytest.CaptureFixture[str], write_config: Any) -> Non
     data = json.loads(run(capsys, "-c", str(path), "--json")[1])
     assert set(data) == {
         "seed", "model", "regions", "tpd_ok", "n_plus_one", "endpoint", "quota_regions",
-        "routing_regions", "peak_factor", "safety_margin", "ok", "warnings",
+        "routing_regions", "peak_factor", "safety_margin", "ok", "warnings", "cost",
     }  # fmt: skip
     assert {"rpm", "tpm", "tpm_full_history", "tpm_settled"} <= set(data["seed"])
     assert {
