@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from types import ModuleType
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -150,6 +150,19 @@ class SessionsConfig(Frozen):
         return self
 
 
+class KnowledgeBaseConfig(Frozen):
+    """One Knowledge Base, kept in several Regions: its id per Region, in fallback order (the
+    first is the primary), and the relevance floor under which results are dropped."""
+
+    # Region -> Knowledge Base id (10 letters or digits, as the console shows it)
+    regions: dict[str, Annotated[str, Field(pattern=r"^[0-9a-zA-Z]{10}$")]] = Field(min_length=1)
+    min_score: float = Field(default=0.5, ge=0, le=1)
+    max_results: int = Field(default=5, ge=1, le=100)
+    # bedrock-agent-runtime endpoint per Region; unset, a loopback models.endpoints entry (the
+    # emulator serves both APIs on one port) is used, any other is not
+    endpoints: dict[str, str] = Field(default_factory=dict)
+
+
 class AgentkitConfig(Frozen):
     models: ModelsConfig = ModelsConfig()
     resilience: ResilienceConfig = ResilienceConfig()
@@ -158,6 +171,7 @@ class AgentkitConfig(Frozen):
     telemetry: TelemetryConfig = TelemetryConfig()
     capacity: CapacityConfig | None = None
     sessions: SessionsConfig = SessionsConfig()
+    knowledge_bases: dict[str, KnowledgeBaseConfig] = Field(default_factory=dict)  # by name
 
 
 def load_config(path: str | Path | None = None, *, check_residency: bool = True) -> AgentkitConfig:

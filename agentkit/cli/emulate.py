@@ -21,6 +21,10 @@ def emulate(
     guardrails: Annotated[
         Path | None, typer.Option(help="Guardrail declarations per Region (YAML).")
     ] = None,
+    knowledge: Annotated[
+        Path | None,
+        typer.Option(help="Knowledge Base documents per Region (YAML) for Retrieve."),
+    ] = None,
     host: Annotated[str, typer.Option(help="Loopback address to bind.")] = "127.0.0.1",
     port: Annotated[
         int,
@@ -37,6 +41,7 @@ def emulate(
         faults=faults,
         scripts=scripts,
         guardrails=guardrails,
+        knowledge=knowledge,
         host=host,
         port=port,
         json_output=json_output,

@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from agentkit.emulator.faults import describe_plan_error, parse_plan
+from agentkit.emulator.knowledge import KnowledgeCatalog
 from agentkit.emulator.limits import MAX_PLAN_BYTES, MAX_REQUEST_BYTES
 from agentkit.emulator.service import Answer, BedrockService, Call, StreamAnswer, parse_path
 from agentkit.emulator.wire_errors import DROP, BedrockError, error_body
@@ -145,13 +146,18 @@ def _not_found(path: str) -> Answer:
 
 
 class ControlApp:
-    """``GET/DELETE /calls``, ``GET/PUT /faults``: the emulator's test and game-day API."""
+    """``GET/DELETE /calls``, ``GET/PUT /faults``, ``GET/PUT /knowledge``: the emulator's test
+    and game-day API."""
 
     def __init__(
-        self, service: BedrockService, apply_plan: Callable[[Any], Awaitable[None]]
+        self,
+        service: BedrockService,
+        apply_plan: Callable[[Any], Awaitable[None]],
+        set_knowledge: Callable[[KnowledgeCatalog], Awaitable[None]] | None = None,
     ) -> None:
         self.service = service
         self.apply_plan = apply_plan
+        self.set_knowledge = set_knowledge
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -170,6 +176,11 @@ class ControlApp:
             await send_answer(send, _json(200, self.service.faults.plan.model_dump(mode="json")))
         elif key == ("PUT", "/faults"):
             await send_answer(send, await self._put_faults(body))
+        elif key == ("GET", "/knowledge"):
+            catalog = self.service.knowledge.catalog
+            await send_answer(send, _json(200, catalog.model_dump(mode="json")))
+        elif key == ("PUT", "/knowledge") and self.set_knowledge is not None:
+            await send_answer(send, await self._put_knowledge(body))
         else:
             await send_answer(send, _json(404, {"message": f"no such control endpoint: {key[1]}"}))
 
@@ -188,6 +199,27 @@ class ControlApp:
         except ValueError as exc:
             return _json(400, {"message": f"invalid fault plan: {exc}"})
         return _json(200, plan.model_dump(mode="json"))
+
+    async def _put_knowledge(self, body: bytes) -> Answer:
+        assert self.set_knowledge is not None
+        try:
+            data = load_yaml(body.decode("utf-8") or "{}", "knowledge", InputError).data
+            catalog = KnowledgeCatalog.model_validate(data if data is not None else {})
+            await self.set_knowledge(catalog)
+        except UnicodeDecodeError:
+            return _json(400, {"message": "knowledge is not UTF-8 text"})
+        except InputError as exc:
+            return _json(400, {"message": f"knowledge is not valid JSON or YAML: {exc}"})
+        except ValueError as exc:
+            return _json(400, {"message": f"invalid knowledge: {describe_plan_error(exc)}"})
+        return _json(200, {"knowledge_bases": _counts(catalog)})
+
+
+def _counts(catalog: KnowledgeCatalog) -> dict[str, dict[str, int]]:
+    return {
+        region: {kb: len(docs) for kb, docs in bases.items()}
+        for region, bases in catalog.root.items()
+    }
 
 
 def _json(status: int, body: Any) -> Answer:

@@ -28,6 +28,7 @@ class CallRecord:
     output_tokens: int = 0
     service_tier: str | None = None  # serviceTier.type the request asked for
     latency: str | None = None  # performanceConfig.latency the request asked for
+    knowledge_base: str | None = None  # the Knowledge Base id of a Retrieve call
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)

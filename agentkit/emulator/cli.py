@@ -13,6 +13,7 @@ from pydantic import BaseModel, ValidationError
 
 from agentkit.emulator.faults import FaultPlan, describe_plan_error
 from agentkit.emulator.guardrails import GuardrailCatalog, GuardrailRegistry
+from agentkit.emulator.knowledge import KnowledgeCatalog, KnowledgeCorpus
 from agentkit.emulator.responder import Responder, Script
 from agentkit.emulator.server import EmulatorServer
 from agentkit.errors import InputError
@@ -50,9 +51,11 @@ def serve(
     host: str,
     port: int,
     json_output: bool,
+    knowledge: Path | None = None,
 ) -> None:
+    emulated = parse_regions(regions)
     server = EmulatorServer(
-        parse_regions(regions),
+        emulated,
         host=host,
         port=port,
         plan=load_file(FaultPlan, faults) if faults else None,
@@ -60,8 +63,19 @@ def serve(
         guardrails=GuardrailRegistry(load_file(GuardrailCatalog, guardrails))
         if guardrails
         else None,
+        knowledge=_load_knowledge(knowledge, emulated) if knowledge else None,
     )
     asyncio.run(_run(server, json_output))
+
+
+def _load_knowledge(path: Path, regions: list[str]) -> KnowledgeCorpus:
+    catalog = load_file(KnowledgeCatalog, path)
+    for region in catalog.root:
+        if region not in regions:
+            raise InputError(
+                f"{path}: {region} is not an emulated Region; add it to --regions or remove it"
+            )
+    return KnowledgeCorpus(catalog)
 
 
 async def _run(server: EmulatorServer, json_output: bool) -> None:

@@ -22,7 +22,10 @@ from pydantic import (
 )
 
 from agentkit.capacity.bucket import TokenBucket
+from agentkit.emulator.knowledge import NO_RETRIEVAL_FAULTS, RetrievalFaults
 from agentkit.emulator.wire_errors import (
+    AGENT_ERRORS,
+    AGENT_OPERATIONS,
     DROP,
     ERRORS,
     NAMED_FAULTS,
@@ -67,10 +70,20 @@ class ErrorRule(_Plan):
     @field_validator("code")
     @classmethod
     def _known_code(cls, code: str) -> str:
-        if code != DROP and code not in ERRORS:
-            names = ", ".join([*ERRORS, *NAMED_FAULTS])
+        if code != DROP and code not in ERRORS and code not in AGENT_ERRORS:
+            names = ", ".join([*ERRORS, *NAMED_FAULTS, *AGENT_ERRORS])
             raise ValueError(f"unknown error code {code!r}; use one of {names} or drop")
         return code
+
+    @model_validator(mode="after")
+    def _agent_codes_for_retrieve(self) -> ErrorRule:
+        if self.code in AGENT_ERRORS and not (
+            self.operations and set(self.operations) <= AGENT_OPERATIONS
+        ):
+            raise ValueError(
+                f"{self.code} is a Knowledge Base error: add operations: [Retrieve] to the rule"
+            )
+        return self
 
     def fires(self, n: int, rng: random.Random, operation: str) -> bool:
         if self.operations is not None and operation not in self.operations:
@@ -117,10 +130,26 @@ class TargetFaults(_Plan):
     quota: Quota | None = None
 
 
+class KnowledgeFaults(TargetFaults):
+    """Faults of one Knowledge Base (``Retrieve``): the usual errors, latency and black hole,
+    plus stale documents and scaled-down scores. ``stream`` and ``quota`` do not apply."""
+
+    stale: bool = False  # serve each document's ``stale`` version (an old sync)
+    score_scale: float = Field(default=1.0, ge=0, le=1)  # every score multiplied: low scores
+
+    @model_validator(mode="after")
+    def _no_model_faults(self) -> KnowledgeFaults:
+        if self.stream is not None or self.quota is not None:
+            raise ValueError("stream and quota do not apply to a knowledge base")
+        return self
+
+
 class RegionFaults(TargetFaults):
     down: bool = False
     # model id or glob pattern
     models: dict[str, TargetFaults] = Field(default_factory=dict, max_length=MAX_MODELS)
+    # Knowledge Base id or glob pattern (Retrieve calls)
+    knowledge_bases: dict[str, KnowledgeFaults] = Field(default_factory=dict, max_length=MAX_MODELS)
     cris_destination: str | None = None
 
 
@@ -140,6 +169,7 @@ class Decision:
     stream: StreamFaults = field(default_factory=StreamFaults)
     quota: Quota | None = None
     quota_key: tuple[str, str] = ("", "")
+    retrieval: RetrievalFaults = NO_RETRIEVAL_FAULTS
 
 
 class FaultState:
@@ -162,10 +192,12 @@ class FaultState:
         faults = self.region(region)
         n = self._calls[region] = self._calls.get(region, 0) + 1
         rng = self._rngs.setdefault(region, random.Random(f"{self.plan.seed}/{region}"))
-        pattern, override = _match_model(faults.models, model)
+        retrieve = operation == "Retrieve"
+        overrides: dict[str, Any] = faults.knowledge_bases if retrieve else faults.models
+        pattern, override = _match_model(overrides, model)
         rules: list[tuple[ErrorRule, int]] = []
         if override is not None:
-            key = (region, pattern)
+            key = (region, f"kb:{pattern}" if retrieve else pattern)
             m = self._model_calls[key] = self._model_calls.get(key, 0) + 1
             rules += [(rule, m) for rule in override.errors]
         rules += [(rule, n) for rule in faults.errors]
@@ -179,8 +211,9 @@ class FaultState:
             blackhole=faults.blackhole or bool(override and override.blackhole),
             error=error,
             stream=(override and override.stream) or faults.stream or _NO_STREAM_FAULTS,
-            quota=target.quota or faults.quota,
+            quota=None if retrieve else target.quota or faults.quota,
             quota_key=(region, model),
+            retrieval=_retrieval(override),
         )
 
     def bucket(self, decision: Decision) -> TokenBucket | None:
@@ -202,7 +235,13 @@ _HEALTHY = RegionFaults()
 _NO_STREAM_FAULTS = StreamFaults()
 
 
-def _match_model(models: dict[str, TargetFaults], model: str) -> tuple[str, TargetFaults | None]:
+def _retrieval(override: TargetFaults | None) -> RetrievalFaults:
+    if not isinstance(override, KnowledgeFaults):
+        return NO_RETRIEVAL_FAULTS
+    return RetrievalFaults(stale=override.stale, score_scale=override.score_scale)
+
+
+def _match_model(models: dict[str, Any], model: str) -> tuple[str, TargetFaults | None]:
     if model in models:
         return model, models[model]
     for pattern, faults in models.items():

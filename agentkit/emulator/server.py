@@ -22,6 +22,7 @@ from agentkit.emulator.asgi import BedrockApp, Connections, ControlApp
 from agentkit.emulator.calllog import CallRecord
 from agentkit.emulator.faults import FaultPlan, parse_plan
 from agentkit.emulator.guardrails import GuardrailRegistry
+from agentkit.emulator.knowledge import KnowledgeCatalog, KnowledgeCorpus
 from agentkit.emulator.responder import Responder
 from agentkit.emulator.service import BedrockService
 from agentkit.resilience.clock import SYSTEM_CLOCK, Clock
@@ -61,12 +62,18 @@ class EmulatorServer:
         plan: FaultPlan | None = None,
         responder: Responder | None = None,
         guardrails: GuardrailRegistry | None = None,
+        knowledge: KnowledgeCorpus | None = None,
         clock: Clock = SYSTEM_CLOCK,
     ) -> None:
         if not regions:
             raise ValueError("the emulator needs at least one Region")
         self.service = BedrockService(
-            regions, plan=plan, responder=responder, guardrails=guardrails, clock=clock
+            regions,
+            plan=plan,
+            responder=responder,
+            guardrails=guardrails,
+            knowledge=knowledge,
+            clock=clock,
         )
         self.host = host
         self._control = _Listener("control", host, port)
@@ -81,7 +88,7 @@ class EmulatorServer:
         bedrock = BedrockApp(self.service, self._port_regions, self._connections)
         self._bedrock = wrap_app(cast(Any, bedrock), 0, "asgi")
         self._control_app = wrap_app(
-            cast(Any, ControlApp(self.service, self.apply_plan)), 0, "asgi"
+            cast(Any, ControlApp(self.service, self.apply_plan, self.set_knowledge)), 0, "asgi"
         )
         self._connections.abort = self._abort
 
@@ -128,6 +135,13 @@ class EmulatorServer:
                     listener.port_holder.close()
                     listener.port_holder = None
                 await self._listen(listener, self._bedrock)
+
+    async def set_knowledge(self, catalog: KnowledgeCatalog) -> None:
+        """Replace every Region's Knowledge Bases (on the event loop, between requests)."""
+        unknown = sorted(set(catalog.root) - set(self._regions))
+        if unknown:
+            raise ValueError(f"{unknown[0]}: not a Region this emulator serves")
+        self.service.knowledge = KnowledgeCorpus(catalog)
 
     async def _listen(self, listener: _Listener, app: Any) -> None:
         async def on_connect(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -249,6 +263,15 @@ class Emulator:
         parsed = plan if isinstance(plan, FaultPlan) else parse_plan(plan)
         self._run(self._server.apply_plan(parsed))
 
+    def set_knowledge(self, catalog: KnowledgeCatalog | dict[str, Any]) -> None:
+        """Replace the Knowledge Bases: ``{region: {kb_id: [{id, uri, text}, ...]}}``."""
+        parsed = (
+            catalog
+            if isinstance(catalog, KnowledgeCatalog)
+            else KnowledgeCatalog.model_validate(catalog)
+        )
+        self._run(self._server.set_knowledge(parsed))
+
     def calls(self) -> list[CallRecord]:
         return self.service.log.records()
 
@@ -262,6 +285,15 @@ class Emulator:
         from agentkit.emulator.clients import emulator_client
 
         client = emulator_client(self.endpoints[region], region, **config)
+        self._clients.append(client)
+        return client
+
+    def agent_client(self, region: str, **config: Any) -> Any:
+        """A boto3 ``bedrock-agent-runtime`` client (Knowledge Base ``Retrieve``) for
+        ``region``'s endpoint, like :meth:`client`."""
+        from agentkit.emulator.clients import emulator_agent_client
+
+        client = emulator_agent_client(self.endpoints[region], region, **config)
         self._clients.append(client)
         return client
 

@@ -22,6 +22,7 @@ from agentkit.emulator.eventstream import error_frame, event_frame, exception_fr
 from agentkit.emulator.faults import Decision, FaultPlan, FaultState, StreamFaults
 from agentkit.emulator.guardrails import GuardrailRegistry, GuardrailSpec, evaluate
 from agentkit.emulator.invoke import from_invoke_body, to_invoke_body
+from agentkit.emulator.knowledge import KnowledgeCorpus, retrieve_body
 from agentkit.emulator.limits import MAX_REQUEST_DEPTH
 from agentkit.emulator.responder import Reply, Responder, last_user_text
 from agentkit.emulator.routing import cris_candidates
@@ -60,6 +61,7 @@ class Call:
     burndown: float = 1.0
 
 
+_NOT_ON_A_MODEL = frozenset({"ApplyGuardrail", "Retrieve"})
 _ROUTES = {
     "converse": "Converse",
     "converse-stream": "ConverseStream",
@@ -75,6 +77,8 @@ def parse_path(method: str, path: str) -> tuple[str, str] | None:
     parts = path.strip("/").split("/")
     if len(parts) == 3 and parts[0] == "model" and parts[2] in _ROUTES:
         return _ROUTES[parts[2]], unquote(parts[1])
+    if len(parts) == 3 and parts[0] == "knowledgebases" and parts[2] == "retrieve":
+        return "Retrieve", unquote(parts[1])  # Agents for Amazon Bedrock Runtime
     if (
         len(parts) == 5
         and parts[0] == "guardrail"
@@ -93,12 +97,14 @@ class BedrockService:
         plan: FaultPlan | None = None,
         responder: Responder | None = None,
         guardrails: GuardrailRegistry | None = None,
+        knowledge: KnowledgeCorpus | None = None,
         clock: Clock = SYSTEM_CLOCK,
     ) -> None:
         self.regions = regions
         self.faults = FaultState(plan or FaultPlan(), clock)
         self.responder = responder or Responder()
         self.guardrails = guardrails or GuardrailRegistry()
+        self.knowledge = knowledge or KnowledgeCorpus()
         self.log = CallLog()
         self._clock = clock
 
@@ -115,12 +121,14 @@ class BedrockService:
         headers: dict[str, str],
         http_version: str = "1.1",
     ) -> Call:
-        served = self._serving_region(region, target) if operation != "ApplyGuardrail" else region
+        on_model = operation not in _NOT_ON_A_MODEL
+        served = self._serving_region(region, target) if on_model else region
         record = self.log.open(
             region=region,
             served_region=served,
             operation=operation,
-            model=target if operation != "ApplyGuardrail" else "",
+            model=target if on_model else "",
+            knowledge_base=target if operation == "Retrieve" else None,
             attempt=parse_attempt(headers.get("amz-sdk-request")),
             signed_region=parse_signed_region(headers.get("authorization")),
             http_version=http_version,
@@ -231,6 +239,13 @@ class BedrockService:
         }
         if result.intervened:
             body["actionReason"] = "Guardrail blocked." if result.blocked else "Guardrail masked."
+        self.close(call, 200)
+        return _json_answer(body)
+
+    def _Retrieve(self, call: Call, request: dict[str, Any]) -> Answer:
+        body = retrieve_body(
+            self.knowledge, call.record.region, call.target, request, call.decision.retrieval
+        )
         self.close(call, 200)
         return _json_answer(body)
 

@@ -32,6 +32,21 @@ _ERRORS = [
     WireError("ResourceNotFoundException", 404, "The specified resource was not found."),
 ]
 ERRORS: dict[str, WireError] = {e.code: e for e in _ERRORS}
+# Errors that only Agents for Amazon Bedrock Runtime (``Retrieve``) models: a fault plan may use
+# them for that operation only.
+AGENT_ERRORS: dict[str, WireError] = {
+    e.code: e
+    for e in (
+        WireError(
+            "DependencyFailedException",
+            424,
+            "The vector store of the knowledge base did not answer.",
+        ),
+        WireError("BadGatewayException", 502, "A dependency of the knowledge base failed."),
+        WireError("ConflictException", 409, "The request conflicts with the resource's state."),
+    )
+}
+AGENT_OPERATIONS = frozenset({"Retrieve"})
 
 # In-stream exceptions use lowerCamel event names (botocore's ConverseStreamOutput members).
 STREAM_EXCEPTIONS = frozenset(
@@ -87,7 +102,7 @@ class BedrockError(Exception):
     """An error answer of the emulator: becomes a Bedrock-framed error response."""
 
     def __init__(self, code: str, message: str | None = None, **headers: str) -> None:
-        super().__init__(message or ERRORS[code].message)
+        super().__init__(message or (ERRORS.get(code) or AGENT_ERRORS[code]).message)
         self.code = code
         self.message = message
         self.headers = headers
@@ -101,7 +116,7 @@ def error_body(
     code: str, message: str | None = None, **fields: Any
 ) -> tuple[int, dict[str, str], bytes]:
     """Status, headers and body of an error response, exactly as Bedrock frames it."""
-    wire = ERRORS[code]
+    wire = ERRORS.get(code) or AGENT_ERRORS[code]
     body: dict[str, Any] = {"message": message or wire.message}
     if code in ("ModelErrorException", "ModelStreamErrorException"):
         body.setdefault("originalStatusCode", 500)

@@ -47,6 +47,10 @@ STEP_INDEX = "agentkit.step.index"  # LangGraph's superstep number
 STEP_INTERRUPTED = "agentkit.step.interrupted"  # the step paused for approval
 OUTCOME = "agentkit.outcome"  # ok | error, on the request and attempt counters
 REASON = "agentkit.reason"  # why a fallback happened
+KNOWLEDGE_BASE_ID = "aws.bedrock.knowledge_base.id"  # the id that answered a retrieval
+KNOWLEDGE_BASE = "agentkit.knowledge_base"  # the knowledge base's name in agentkit.yaml
+RETRIEVAL_KEPT = "agentkit.retrieval.kept"  # results at or above the relevance floor
+RETRIEVAL_DROPPED = "agentkit.retrieval.dropped"  # results under it, unscored or uncitable
 
 # metrics
 METRIC_TOKEN_USAGE = "gen_ai.client.token.usage"
