@@ -36,6 +36,14 @@ def md(value: Any) -> str:
     return _MD_SPECIAL.sub(r"\\\1", flat)
 
 
+class _EscapedText(dict[str, str]):
+    """``md`` of each text, remembered: ``text[value]``."""
+
+    def __missing__(self, value: str) -> str:
+        escaped = self[value] = md(value)
+        return escaped
+
+
 def md_code(value: Any) -> str:
     """``value`` as a Markdown code span, fenced by more backticks than it contains."""
     flat = _CONTROL.sub(" ", str(value))
@@ -137,16 +145,19 @@ def render_markdown(report: dict[str, Any]) -> str:
         "| S' | O' | D' | RPN' | AP' | Owner: action |",
         "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
+    text = _EscapedText()  # rows of one mode share their texts: each is escaped once
     for r in report["rows"]:
-        mode = md(r["failure_mode"]) + (" *(proposed by model)*" if r["proposed_by_model"] else "")
+        mode = text[r["failure_mode"]] + (
+            " *(proposed by model)*" if r["proposed_by_model"] else ""
+        )
         cells = [
             md(r["id"]),
             md(r.get("item") or r["component"]),
-            md(r.get("function", "")),
+            text[r.get("function", "")],
             mode,
-            md(r["cause"]),
-            md(r["effect"]),
-            md(_controls_text(r)),
+            text[r["cause"]],
+            text[r["effect"]],
+            text[_controls_text(r)],
             md(r["severity"]),
             md(r["occurrence"]),
             md(r["detection"]),
@@ -157,7 +168,7 @@ def render_markdown(report: dict[str, Any]) -> str:
             md(_revised(r, "detection")),
             md(_revised(r, "rpn")),
             md(_revised(r, "action_priority")),
-            md(_owner_text(r)),
+            text[_owner_text(r)],
         ]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
