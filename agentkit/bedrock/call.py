@@ -154,6 +154,19 @@ class CallRecorder:
         return {sc.CLOUD_REGION: region, sc.SERVER_ADDRESS: host, sc.SERVER_PORT: port}
 
 
+def account(
+    response: ModelResponse,
+    route: Route,
+    budget: RunBudget | None,
+    recorder: CallRecorder,
+    duration_s: float,
+) -> None:
+    """A successful call's usage into the run budget, the span and the metrics."""
+    if budget is not None:
+        budget.add_usage(response.usage.input_tokens, response.usage.output_tokens)
+    recorder.succeeded(response, route, duration_s)
+
+
 def server_of(clients: Any, region: str) -> tuple[str, int]:
     """The Bedrock Runtime host and port a Region's calls go to: the configured endpoint
     override (a VPC endpoint, the local emulator), else the client's own endpoint (FIPS and

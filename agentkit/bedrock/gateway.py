@@ -9,11 +9,9 @@ When every route fails, raise :class:`AllRoutesFailed` carrying every attempt.
 
 from __future__ import annotations
 
-import logging
 import random
 import time
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import replace
 from typing import Any, TypeVar
 
@@ -21,43 +19,40 @@ from opentelemetry import trace
 from opentelemetry.metrics import MeterProvider, Observation
 from opentelemetry.trace import SpanKind, TracerProvider
 
-from agentkit.bedrock.call import CallRecorder
+from agentkit.bedrock.admission import SPILL, AdmissionGate, Answered
+from agentkit.bedrock.attempts import AttemptFn, AttemptLoop, CallContext
+from agentkit.bedrock.call import CallRecorder, account
 from agentkit.bedrock.clients import ClientFactory
-from agentkit.bedrock.errors import bedrock_errors, translate
+from agentkit.bedrock.errors import translate
+from agentkit.bedrock.hedging import BothFailed, Hedger
+from agentkit.bedrock.routing import RouteChain
 from agentkit.bedrock.stream import GatewayStream, prime_stream
-from agentkit.bedrock.tokens import converse_input_tokens
 from agentkit.bedrock.types import ModelRequest, ModelResponse, Usage
 from agentkit.config import AgentkitConfig, GuardrailRef, Route, optional_module
-from agentkit.errors import (
-    Action,
-    AgentkitError,
-    AllRoutesFailed,
-    CircuitOpen,
-    DailyQuotaExhausted,
-    ModelError,
-)
+from agentkit.errors import Action, AgentkitError, AllRoutesFailed, CircuitOpen, ModelError
 from agentkit.residency import check_routes
 from agentkit.resilience.admission import Admission, Ticket, build_admission
-from agentkit.resilience.breaker import (
-    BreakerPolicy,
-    BreakerStore,
-    MemoryBreakerStore,
-    RouteBreaker,
-)
+from agentkit.resilience.breaker import BreakerPolicy, BreakerStore, MemoryBreakerStore
 from agentkit.resilience.budget import RunBudget
 from agentkit.resilience.clock import SYSTEM_CLOCK, Clock
-from agentkit.resilience.retry import RetryBudget, RetryPolicy, retrying
+from agentkit.resilience.retry import RetryBudget, RetryPolicy
 from agentkit.telemetry import providers
 from agentkit.telemetry import semconv as sc
 from agentkit.telemetry.listeners import BreakerTelemetry
 from agentkit.telemetry.metrics import GatewayMetrics
 
 T = TypeVar("T")
-AttemptFn = Callable[[Route, Any], T]
 
 
 class Gateway:
-    """Implements :class:`agentkit.bedrock.types.ModelInterface` over a chain of routes."""
+    """Implements :class:`agentkit.bedrock.types.ModelInterface` over a chain of routes.
+
+    The facade over four parts: the route chain (:mod:`~agentkit.bedrock.routing`), the attempt
+    loop on one route (:mod:`~agentkit.bedrock.attempts`), admission control
+    (:mod:`~agentkit.bedrock.admission`) and hedging (:mod:`~agentkit.bedrock.hedging`); it walks
+    the chain and decides, from each error's action, whether to go on. It is also the
+    :class:`~agentkit.bedrock.stream.StreamOwner` of the streams it opens.
+    """
 
     def __init__(
         self,
@@ -81,31 +76,44 @@ class Gateway:
     ) -> None:
         if not routes:
             raise ValueError("a gateway needs at least one route")
-        self.routes = tuple(routes)
         self.clients = clients
         self.retry_policy = retry or RetryPolicy()
         self.retry_budget = retry_budget or RetryBudget(ratio=0.2)
         self.call_deadline_s = call_deadline_s
         self.hedge_delay_s = hedge_delay_s
         self.default_max_tokens = default_max_tokens
-        self.guardrails = dict(guardrails or {})
         self.clock = clock
         self.capture_content = capture_content
         self.admission = admission
-        self._rng = rng or random.Random()
         # Explicit providers, else the CLI command's, else the global ones (no-ops until the
         # application installs real ones).
         self._tracer = providers.get_tracer("agentkit.gateway", tracer_provider)
         meter = providers.get_meter("agentkit.gateway", meter_provider)
         self.metrics = GatewayMetrics(meter)
         self._telemetry = BreakerTelemetry(meter, self)
-        store = breaker_store or MemoryBreakerStore(clock)
-        policy = breaker or BreakerPolicy()
-        self.disabled: dict[str, str] = {}  # route name -> why (a configuration defect)
-        self.breakers = {
-            r.name: RouteBreaker(r.name, policy, clock, store, [self._telemetry])
-            for r in self.routes
-        }
+        self._chain = RouteChain(
+            routes,
+            policy=breaker or BreakerPolicy(),
+            clock=clock,
+            store=breaker_store or MemoryBreakerStore(clock),
+            listeners=[self._telemetry],
+            guardrails=guardrails or {},
+            metrics=self.metrics,
+        )
+        self.routes = self._chain.routes
+        self.guardrails = self._chain.guardrails
+        self.breakers = self._chain.breakers
+        self.disabled = self._chain.disabled  # route name -> why (a configuration defect)
+        self._attempts = AttemptLoop(
+            breakers=self.breakers,
+            clients=clients,
+            policy=self.retry_policy,
+            retry_budget=self.retry_budget,
+            deadline_s=call_deadline_s,
+            clock=clock,
+            rng=rng or random.Random(),
+        )
+        self._gate = AdmissionGate(admission, self._chain.converse_kwargs)
         if admission is not None:
             meter.create_observable_gauge(
                 sc.METRIC_ADMISSION_AVAILABLE,
@@ -118,9 +126,7 @@ class Gateway:
                 unit="{token}",
                 description="Quota tokens available to admit calls, per route",
             )
-        self._pool = (
-            ThreadPoolExecutor(8, thread_name_prefix="agentkit-hedge") if hedge_delay_s else None
-        )
+        self._hedger = Hedger(hedge_delay_s, self._gate) if hedge_delay_s else None
         self._warming = clients.warm_in_background(r.region for r in self.routes)
 
     @classmethod
@@ -175,8 +181,9 @@ class Gateway:
             recorder = CallRecorder(span, request, self)
             started = time.perf_counter()
             try:
+                kwargs = self._chain.converse_kwargs
                 raw, route, ticket = self._through_routes(
-                    request, budget, recorder, lambda r, c: c.converse(**self._kwargs(request, r))
+                    request, budget, recorder, lambda r, c: c.converse(**kwargs(request, r))
                 )
             except Exception as error:  # recorded, then raised unchanged
                 recorder.failed(error)
@@ -192,7 +199,7 @@ class Gateway:
                 service_tier=(raw.get("serviceTier") or {}).get("type"),
             )
             self.settle(ticket, response)
-            self.account(response, route, budget, recorder, time.perf_counter() - started)
+            account(response, route, budget, recorder, time.perf_counter() - started)
             return response
 
     def converse_stream(
@@ -211,7 +218,7 @@ class Gateway:
                     budget,
                     recorder,
                     lambda r, c: prime_stream(
-                        c.converse_stream(**self._kwargs(request, r, stream=True))
+                        c.converse_stream(**self._chain.converse_kwargs(request, r, stream=True))
                     ),
                 )
         except Exception as error:  # recorded, then raised unchanged
@@ -221,11 +228,11 @@ class Gateway:
         return GatewayStream(self, primed, route, recorder, budget, started, ticket)
 
     def breaker_states(self) -> dict[str, str]:
-        return {name: breaker.state for name, breaker in self.breakers.items()}
+        return self._chain.states()
 
     def close(self) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(wait=False, cancel_futures=True)
+        if self._hedger is not None:
+            self._hedger.close()
         self.clients.close()
 
     # --- the chain -----------------------------------------------------------------------------
@@ -236,14 +243,13 @@ class Gateway:
         budget: RunBudget | None,
         recorder: CallRecorder,
         fn: AttemptFn[T],
-    ) -> tuple[T, Route, Ticket | None]:
-        self.retry_budget.on_call()
-        deadline = self.clock.now() + self.call_deadline_s
-        if budget is not None and budget.deadline is not None:
-            deadline = min(deadline, budget.deadline)
-        routes = self.routes
-        if self.guardrails:
-            routes = tuple(r for r in routes if self._guardrail_allows(r, request, recorder))
+    ) -> Answered[T]:
+        call = self._attempts.begin(request, budget, recorder)
+
+        def run(route: Route) -> T:
+            return self._attempts.run(route, call, fn)
+
+        routes = self._chain.eligible(request, recorder)
         unusable_models: set[str] = set()
         spilled: list[Route] = []
         previous: tuple[Route, str] | None = None
@@ -252,24 +258,23 @@ class Gateway:
         while index < len(routes):
             route = routes[index]
             index += 1
-            if route.model in unusable_models:
-                recorder.skipped(route, "ModelUnsupported")
-                continue
-            if route.name in self.disabled:
-                recorder.skipped(route, "RouteDisabled")
+            skip = self._chain.skip_reason(route, unusable_models)
+            if skip is not None:
+                recorder.skipped(route, skip)
                 continue
             if previous is not None:
                 recorder.fallback(previous[0], route, previous[1])
-            hedge = self._hedge_partner(routes, index - 1, unusable_models)
+            hedger = self._hedger
+            hedge = hedger.partner(routes, index - 1, unusable_models) if hedger else None
             try:
-                if hedge is not None:
-                    return self._hedged(route, hedge, request, budget, recorder, deadline, fn)
-                ticket = self._admit(route, request, recorder)
-                if ticket is _SPILL:
+                if hedger is not None and hedge is not None:
+                    return hedger.race(route, hedge, call, run)
+                ticket = self._gate.admit(route, call)
+                if ticket is SPILL:
                     spilled.append(route)
                     previous = (route, "no_headroom")
                     continue
-                return self._admitted(route, ticket, budget, recorder, deadline, fn)
+                return self._gate.holding(route, ticket, run)
             except CircuitOpen as error:
                 recorder.skipped(route, "CircuitOpen")
                 previous, last_error = (route, "circuit_open"), last_error or error
@@ -278,252 +283,42 @@ class Gateway:
                     raise
                 if error.action is Action.NEXT_MODEL:
                     unusable_models.add(route.model)
-                self._take_out(route, error, recorder)
+                self._chain.take_out(route, error, recorder)
                 previous, last_error = (route, error.code or type(error).__name__), error
-            except _BothFailed as both:
+            except BothFailed as both:
                 previous, last_error = (both.last, both.reason), both.__cause__ or both
                 index += 1
         if spilled and self.admission is not None:
-            return self._queued(spilled, request, budget, recorder, deadline, fn)
+            return self._queued(spilled, call, run)
         raise AllRoutesFailed(recorder.attempts) from last_error
 
-    def _take_out(self, route: Route, error: ModelError, recorder: CallRecorder) -> None:
-        """A spent daily quota cools the route down; a configuration defect (a policy deny, a
-        model the route cannot serve) disables it for the process, loudly."""
-        breaker = self.breakers[route.name]
-        if isinstance(error, DailyQuotaExhausted):
-            breaker.cool_down(breaker.policy.daily_quota_cooldown_s)
-        elif error.disables_route and route.name not in self.disabled:
-            self.disabled[route.name] = str(error)
-            recorder.span.add_event(
-                sc.EVENT_ROUTE_DISABLED,
-                {sc.ROUTE: route.name, sc.ERROR_TYPE: type(error).__name__, "reason": str(error)},
-            )
-            self.metrics.routes_disabled.add(
-                1, {sc.ROUTE: route.name, sc.ERROR_TYPE: type(error).__name__}
-            )
-            _log.error("route %s disabled for this process: %s", route.name, error)
-
-    # --- admission ------------------------------------------------------------------------------
-
-    def _admit(
-        self, route: Route, request: ModelRequest, recorder: CallRecorder
-    ) -> Ticket | _Spill | None:
-        """A ticket, None (no admission control on this route), or _SPILL (no headroom now)."""
-        if self.admission is None or not self.admission.controls(route.name):
-            return None
-        ticket = self.admission.try_admit(
-            route.name, self._input_tokens(request, route), self._reserved_output(request)
-        )
-        if ticket is None:
-            recorder.skipped(route, "NoHeadroom")
-            recorder.span.add_event(
-                sc.EVENT_ADMISSION, {sc.ROUTE: route.name, "decision": "spilled"}
-            )
-            return _SPILL
-        return ticket
-
-    def _admitted(
-        self,
-        route: Route,
-        ticket: Ticket | _Spill | None,
-        budget: RunBudget | None,
-        recorder: CallRecorder,
-        deadline: float,
-        fn: AttemptFn[T],
-    ) -> tuple[T, Route, Ticket | None]:
-        held = ticket if isinstance(ticket, Ticket) else None
-        try:
-            return self._on_route(route, budget, recorder, deadline, fn), route, held
-        except BaseException:
-            self.settle(held, None)  # a failed call used nothing
-            raise
-
     def _queued(
-        self,
-        spilled: list[Route],
-        request: ModelRequest,
-        budget: RunBudget | None,
-        recorder: CallRecorder,
-        deadline: float,
-        fn: AttemptFn[T],
-    ) -> tuple[T, Route, Ticket | None]:
-        """Every route was at its quota: wait (bounded, by priority) for headroom on one."""
-        assert self.admission is not None
-        recorder.span.add_event(
-            sc.EVENT_ADMISSION, {"decision": "queued", "priority": request.priority}
-        )
-        first = spilled[0]
-        ticket = self.admission.wait_admit(
-            [r.name for r in spilled],
-            self._input_tokens(request, first),
-            self._reserved_output(request),
-            request.priority,
-        )
-        route = next(r for r in spilled if r.name == ticket.route)
+        self, spilled: list[Route], call: CallContext, run: Callable[[Route], T]
+    ) -> Answered[T]:
+        """Every route was at its quota: wait for headroom on one, then try it alone."""
+        route, ticket = self._gate.wait(spilled, call)
         try:
-            return self._admitted(route, ticket, budget, recorder, deadline, fn)
+            return self._gate.holding(route, ticket, run)
         except (CircuitOpen, ModelError):
-            raise AllRoutesFailed(recorder.attempts) from None
+            raise AllRoutesFailed(call.recorder.attempts) from None
 
-    def _input_tokens(self, request: ModelRequest, route: Route) -> int:
-        return converse_input_tokens(self._kwargs(request, route))
-
-    def _reserved_output(self, request: ModelRequest) -> int:
-        return request.max_tokens or DEFAULT_RESERVED_OUTPUT
+    # --- what a stream reports back (agentkit.bedrock.stream.StreamOwner) ----------------------
 
     def settle(self, ticket: Ticket | None, response: ModelResponse | None) -> None:
-        if ticket is None or self.admission is None:
-            return
-        if response is None:
-            self.admission.settle(ticket)
-        else:
-            self.admission.settle(ticket, response.usage.input_tokens, response.usage.output_tokens)
+        """Settle a quota reservation on the response's usage, or on nothing (``None``)."""
+        self._gate.settle(ticket, response)
 
-    def _on_route(
-        self,
-        route: Route,
-        budget: RunBudget | None,
-        recorder: CallRecorder,
-        deadline: float,
-        fn: AttemptFn[T],
-    ) -> T:
-        """Attempts on one route. The first attempt runs without tenacity (the healthy path
-        pays nothing for retries); after a retryable failure, tenacity takes over, starting by
-        replaying that failure so backoff, stop rules and events count it as attempt 1."""
-        breaker = self.breakers[route.name]
-        client = self.clients.client(route.region)
-        try:
-            return self._attempt(route, breaker, client, budget, recorder, fn)
-        except AgentkitError as error:
-            if not error.retryable or self.retry_policy.max_attempts == 1:
-                raise
-            replay: list[AgentkitError] = [error]
-        policy_retry = retrying(
-            self.retry_policy,
-            clock=self.clock,
-            deadline=deadline,
-            budget=self.retry_budget,
-            rng=self._rng,
-            before_sleep=recorder.retry_hook(route, budget),
-        )
-        for attempt in policy_retry:
-            with attempt:
-                if replay:
-                    raise replay.pop()
-                return self._attempt(route, breaker, client, budget, recorder, fn)
-        raise AssertionError("unreachable: tenacity either returns or raises")  # pragma: no cover
+    def interrupted(self, route: Route, exc: BaseException) -> AgentkitError | None:
+        """A stream failed after content reached the caller (:class:`StreamOwner`)."""
+        return self._attempts.interrupted(route, exc)
 
-    def _attempt(
-        self,
-        route: Route,
-        breaker: RouteBreaker,
-        client: Any,
-        budget: RunBudget | None,
-        recorder: CallRecorder,
-        fn: AttemptFn[T],
-    ) -> T:
-        if budget is not None:
-            budget.check()
-        breaker.admit()
-        if budget is not None:
-            budget.add_call()
-        started = time.perf_counter()
-        try:
-            with bedrock_errors(route.model, route.region):
-                result = fn(route, client)
-        except ModelError as error:
-            breaker.record_failure(error)
-            recorder.attempted(route, "error", error.code, time.perf_counter() - started)
-            raise
-        except BaseException as error:  # not Bedrock's failure: a bug, or an interrupt
-            breaker.release()
-            recorder.attempted(route, "error", type(error).__name__, time.perf_counter() - started)
-            raise
-        elapsed = time.perf_counter() - started
-        breaker.record_success(elapsed)
-        recorder.attempted(route, "ok", None, elapsed)
-        return result
+    # --- kept for callers of the gateway ------------------------------------------------------
 
-    # --- hedging -------------------------------------------------------------------------------
+    account = staticmethod(account)  # usage into the run budget, the span and the metrics
 
-    def _hedge_partner(
-        self, routes: Sequence[Route], index: int, unusable: set[str]
-    ) -> Route | None:
-        if self.hedge_delay_s is None:
-            return None
-        later = [r for r in routes[index + 1 :] if r.model not in unusable]
-        return later[0] if later and index == 0 else None
-
-    def _hedged(
-        self,
-        first: Route,
-        second: Route,
-        request: ModelRequest,
-        budget: RunBudget | None,
-        recorder: CallRecorder,
-        deadline: float,
-        fn: AttemptFn[T],
-    ) -> tuple[T, Route, Ticket | None]:
-        """Start ``first``; if it has not answered within the hedge delay, start ``second`` too
-        and take whichever answers first. Each leg goes through admission control like any
-        request (no headroom for the hedge: no hedge). The loser's result is discarded (a
-        blocking boto3 call cannot be interrupted; it ends at its own read timeout), recorded as
-        abandoned, and its quota reservation settled when it ends."""
-        assert self.hedge_delay_s is not None
-        assert self._pool is not None
-        pool = self._pool
-        first_ticket = self._admit(first, request, recorder)
-        if first_ticket is _SPILL:
-            raise _BothFailed(first, "no_headroom")
-        running: dict[Future[tuple[T, Route, Ticket | None]], Route] = {
-            pool.submit(self._admitted, first, first_ticket, budget, recorder, deadline, fn): first
-        }
-        done, _ = wait(running, timeout=self.hedge_delay_s)
-        if not done:
-            second_ticket = self._admit(second, request, recorder)
-            if second_ticket is not _SPILL:
-                recorder.hedged(first, second)
-                leg = pool.submit(
-                    self._admitted, second, second_ticket, budget, recorder, deadline, fn
-                )
-                running[leg] = second
-        errors: list[BaseException] = []
-        while running:
-            done, _ = wait(running, return_when=FIRST_COMPLETED)
-            for future in done:
-                running.pop(future)
-                error = future.exception()
-                if error is None:
-                    for loser, route in running.items():
-                        recorder.abandoned(route)
-                        loser.add_done_callback(self._settle_abandoned)
-                    return future.result()
-                errors.append(error)
-                if isinstance(error, ModelError) and error.action in (
-                    Action.STOP,
-                    Action.REDUCE_CONTEXT,
-                ):
-                    raise error
-        if len(errors) == 1:
-            raise errors[0]
-        raise _BothFailed(
-            second, getattr(errors[-1], "code", type(errors[-1]).__name__)
-        ) from errors[-1]
-
-    def _settle_abandoned(self, future: Future[tuple[Any, Route, Ticket | None]]) -> None:
-        """A hedge leg that lost: release what it reserved (a failed leg settled already)."""
-        if future.cancelled() or future.exception() is not None:
-            return
-        result, _, ticket = future.result()
-        if ticket is None or self.admission is None:
-            return
-        raw = result if isinstance(result, dict) else {}
-        if "usage" not in raw:  # a primed stream: nothing used that can be counted
-            self.admission.settle(ticket)
-            return
-        usage = Usage.from_wire(raw["usage"])
-        self.admission.settle(ticket, usage.input_tokens, usage.output_tokens)
+    def translate(self, exc: BaseException, route: Route) -> AgentkitError | None:
+        """``exc`` in agentkit's error tree, or None when it is not Bedrock's failure."""
+        return translate(exc, model=route.model, region=route.region)
 
     # --- helpers -------------------------------------------------------------------------------
 
@@ -536,62 +331,3 @@ class Gateway:
         if request.max_tokens is None and self.default_max_tokens is not None:
             request = replace(request, max_tokens=self.default_max_tokens)
         return request
-
-    def _kwargs(self, request: ModelRequest, route: Route, stream: bool = False) -> dict[str, Any]:
-        kwargs = request.to_converse(route.model)
-        if route.service_tier:
-            kwargs["serviceTier"] = {"type": route.service_tier}
-        if route.latency:
-            kwargs["performanceConfig"] = {"latency": route.latency}
-        ref = self.guardrails.get(route.region)
-        if ref is not None and request.guardrail is None:
-            kwargs["guardrailConfig"] = {
-                "guardrailIdentifier": ref.id,
-                "guardrailVersion": ref.version,
-            }
-            if stream:  # the guardrail checks each chunk before it is sent, not after
-                kwargs["guardrailConfig"]["streamProcessingMode"] = "sync"
-        return kwargs
-
-    def _guardrail_allows(
-        self, route: Route, request: ModelRequest, recorder: CallRecorder
-    ) -> bool:
-        """With guardrails configured, a Region without one is no valid fallback (parity rule)."""
-        if request.guardrail is not None or route.region in self.guardrails:
-            return True
-        recorder.skipped(route, "NoGuardrailInRegion")
-        return False
-
-    def account(
-        self,
-        response: ModelResponse,
-        route: Route,
-        budget: RunBudget | None,
-        recorder: CallRecorder,
-        duration_s: float,
-    ) -> None:
-        """Usage into the run budget, the span and the metrics."""
-        if budget is not None:
-            budget.add_usage(response.usage.input_tokens, response.usage.output_tokens)
-        recorder.succeeded(response, route, duration_s)
-
-    def translate(self, exc: BaseException, route: Route) -> AgentkitError | None:
-        return translate(exc, model=route.model, region=route.region)
-
-
-_log = logging.getLogger("agentkit.gateway")
-
-
-class _Spill:
-    """The route has no quota headroom now: try the next one."""
-
-
-_SPILL = _Spill()
-DEFAULT_RESERVED_OUTPUT = 4096  # Bedrock reserves the model maximum when max_tokens is unset
-
-
-class _BothFailed(Exception):
-    def __init__(self, last: Route, reason: str) -> None:
-        super().__init__(reason)
-        self.last = last
-        self.reason = reason

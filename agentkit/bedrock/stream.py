@@ -10,17 +10,25 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
+from agentkit.bedrock.call import CallRecorder, account
 from agentkit.bedrock.types import ModelResponse, StreamState, is_content_event
 from agentkit.config import Route
 from agentkit.errors import AgentkitError, StreamInterrupted
 from agentkit.resilience.admission import Ticket
 from agentkit.resilience.budget import RunBudget
 
-if TYPE_CHECKING:
-    from agentkit.bedrock.call import CallRecorder
-    from agentkit.bedrock.gateway import Gateway
+
+class StreamOwner(Protocol):
+    """What a stream reports to the gateway that opened it: the whole seam between the two."""
+
+    def settle(self, ticket: Ticket | None, response: ModelResponse | None) -> None:
+        """Settle the stream's quota reservation on its usage, or on nothing (``None``)."""
+
+    def interrupted(self, route: Route, exc: BaseException) -> AgentkitError | None:
+        """A failure after content reached the caller: counted against the route's breaker
+        and translated; None when it is not Bedrock's failure (the caller's own bug)."""
 
 
 @dataclass
@@ -51,7 +59,7 @@ class GatewayStream:
 
     def __init__(
         self,
-        gateway: Gateway,
+        owner: StreamOwner,
         primed: Primed,
         route: Route,
         recorder: CallRecorder,
@@ -59,7 +67,7 @@ class GatewayStream:
         started: float,
         ticket: Ticket | None = None,
     ) -> None:
-        self._gateway = gateway
+        self._owner = owner
         self._primed = primed
         self.route = route
         self._recorder = recorder
@@ -94,7 +102,7 @@ class GatewayStream:
             raise
         finally:
             if self._response is None:
-                self._gateway.settle(self._ticket, None)
+                self._owner.settle(self._ticket, None)
             self._primed.source.close()
             self._recorder.span.end()
 
@@ -104,11 +112,9 @@ class GatewayStream:
                 self._state.apply(event)
                 yield event
         except Exception as exc:
-            error = self._gateway.translate(exc, self.route)
+            error = self._owner.interrupted(self.route, exc)
             if error is None:  # not a Bedrock failure: the caller's own bug, unchanged
-                self._gateway.breakers[self.route.name].release()
                 raise
-            self._gateway.breakers[self.route.name].record_failure(error)
             state = self._state
             raise StreamInterrupted(
                 f"stream from {self.route.name} failed after {state.events} events "
@@ -132,5 +138,5 @@ class GatewayStream:
             service_tier=state.service_tier,
         )
         duration = time.perf_counter() - self._started
-        self._gateway.settle(self._ticket, self._response)
-        self._gateway.account(self._response, self.route, self._budget, self._recorder, duration)
+        self._owner.settle(self._ticket, self._response)
+        account(self._response, self.route, self._budget, self._recorder, duration)
