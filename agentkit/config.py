@@ -122,6 +122,7 @@ class LimitsConfig(Frozen):
     run_token_budget: int = Field(default=50_000, ge=1)
     deadline_s: float = Field(default=120.0, gt=0)
     recursion_limit: int = Field(default=12, ge=1)
+    tool_repeat_limit: int = Field(default=3, ge=1)  # same tool, same arguments, per run
 
 
 class GuardrailRef(Frozen):

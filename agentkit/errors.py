@@ -310,3 +310,16 @@ class ToolFailed(ToolError):
 
 class ToolBusy(ToolFailed):
     """The tool's bulkhead is full: the call was refused before it ran (never retried here)."""
+
+
+class ToolLoop(AgentkitError):
+    """A run called the same tool with the same arguments too often: it stops (not a ToolError,
+    so a node that handles tool failures cannot swallow it)."""
+
+    def __init__(self, tool: str, limit: int) -> None:
+        super().__init__(
+            f"stopped: {tool} was called with the same arguments more than {limit} times in "
+            "this run (a tool loop); raise limits.tool_repeat_limit only if the repeats are meant"
+        )
+        self.tool = tool
+        self.limit = limit

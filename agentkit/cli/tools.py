@@ -29,9 +29,9 @@ def list_tools(root: RootOption = None) -> None:
     from agentkit.paths import data_dir
     from agentkit.tools.contracts import load_contracts
 
-    table = Table("tool", "version", "description")
+    table = Table("tool", "version", "side effect", "description")
     for contract in load_contracts(root or data_dir("tools")).values():
-        table.add_row(contract.name, contract.version, contract.description)
+        table.add_row(contract.name, contract.version, contract.side_effect, contract.description)
     Console().print(table)
 
 
@@ -51,7 +51,11 @@ def show(name: str, root: RootOption = None) -> None:
                 "name": contract.name,
                 "version": contract.version,
                 "description": contract.description,
+                "side_effect": contract.side_effect,
+                "idempotency_key_required": contract.mutating,
                 "timeout_s": contract.timeout_s,
+                "max_concurrent": contract.bulkhead.max_concurrent,
+                "max_queue": contract.bulkhead.max_queue,
                 "fallback": contract.fallback,
                 "request": contract.request_schema,
                 "response": contract.response_schema,

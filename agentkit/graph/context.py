@@ -1,21 +1,35 @@
-"""What every node of a run can reach: the model, the tools, the budget, and the run's notes."""
+"""What every node of a run can reach: the model, the tools, the budget, and the run's notes.
+
+Nodes call tools through :meth:`RunContext.call_tool`. Inside a run, each call is a LangGraph
+task, so its result is written to the run's checkpoint as soon as it returns: a node that runs
+again after a crash, an interrupt or a resume gets the stored result instead of running the
+tool again (``mutating`` side effects happen once). The same tool with the same arguments more
+than ``tool_repeat_limit`` times in one run stops the run (:class:`ToolLoop`), long before the
+recursion limit.
+"""
 
 from __future__ import annotations
 
+import json
 import threading
+from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from langchain_core.runnables import RunnableConfig
+from langgraph.config import get_config
+from langgraph.func import task
 from opentelemetry import trace
 from opentelemetry.trace import Span
 
 from agentkit.bedrock.types import ModelInterface
+from agentkit.errors import ToolLoop, ToolNotFound
 from agentkit.resilience.budget import RunBudget
-from agentkit.tools.registry import ToolRegistry
+from agentkit.tools.registry import ToolRegistry, ToolResult
 
 CONFIG_KEY = "agentkit"
+DEFAULT_TOOL_REPEAT_LIMIT = 3  # the same tool with the same arguments, per run
 EVENT_GUARDRAIL = "agentkit.guardrail"
 EVENT_DEGRADED = "agentkit.degraded"
 EVENT_PROMPT = "agentkit.prompt"
@@ -39,8 +53,10 @@ class RunContext:
     tool_calls: list[dict[str, Any]] = field(default_factory=list)
     on_text: Callable[[str], None] | None = None  # streamed answer text, for chat front ends
     can_pause: bool = False  # a checkpointer keeps the run: an approval may interrupt it
+    tool_repeat_limit: int = DEFAULT_TOOL_REPEAT_LIMIT
     span: Span | None = field(default=None, repr=False)  # the run's invoke_agent span
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _repeats: Counter[str] = field(default_factory=Counter, repr=False)
 
     @property
     def degraded(self) -> bool:
@@ -67,6 +83,27 @@ class RunContext:
         """Run-level events go on the ``invoke_agent`` span, whichever step they come from."""
         return self.span if self.span is not None else trace.get_current_span()
 
+    def call_tool(self, name: str, payload: Any, *, call_id: str | None = None) -> ToolResult:
+        """Call a tool of the registry: counted against the repeat limit, kept in the run's
+        checkpoint (inside a run), and recorded in the run's tool calls."""
+        if self.tools is None:
+            raise ToolNotFound(f"no tool registry in this run; cannot call {name!r}")
+        self._count_repeat(name, payload)
+        if _inside_run():
+            result = ToolResult(**_durable_call(name, payload, call_id).result())
+        else:
+            result = self.tools.call(name, payload, call_id=call_id)
+        self.record_tool_call(result.name, result.version, payload, result.output)
+        return result
+
+    def _count_repeat(self, name: str, payload: Any) -> None:
+        arguments = json.dumps(payload, sort_keys=True, default=str)
+        with self._lock:
+            self._repeats[f"{name}:{arguments}"] += 1
+            count = self._repeats[f"{name}:{arguments}"]
+        if count > self.tool_repeat_limit:
+            raise ToolLoop(name, self.tool_repeat_limit)
+
     def record_tool_call(self, name: str, version: str, payload: Any, output: Any) -> None:
         with self._lock:
             self.tool_calls.append(
@@ -80,3 +117,22 @@ def run_context(config: RunnableConfig) -> RunContext:
     if not isinstance(context, RunContext):
         raise RuntimeError("this node must run under agentkit.graph.AgentRuntime")
     return context
+
+
+def _inside_run() -> bool:
+    try:
+        get_config()
+    except RuntimeError:
+        return False
+    return True
+
+
+def _tool_call(name: str, payload: Any, call_id: str | None) -> dict[str, Any]:
+    """One tool call as a LangGraph task: its result goes into the checkpoint as it returns,
+    and a node run again after a crash or a resume reads it back instead of calling again."""
+    ctx = run_context(get_config())
+    assert ctx.tools is not None
+    return asdict(ctx.tools.call(name, payload, call_id=call_id))
+
+
+_durable_call = task(_tool_call)

@@ -1,7 +1,9 @@
 """Run a workflow: an explicit LangGraph ``StateGraph`` with limits, budget and a trace.
 
 Every run gets an explicit ``recursion_limit`` (LangGraph's default is 10007); hitting it is a
-graceful stop with the partial state, as is a node raising :class:`BudgetExceeded`. The run's
+graceful stop with the partial state, as is a node raising :class:`BudgetExceeded`, and a run
+that calls the same tool with the same arguments more than ``tool_repeat_limit`` times
+(:class:`ToolLoop`, stop reason ``tool_loop``). The run's
 budget and deadline cover every model call of every node. Each run is one
 ``invoke_agent {agent}`` span, with one ``step {node}`` span per node run beneath it, and the
 node's ``chat {model}`` and ``execute_tool {tool}`` spans beneath that. A node may pause for
@@ -23,8 +25,8 @@ from langgraph.types import Command, interrupt
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode, Tracer, TracerProvider
 
 from agentkit.bedrock.types import ModelInterface
-from agentkit.errors import BudgetExceeded
-from agentkit.graph.context import CONFIG_KEY, RunContext
+from agentkit.errors import BudgetExceeded, ToolLoop
+from agentkit.graph.context import CONFIG_KEY, DEFAULT_TOOL_REPEAT_LIMIT, RunContext
 from agentkit.resilience.budget import BudgetLimits, RunBudget
 from agentkit.resilience.clock import SYSTEM_CLOCK, Clock
 from agentkit.telemetry import providers
@@ -34,12 +36,14 @@ from agentkit.tools.registry import ToolRegistry
 DEFAULT_RECURSION_LIMIT = 12
 
 COMPLETED, RECURSION_LIMIT, INTERRUPTED = "completed", "recursion_limit", "interrupted"
+TOOL_LOOP = "tool_loop"
 
 
 @dataclass(frozen=True)
 class RunResult:
     state: dict[str, Any]
-    stop_reason: str  # completed | recursion_limit | interrupted | budget_exceeded:<kind>
+    # completed | recursion_limit | interrupted | tool_loop | budget_exceeded:<kind>
+    stop_reason: str
     degraded: bool
     degraded_reasons: tuple[str, ...]
     budget: dict[str, float]
@@ -48,6 +52,7 @@ class RunResult:
     fell_back: bool = False
     interrupt: Any = None  # the approval request when stop_reason is "interrupted"
     thread_id: str = ""
+    stop_message: str | None = None  # why the run stopped early, in one line (tool_loop)
 
     @property
     def degraded_reason(self) -> str | None:
@@ -68,6 +73,7 @@ class AgentRuntime:
         model: ModelInterface | None = None,
         tools: ToolRegistry | None = None,
         recursion_limit: int = DEFAULT_RECURSION_LIMIT,
+        tool_repeat_limit: int = DEFAULT_TOOL_REPEAT_LIMIT,
         budget_limits: BudgetLimits | None = None,
         max_tokens: int = 1024,
         offline_reason: str | None = None,
@@ -77,10 +83,13 @@ class AgentRuntime:
     ) -> None:
         if recursion_limit < 1:
             raise ValueError("recursion_limit must be at least 1")
+        if tool_repeat_limit < 1:
+            raise ValueError("tool_repeat_limit must be at least 1")
         self.name = name
         self.model = model
         self.tools = tools
         self.recursion_limit = recursion_limit
+        self.tool_repeat_limit = tool_repeat_limit
         self.budget_limits = budget_limits or BudgetLimits()
         self.max_tokens = max_tokens
         self.offline_reason = offline_reason
@@ -102,6 +111,7 @@ class AgentRuntime:
             offline_reason=self.offline_reason,
             conversation_id=thread_id,
             can_pause=self.checkpointer is not None,
+            tool_repeat_limit=self.tool_repeat_limit,
         )
 
     def run(
@@ -110,8 +120,14 @@ class AgentRuntime:
         *,
         thread_id: str | None = None,
         resume: Any = None,
+        recover: bool = False,
         on_context: Callable[[RunContext], None] | None = None,
     ) -> RunResult:
+        """Run ``inputs`` on ``thread_id``; ``resume`` answers a pending approval; ``recover``
+        continues a run that died (a crash, a killed worker) from its last checkpoint, reusing
+        the tool results stored there (needs a checkpointer)."""
+        if recover and self.checkpointer is None:
+            raise ValueError("recover needs a checkpointer: nothing was kept to continue from")
         thread_id = thread_id or uuid.uuid4().hex
         ctx = self.context(thread_id)
         if on_context is not None:
@@ -121,6 +137,8 @@ class AgentRuntime:
             "configurable": {"thread_id": thread_id, CONFIG_KEY: ctx},
         }
         payload: Any = Command(resume=resume) if resume is not None else (inputs or {})
+        if recover:
+            payload = None  # LangGraph: continue from the thread's last checkpoint
         with self._tracer.start_as_current_span(
             f"invoke_agent {self.name}", kind=SpanKind.INTERNAL
         ) as span:
@@ -128,7 +146,7 @@ class AgentRuntime:
             span.set_attribute(sc.AGENT_NAME, self.name)
             span.set_attribute(sc.CONVERSATION_ID, thread_id)
             ctx.span = span  # run-level events (prompt, guardrail, degraded) go here
-            state, stop_reason, pending = self._stream(payload, config)
+            state, stop_reason, pending, message = self._stream(payload, config)
             if stop_reason == COMPLETED and ctx.budget_exceeded:
                 stop_reason = f"budget_exceeded:{ctx.budget_exceeded}"
             result = RunResult(
@@ -142,27 +160,34 @@ class AgentRuntime:
                 fell_back=ctx.fell_back,
                 interrupt=pending,
                 thread_id=thread_id,
+                stop_message=message,
             )
             _describe(span, result)
             return result
 
-    def _stream(self, payload: Any, config: RunnableConfig) -> tuple[dict[str, Any], str, Any]:
+    def _stream(
+        self, payload: Any, config: RunnableConfig
+    ) -> tuple[dict[str, Any], str, Any, str | None]:
         state: dict[str, Any] = {}
         try:
             for chunk in self.graph.stream(payload, config, stream_mode="values"):
                 state = dict(chunk)
         except GraphRecursionError:
-            return state, RECURSION_LIMIT, None
+            return state, RECURSION_LIMIT, None, None
         except BudgetExceeded as error:
-            return state, f"budget_exceeded:{error.kind}", None
+            return state, f"budget_exceeded:{error.kind}", None, None
+        except ToolLoop as error:
+            return state, TOOL_LOOP, None, str(error)
         interrupts = state.get("__interrupt__")
         if interrupts:
-            return state, INTERRUPTED, interrupts[0].value
-        return state, COMPLETED, None
+            return state, INTERRUPTED, interrupts[0].value, None
+        return state, COMPLETED, None, None
 
 
 def _describe(span: Span, result: RunResult) -> None:
     span.set_attribute("agentkit.stop_reason", result.stop_reason)
+    if result.stop_message:
+        span.set_attribute("agentkit.stop_message", result.stop_message)
     span.set_attribute("agentkit.degraded", result.degraded)
     if result.degraded_reason:
         span.set_attribute("agentkit.degraded_reason", result.degraded_reason)

@@ -1,12 +1,14 @@
 """agentkit's tools over the Model Context Protocol, for MCP-capable assistants.
 
-Every versioned tool contract of the registry (``dr_advisor``, ``failover_runbook``) is listed
-with its request schema as ``inputSchema``, its response schema as ``outputSchema`` and
-annotations (read-only, idempotent, closed world). A call goes through the same boundary as an
-agent's: the registry validates the input and the output against the contract, times out and
-breaks; a failure is a tool result with ``isError`` set (the message names the problem), never
-a protocol error. Built on the official SDK's low-level server (pinned in the ``mcp`` extra);
-the JSON-RPC framing is the SDK's.
+Every versioned tool contract of the registry is listed with its request schema as
+``inputSchema``, its response schema as ``outputSchema``, the contract version in its title and
+annotations from its side-effect class: ``read_only`` is read-only (and so idempotent),
+``idempotent`` writes but a repeat changes nothing more, ``mutating`` is destructive and not
+idempotent (it requires an ``idempotency_key``; the registry never runs one key twice). A call
+goes through the same boundary as an agent's: the registry validates the input and the output
+against the contract, times out and breaks; a failure is a tool result with ``isError`` set
+(the message names the problem), never a protocol error. Built on the official SDK's low-level
+server (pinned in the ``mcp`` extra); the JSON-RPC framing is the SDK's.
 """
 
 from __future__ import annotations
@@ -21,11 +23,18 @@ from mcp.server.stdio import stdio_server
 from agentkit._version import __version__
 
 if TYPE_CHECKING:
+    from agentkit.tools.contracts import SideEffect
     from agentkit.tools.registry import ToolRegistry
 
-_ANNOTATIONS = types.ToolAnnotations(
-    readOnlyHint=True, destructiveHint=False, idempotentHint=True, openWorldHint=False
-)
+
+def tool_annotations(side_effect: SideEffect) -> types.ToolAnnotations:
+    """The MCP tool annotations of a side-effect class (closed world: agentkit's own data)."""
+    return types.ToolAnnotations(
+        readOnlyHint=side_effect == "read_only",
+        destructiveHint=side_effect == "mutating",
+        idempotentHint=side_effect != "mutating",
+        openWorldHint=False,
+    )
 
 
 def build_server(registry: ToolRegistry) -> Server[Any, Any]:
@@ -40,7 +49,7 @@ def build_server(registry: ToolRegistry) -> Server[Any, Any]:
                 description=contract.description,
                 inputSchema=contract.request_schema,
                 outputSchema=contract.response_schema,
-                annotations=_ANNOTATIONS,
+                annotations=tool_annotations(contract.side_effect),
             )
             for contract in registry.contracts()
         ]

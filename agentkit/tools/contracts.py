@@ -14,7 +14,7 @@ import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
@@ -25,6 +25,9 @@ from agentkit.tools.bulkhead import BulkheadPolicy
 from agentkit.yamlsource import parse_model, read_json, read_yaml
 
 LOCK_NAME = "contracts.lock.json"
+SideEffect = Literal["read_only", "idempotent", "mutating"]
+SIDE_EFFECTS: tuple[SideEffect, ...] = ("read_only", "idempotent", "mutating")
+IDEMPOTENCY_KEY = "idempotency_key"  # the request property a mutating tool is called with
 _SEMVER = re.compile(r"^(\d+)\.(\d+)\.(\d+)$")
 
 
@@ -33,6 +36,9 @@ class Manifest(BaseModel):
     name: str = Field(pattern=r"^[a-zA-Z][a-zA-Z0-9_-]{0,63}$")
     version: str = Field(pattern=_SEMVER.pattern)
     description: str = Field(min_length=1)
+    # read_only: changes nothing; idempotent: a repeat has no further effect; mutating: each
+    # execution changes something, so it needs an idempotency key and never runs twice.
+    side_effect: SideEffect
     timeout_s: float = Field(default=10.0, gt=0)
     fallback: str | None = None  # another tool with the same response schema
     max_concurrent: int = Field(default=BulkheadPolicy.max_concurrent, ge=1)  # its bulkhead
@@ -46,6 +52,7 @@ class ToolContract:
     description: str
     request_schema: dict[str, Any]
     response_schema: dict[str, Any]
+    side_effect: SideEffect = "read_only"
     timeout_s: float = 10.0
     fallback: str | None = None
     bulkhead: BulkheadPolicy = field(default_factory=BulkheadPolicy)
@@ -58,6 +65,12 @@ class ToolContract:
     @property
     def key(self) -> str:
         return f"{self.name}@{self.major}"
+
+    @property
+    def mutating(self) -> bool:
+        """Each execution changes something: a result is stored and never re-executed, no
+        hedge, and no fallback once the call may have started."""
+        return self.side_effect == "mutating"
 
     @property
     def digest(self) -> str:
@@ -82,9 +95,13 @@ def semver(version: str) -> tuple[int, int, int]:
 
 
 def load_contract(directory: Path) -> ToolContract:
-    manifest = parse_model(
-        Manifest, read_yaml(directory / "manifest.yaml", ConfigError), ConfigError
-    )
+    document = read_yaml(directory / "manifest.yaml", ConfigError)
+    if isinstance(document.data, dict) and "side_effect" not in document.data:
+        raise ConfigError(
+            f"{directory}/manifest.yaml: side_effect is missing; declare what a call changes: "
+            f"side_effect: {' | '.join(SIDE_EFFECTS)}"
+        )
+    manifest = parse_model(Manifest, document, ConfigError)
     if manifest.name != directory.parent.name:
         raise ConfigError(
             f"{directory}/manifest.yaml: name {manifest.name!r} must match its folder"
@@ -94,17 +111,36 @@ def load_contract(directory: Path) -> ToolContract:
             f"{directory}/manifest.yaml: version {manifest.version} "
             f"does not belong in {directory.name}/"
         )
+    request = _schema(directory / "request.schema.json")
+    if manifest.side_effect == "mutating":
+        _check_idempotency_key(directory, request)
     return ToolContract(
         name=manifest.name,
         version=manifest.version,
         description=manifest.description,
-        request_schema=_schema(directory / "request.schema.json"),
+        request_schema=request,
         response_schema=_schema(directory / "response.schema.json"),
+        side_effect=manifest.side_effect,
         timeout_s=manifest.timeout_s,
         fallback=manifest.fallback,
         bulkhead=BulkheadPolicy(manifest.max_concurrent, manifest.max_queue),
         path=directory,
     )
+
+
+def _check_idempotency_key(directory: Path, request: dict[str, Any]) -> None:
+    """A mutating tool's request must require a non-empty string ``idempotency_key``."""
+    prop = request.get("properties", {}).get(IDEMPOTENCY_KEY)
+    if (
+        not isinstance(prop, dict)
+        or prop.get("type") != "string"
+        or not prop.get("minLength")
+        or IDEMPOTENCY_KEY not in request.get("required", [])
+    ):
+        raise ConfigError(
+            f"{directory}/request.schema.json: a mutating tool must require "
+            f'"{IDEMPOTENCY_KEY}" (type string, minLength 1) so a repeat is never executed twice'
+        )
 
 
 def _schema(path: Path) -> dict[str, Any]:

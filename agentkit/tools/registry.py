@@ -4,14 +4,20 @@
 runs, runs it in the tool's own bulkhead (its workers, concurrency limit and queue: a hung tool
 cannot take capacity from another) with a timeout behind the tool's own circuit breaker, falls
 back to a contract-compatible tool when it fails, validates the output, and records an
-``execute_tool {tool}`` span. Tool
-arguments and results go on the span only when ``capture_content`` is given: a function that
-redacts them (content capture is opt-in, and never unredacted).
+``execute_tool {tool}`` span. Tool arguments and results go on the span only when
+``capture_content`` is given: a function that redacts them (content capture is opt-in, and
+never unredacted).
+
+A ``mutating`` tool runs at most once per idempotency key: its result is stored under the key
+and the call id (:mod:`agentkit.tools.results`), a repeat returns the stored result, a repeat
+while the first call is still running waits for that call, and a failure after the call may
+have started is never sent to a fallback tool.
 """
 
 from __future__ import annotations
 
 import json
+import threading
 import uuid
 from collections.abc import Callable, Mapping
 from concurrent.futures import CancelledError
@@ -37,14 +43,23 @@ from agentkit.resilience.breaker import BreakerPolicy, MemoryBreakerStore, Route
 from agentkit.resilience.clock import SYSTEM_CLOCK, Clock
 from agentkit.telemetry import providers
 from agentkit.telemetry import semconv as sc
-from agentkit.tools.bulkhead import Bulkhead, BulkheadPolicy, BulkheadStats
-from agentkit.tools.contracts import ToolContract, load_contracts, read_lock, verify
+from agentkit.tools.bulkhead import Bulkhead, BulkheadPolicy, BulkheadStats, Call
+from agentkit.tools.contracts import (
+    IDEMPOTENCY_KEY,
+    ToolContract,
+    load_contracts,
+    read_lock,
+    verify,
+)
+from agentkit.tools.results import MemoryResultStore, ResultStore
 
 Payload = dict[str, Any]
 Handler = Callable[[Payload], Payload]
 SemanticCheck = Callable[[Payload], list[str]]  # problems; empty when valid
 
 TOOL_VERSION = "agentkit.tool.version"
+TOOL_SIDE_EFFECT = "agentkit.tool.side_effect"
+TOOL_REPLAYED = "agentkit.tool.replayed"
 
 
 @dataclass(frozen=True)
@@ -62,6 +77,11 @@ class ToolResult:
     output: Payload
     call_id: str
     fallback_from: str | None = None  # set when a fallback tool answered
+    replayed: bool = False  # a stored result of a mutating call: the tool did not run again
+
+
+class _Withdrawn(ToolFailed):
+    """Timed out while still queued: the handler never ran."""
 
 
 @dataclass(frozen=True)
@@ -110,9 +130,11 @@ class ToolRegistry:
         tracer_provider: TracerProvider | None = None,
         breaker: BreakerPolicy | None = None,
         bulkheads: Mapping[str, BulkheadPolicy] | None = None,
+        results: ResultStore | None = None,
         capture_content: Callable[[Any], Any] | None = None,
     ) -> None:
-        """``bulkheads`` overrides, by tool name, the limits a contract's manifest declares."""
+        """``bulkheads`` overrides, by tool name, the limits a contract's manifest declares;
+        ``results`` keeps mutating calls' results (default: in memory)."""
         policy = breaker or BreakerPolicy(fail_max=3, reset_timeout_s=30)
         store = MemoryBreakerStore(clock)
         limits = dict(bulkheads or {})
@@ -126,6 +148,9 @@ class ToolRegistry:
             for key, c in contracts.items()
         }
         self._clock = clock
+        self._results: ResultStore = results if results is not None else MemoryResultStore()
+        self._inflight: dict[str, Call] = {}
+        self._inflight_lock = threading.Lock()
         self._tracer = providers.get_tracer("agentkit.tools", tracer_provider)  # else global
         self.capture_content = capture_content
 
@@ -205,7 +230,14 @@ class ToolRegistry:
             self._describe(span, tool.contract, call_id, payload)
             try:
                 self.validate_input(name, payload, major)
-                result = self._run(tool, payload, call_id, span)
+                key = _idempotency_key(tool.contract, payload)
+                stored = self._stored(tool.contract, call_id, key)
+                if stored is not None:
+                    span.set_attribute(TOOL_REPLAYED, True)
+                    return ToolResult(**stored, input=payload, call_id=call_id, replayed=True)
+                result = self._run(tool, payload, call_id, span, key)
+                if key is not None:
+                    self._results.put(f"{tool.contract.key}:call:{call_id}", _stored(result))
             except ToolError as error:
                 span.set_attribute(sc.ERROR_TYPE, type(error).__name__)
                 span.set_status(Status(StatusCode.ERROR, str(error)))
@@ -214,11 +246,25 @@ class ToolRegistry:
                 span.set_attribute("gen_ai.tool.call.result", self._content(result.output))
             return result
 
-    def _run(self, tool: _Tool, payload: Payload, call_id: str, span: Span) -> ToolResult:
+    def _stored(self, contract: ToolContract, call_id: str, key: str | None) -> Payload | None:
+        if key is None:
+            return None
+        return self._results.get(f"{contract.key}:call:{call_id}") or self._results.get(key)
+
+    def _run(
+        self, tool: _Tool, payload: Payload, call_id: str, span: Span, key: str | None
+    ) -> ToolResult:
         contract = tool.contract
         try:
-            output = self._guarded(tool, payload)
+            output = self._guarded(tool, payload, key)
         except (ToolFailed, CircuitOpen) as error:
+            may_have_run = not isinstance(error, CircuitOpen | ToolBusy | _Withdrawn)
+            if contract.fallback is not None and contract.mutating and may_have_run:
+                raise ToolFailed(
+                    f"{error}; {contract.name} is mutating and may have run, so the call is "
+                    f"not sent to {contract.fallback}: repeat it with the same "
+                    f"{IDEMPOTENCY_KEY} for its result"
+                ) from error
             if contract.fallback is None:
                 if isinstance(error, ToolFailed):
                     raise
@@ -232,13 +278,13 @@ class ToolRegistry:
                 fallback.contract.name,
                 fallback.contract.version,
                 payload,
-                self._guarded(fallback, payload),
+                self._guarded(fallback, payload, key),
                 call_id,
                 fallback_from=contract.name,
             )
         return ToolResult(contract.name, contract.version, payload, output, call_id)
 
-    def _guarded(self, tool: _Tool, payload: Payload) -> Payload:
+    def _guarded(self, tool: _Tool, payload: Payload, key: str | None) -> Payload:
         """Run the handler in the tool's bulkhead behind the tool's breaker; every outcome is
         accounted to this tool alone."""
         contract = tool.contract
@@ -246,7 +292,7 @@ class ToolRegistry:
             raise ToolFailed(f"{contract.key} has a contract but no implementation")
         tool.breaker.admit()
         try:
-            call = tool.bulkhead.submit(tool.implementation.handler, payload)
+            call = self._submit(tool, payload, key)
         except ToolBusy:
             tool.breaker.release()  # refused before it ran: says nothing about its health
             raise
@@ -254,8 +300,9 @@ class ToolRegistry:
         try:
             output: Payload = call.future.result(timeout=contract.timeout_s)
         except (FutureTimeout, CancelledError) as exc:
-            tool.bulkhead.give_up(call)
-            timed_out = ToolFailed(f"{contract.name} timed out after {contract.timeout_s:g} s")
+            withdrawn = tool.bulkhead.give_up(call)
+            message = f"{contract.name} timed out after {contract.timeout_s:g} s"
+            timed_out = _Withdrawn(message) if withdrawn else ToolFailed(message)
             tool.breaker.record_failure(timed_out)
             raise timed_out from exc
         except Exception as exc:
@@ -265,6 +312,42 @@ class ToolRegistry:
         tool.breaker.record_success(self._clock.now() - started)
         self._check_output(tool, output)
         return output
+
+    def _submit(self, tool: _Tool, payload: Payload, key: str | None) -> Call:
+        """A new call in the tool's bulkhead; for a mutating call whose key is already running,
+        that call (one execution, however many callers wait for it)."""
+        assert tool.implementation is not None
+        if key is None:
+            return tool.bulkhead.submit(tool.implementation.handler, payload)
+        with self._inflight_lock:
+            running = self._inflight.get(key)
+            if running is not None:
+                return running
+            call = tool.bulkhead.submit(tool.implementation.handler, payload)
+            self._inflight[key] = call
+        call.future.add_done_callback(lambda _: self._settled(tool, key, call))
+        return call
+
+    def _settled(self, tool: _Tool, key: str, call: Call) -> None:
+        """Store a mutating call's valid result under its key, even if its caller gave up."""
+        with self._inflight_lock:
+            if self._inflight.get(key) is call:
+                del self._inflight[key]
+        future = call.future
+        if future.cancelled() or future.exception() is not None:
+            return
+        output = future.result()
+        if schema_problem(tool.response, output) is None:
+            contract = tool.contract
+            self._results.put(
+                key,
+                {
+                    "name": contract.name,
+                    "version": contract.version,
+                    "output": output,
+                    "fallback_from": None,
+                },
+            )
 
     def _check_output(self, tool: _Tool, output: Any) -> None:
         problem = schema_problem(tool.response, output)
@@ -282,6 +365,7 @@ class ToolRegistry:
         span.set_attribute(sc.TOOL_NAME, contract.name)
         span.set_attribute(sc.TOOL_CALL_ID, call_id)
         span.set_attribute(TOOL_VERSION, contract.version)
+        span.set_attribute(TOOL_SIDE_EFFECT, contract.side_effect)
         if self.capture_content is not None:
             span.set_attribute("gen_ai.tool.call.arguments", self._content(payload))
 
@@ -293,6 +377,22 @@ class ToolRegistry:
         """Stop the idle workers (a hung handler's thread is a daemon: it never blocks exit)."""
         for tool in self._tools.values():
             tool.bulkhead.close()
+
+
+def _idempotency_key(contract: ToolContract, payload: Payload) -> str | None:
+    """Where a mutating call's result is kept (None for the other classes)."""
+    if not contract.mutating:
+        return None
+    return f"{contract.key}:key:{payload[IDEMPOTENCY_KEY]}"
+
+
+def _stored(result: ToolResult) -> Payload:
+    return {
+        "name": result.name,
+        "version": result.version,
+        "output": result.output,
+        "fallback_from": result.fallback_from,
+    }
 
 
 def _as_tool_error(exc: Exception, contract: ToolContract) -> ToolError:

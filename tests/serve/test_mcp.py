@@ -4,11 +4,18 @@ from __future__ import annotations
 
 import os
 import sys
+from pathlib import Path
 from typing import Any
 
 import anyio
 from mcp import ClientSession, types
 from mcp.client.stdio import StdioServerParameters, stdio_client
+from mcp.shared.memory import create_connected_server_and_client_session
+
+from agentkit.tools.contracts import load_contracts
+from agentkit.tools.registry import ToolRegistry
+from tests.tools.conftest import RESPONSE, write_tool
+from tests.tools.test_side_effects import CHARGE
 
 REQUEST = {
     "workload": "payments-api",
@@ -70,3 +77,33 @@ def test_bad_input_is_a_tool_error_that_names_the_problem() -> None:
     assert "primary Region us-east-1 is outside the residency" in outside.content[0].text
     assert missing.isError is True
     assert "is a required property" in missing.content[0].text
+
+
+def test_annotations_follow_each_side_effect_class(tmp_path: Path) -> None:
+    from agentkit.serve.mcp import build_server
+
+    write_tool(tmp_path, "look", "1.0.0")
+    write_tool(tmp_path, "put", "1.0.0", side_effect="idempotent")
+    write_tool(tmp_path, "charge", "1.0.0", CHARGE, RESPONSE, side_effect="mutating")
+    registry = ToolRegistry(load_contracts(tmp_path), {})
+
+    async def main() -> types.ListToolsResult:
+        server = build_server(registry)
+        async with create_connected_server_and_client_session(server) as session:
+            return await session.list_tools()
+
+    listed = anyio.run(main)
+    hints = {
+        tool.name: (
+            tool.annotations.readOnlyHint,
+            tool.annotations.idempotentHint,
+            tool.annotations.destructiveHint,
+        )
+        for tool in listed.tools
+        if tool.annotations is not None
+    }
+    assert hints == {
+        "look": (True, True, False),
+        "put": (False, True, False),
+        "charge": (False, False, True),
+    }

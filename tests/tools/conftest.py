@@ -36,7 +36,13 @@ def write_tool(
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "manifest.yaml").write_text(
         yaml.safe_dump(
-            {"name": name, "version": version, "description": f"{name} tool", **manifest}
+            {
+                "name": name,
+                "version": version,
+                "description": f"{name} tool",
+                "side_effect": "read_only",
+                **manifest,
+            }
         )
     )
     (folder / "request.schema.json").write_text(json.dumps(request or REQUEST))

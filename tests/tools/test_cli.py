@@ -65,4 +65,7 @@ def test_list_show_and_validate() -> None:
     assert "failover_runbook" in listed.stdout
     shown = json.loads(runner.invoke(app, ["tools", "show", "failover_runbook"]).stdout)
     assert shown["version"] == "1.0.0"
+    assert shown["side_effect"] == "read_only"
+    assert shown["idempotency_key_required"] is False
+    assert (shown["max_concurrent"], shown["max_queue"]) == (4, 16)
     assert runner.invoke(app, ["tools", "validate"]).stdout.strip() == "2 tool contract(s) valid"

@@ -119,19 +119,19 @@ def test_cosmetic_changes_are_compatible() -> None:
         ),
         (
             lambda f: (f / "manifest.yaml").write_text(
-                "name: advisor\nversion: 2.0.0\ndescription: x\n"
+                "name: advisor\nversion: 2.0.0\ndescription: x\nside_effect: read_only\n"
             ),
             "does not belong in v1/",
         ),
         (
             lambda f: (f / "manifest.yaml").write_text(
-                "name: other\nversion: 1.0.0\ndescription: x\n"
+                "name: other\nversion: 1.0.0\ndescription: x\nside_effect: read_only\n"
             ),
             "must match its folder",
         ),
         (
             lambda f: (f / "manifest.yaml").write_text(
-                "name: advisor\nversion: one\ndescription: x\n"
+                "name: advisor\nversion: one\ndescription: x\nside_effect: read_only\n"
             ),
             "manifest.yaml:2: version",
         ),

@@ -55,6 +55,7 @@ def test_valid_call_returns_a_validated_result_and_a_span(tmp_path: Path) -> Non
         "gen_ai.tool.name": "advisor",
         "gen_ai.tool.call.id": "c1",
         "agentkit.tool.version": "1.3.0",
+        "agentkit.tool.side_effect": "read_only",
     }
 
 

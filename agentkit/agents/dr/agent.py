@@ -44,6 +44,7 @@ def build_advisor(
             capture_content=redact_value if config.telemetry.capture_content else None,
         ),
         recursion_limit=limits.recursion_limit,
+        tool_repeat_limit=limits.tool_repeat_limit,
         budget_limits=BudgetLimits(tokens=limits.run_token_budget, wall_clock_s=limits.deadline_s),
         max_tokens=limits.max_tokens,
         offline_reason=offline,

@@ -204,10 +204,7 @@ def advise(state: DRState, config: RunnableConfig) -> DRState:
 
 
 def _call_tool(ctx: RunContext, name: str, payload: dict[str, Any]) -> dict[str, Any]:
-    assert ctx.tools is not None
-    result = ctx.tools.call(name, payload)
-    ctx.record_tool_call(result.name, result.version, payload, result.output)
-    return result.output
+    return ctx.call_tool(name, payload).output
 
 
 def _advisor_request(requirements: dict[str, Any]) -> dict[str, Any]:
