@@ -24,7 +24,7 @@ from jsonschema import Draft202012Validator, FormatChecker
 from agentkit.dependencies import find_cycle
 from agentkit.errors import InputError
 from agentkit.paths import data_dir
-from agentkit.runbooks import rules
+from agentkit.runbooks import rules, timing
 from agentkit.tools.contracts import semver
 from agentkit.yamlsource import YamlDocument, read_json, read_yaml
 
@@ -128,7 +128,7 @@ def validate(
     _check_gates(runbook, report)
     if not report.errors:  # the ordering rules assume the references and the graph are sound
         rules.check_data_before_traffic(runbook, report)
-        rules.check_budget(runbook, report)
+        timing.check_budget(runbook, report)
     rules.check_placeholders(runbook, report)
     rules.check_unreachable_source(runbook, report)
     rules.check_strategy(runbook, report)

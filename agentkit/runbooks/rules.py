@@ -180,19 +180,6 @@ def critical_path(runbook: Runbook) -> tuple[int, list[str]]:
     return max((longest(s, frozenset()) for s in steps), key=lambda p: p[0], default=(0, []))
 
 
-def budget_warning(runbook: Runbook) -> str | None:
-    """Detection, the critical path and the bake before failback, above the RTO budget."""
-    from agentkit.runbooks.timing import recovery_time
-
-    return recovery_time(runbook).warning()
-
-
-def check_budget(runbook: Runbook, report: Report) -> None:
-    warning = budget_warning(runbook)
-    if warning:
-        report.warnings.append(warning)
-
-
 def region_pair_problem(runbook: Runbook, source: str, target: str) -> str | None:
     """Why ``plan --from source --to target`` cannot be planned, or None.
 

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 from agentkit.runbooks.rules import critical_path
 
 if TYPE_CHECKING:
-    from agentkit.runbooks.model import Runbook
+    from agentkit.runbooks.model import Report, Runbook
 
 DEFAULT_PERIOD_S = 60
 DEFAULT_EVALUATION_PERIODS = 3
@@ -160,3 +160,10 @@ def recovery_time(runbook: Runbook) -> RecoveryTime:
         bake_s=int(runbook.spec["failback"].get("bake_s", 0)),
         rto_budget_s=int(runbook.spec["rto_budget_s"]),
     )
+
+
+def check_budget(runbook: Runbook, report: Report) -> None:
+    """The RTO budget rule: a warning when detection + critical path + bake exceed it."""
+    warning = recovery_time(runbook).warning()
+    if warning:
+        report.warnings.append(warning)
