@@ -18,6 +18,7 @@ EXPECT_KEYS = [
     *("ask", "profile", "no_bedrock", "excluded", "stores", "backup_rpo_min_s", "error", "lang"),
     "approval",
     "changed",
+    "cost",
 ]
 
 

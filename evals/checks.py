@@ -120,6 +120,31 @@ def _decision_problems(result: Mapping[str, Any], expect: Mapping[str, Any]) -> 
     problems += _store_problems(result, advice, expect)
     problems += _follow_up_problems(result, expect)
     problems += _approval_problems(result, expect)
+    problems += _cost_problems(result, advice, expect)
+    return problems
+
+
+def _cost_problems(
+    result: Mapping[str, Any], advice: Mapping[str, Any], expect: Mapping[str, Any]
+) -> list[str]:
+    """The estimated monthly cost of the priced building blocks (Region switch plan $70, a $0.50
+    Route 53 health check per Region; nothing outside the aws partition), with what it leaves
+    out; a template answer states it next to the cost tier."""
+    if "cost" not in expect:
+        return []
+    cost = advice.get("estimated_monthly_cost")
+    if not isinstance(cost, Mapping):
+        return ["no estimated_monthly_cost in the dr_advisor answer"]
+    problems = []
+    if abs(float(cost.get("usd", -1)) - float(expect["cost"])) > 0.005:
+        problems.append(f"cost: expected ${expect['cost']:.2f} a month, got ${cost.get('usd')}")
+    if not cost.get("not_priced") or not cost.get("assumptions"):
+        problems.append("cost: what is not priced and the assumptions must be listed")
+    if "read " not in str(cost.get("prices", "")):
+        problems.append("cost: the price table's date is missing")
+    answer = str(result.get("answer") or "")
+    if result.get("answer_source") == "template" and f"${float(expect['cost']):,.2f}" not in answer:
+        problems.append(f"cost: the answer does not state ${float(expect['cost']):,.2f}")
     return problems
 
 

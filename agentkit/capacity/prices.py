@@ -31,7 +31,7 @@ class Source:
     says: str
 
     def cite(self) -> str:
-        return f"{self.url} (via {self.via}, read {self.read})"
+        return f"{self.url} (read {self.read})"
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from agentkit.agents.dr.cost import estimate as estimate_cost
 from agentkit.agents.dr.placement import (
     MRSC_SETS,
     SERVICES,
@@ -518,6 +519,7 @@ def advise(request: dict[str, Any], thresholds: Thresholds = Thresholds()) -> di
         advice["bedrock"] = _bedrock(request, placement, flags)
     advice["runbooks"] = runbooks_for(advice, request)
     advice["approval_required"] = approvals_needed(advice)
+    advice["estimated_monthly_cost"] = estimate_cost(advice)
     return advice
 
 

@@ -61,7 +61,7 @@ def render_answer(
 ) -> str:
     strategy = STRATEGY_NAMES.get(advice.get("strategy", ""), str(advice.get("strategy")))
     lines = _changes(advice, turn or {})
-    lines += [f"**Recommended strategy: {strategy}** (cost tier {advice.get('cost_tier', '?')})."]
+    lines += [f"**Recommended strategy: {strategy}** ({_cost_tier(advice)})."]
     if advice.get("rationale"):
         lines += ["", f"Why: {advice['rationale']}."]
     targets = advice.get("target_regions") or []
@@ -80,6 +80,7 @@ def render_answer(
         lines.append("")
         lines.append("Caveats:")
         lines += [f"- {_flag(flag)}" for flag in flags]
+    lines += _cost(advice.get("estimated_monthly_cost"))
     lines += _section("Also", advice.get("advice"))
     unknown = requirements.get("unknown_stores") or []
     if unknown:
@@ -121,6 +122,30 @@ def _value(field: str, value: Any) -> str:
     if isinstance(value, list):
         return ", ".join(v.get("type", str(v)) if isinstance(v, dict) else str(v) for v in value)
     return str(value)
+
+
+def _cost_tier(advice: dict[str, Any]) -> str:
+    tier = f"cost tier {advice.get('cost_tier', '?')}"
+    cost = advice.get("estimated_monthly_cost")
+    if not isinstance(cost, dict):
+        return tier
+    return f"{tier}; estimated ${cost['usd']:,.2f} a month for the priced building blocks"
+
+
+def _cost(cost: Any) -> list[str]:
+    if not isinstance(cost, dict):
+        return []
+    lines = [
+        "",
+        f"Estimated monthly cost ({cost['prices']}): ${cost['usd']:,.2f}, {cost['covers']}.",
+    ]
+    lines += [
+        f"- {i['item']}: {i['quantity']} x ${i['unit_usd']:,.2f} = ${i['usd']:,.2f}"
+        for i in cost["items"]
+    ]
+    lines += [f"- not priced: {what}" for what in cost["not_priced"]]
+    lines += [f"- assumption: {what}" for what in cost["assumptions"]]
+    return lines
 
 
 def _flag(flag: Any) -> str:
