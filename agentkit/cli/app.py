@@ -22,6 +22,7 @@ from agentkit.cli.health import health
 from agentkit.cli.mcp import mcp_app
 from agentkit.cli.routes import routes_app
 from agentkit.cli.runbook import runbook_app
+from agentkit.cli.serve import serve
 from agentkit.cli.tools import tools_app
 
 app = typer.Typer(
@@ -75,6 +76,7 @@ app.command()(canary)
 app.command(help="FMEA worksheet, reports and a CI gate from an architecture file.")(fmea)
 app.command(help="Ask the DR advisor one question.")(ask)
 app.command(help="Chat with the DR advisor (sessions persist).")(chat)
+app.command(help="Serve the DR advisor over HTTP (the AgentCore Runtime contract).")(serve)
 app.command("eval", help="Release gate: run the promptfoo suites in evals/ offline.")(eval_command)
 
 

@@ -1,0 +1,299 @@
+"""What ``agentkit serve`` runs: the DR advisor, its session store, and the request schema.
+
+Synchronous on purpose: the gateway is, so a turn runs in a worker thread (``agentkit.serve.http``
+bounds how many at once). One :class:`Advisor` per worker process serves every request; each turn
+has its own run context, so concurrent turns never share per-run state.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError, model_validator
+
+from agentkit.errors import AgentkitError, InputError, UserError
+
+if TYPE_CHECKING:
+    from agentkit.agents.dr.agent import Answer
+    from agentkit.agents.sessions import Sessions
+    from agentkit.bedrock.health import Health
+    from agentkit.bedrock.types import ModelInterface
+    from agentkit.config import AgentkitConfig
+    from agentkit.graph import AgentRuntime
+    from agentkit.telemetry.setup import Telemetry
+
+SESSION_HEADER = "X-Amzn-Bedrock-AgentCore-Runtime-Session-Id"
+SETTINGS_VARIABLE = "AGENTKIT_SERVE_SETTINGS"  # how the CLI hands settings to worker processes
+DEADLINE_GRACE_S = 10.0  # the default deadline: the turn's own budget, plus this
+_SESSION_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,255}")
+
+
+@dataclass(frozen=True)
+class ServeSettings:
+    """The options of ``agentkit serve`` that every worker process needs."""
+
+    config: str | None = None  # agentkit.yaml; None: ./agentkit.yaml or the built-in default
+    sessions: str | None = None  # the SQLite file (sessions.backend: sqlite)
+    capacity: int = 16  # turns running at once, per worker process
+    max_body_bytes: int = 256 * 1024
+    deadline_s: float | None = None  # None: limits.deadline_s + DEADLINE_GRACE_S
+    health_ttl_s: float = 10.0  # a deep-health verdict is reused this long
+    canary_state: str | None = None  # last success per route (default $AGENTKIT_HOME)
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self))
+
+    @classmethod
+    def from_json(cls, text: str) -> ServeSettings:
+        return cls(**json.loads(text))
+
+    @classmethod
+    def from_environment(cls) -> ServeSettings:
+        raw = os.environ.get(SETTINGS_VARIABLE)
+        return cls.from_json(raw) if raw else cls()
+
+
+# --- the request -------------------------------------------------------------------------------
+
+
+class ApprovalDecision(BaseModel):
+    """A person's decision on advice that waits for approval (``approval.status: pending``)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    approved: StrictBool
+    by: str = Field(min_length=1, max_length=200, description="Who decided (for the record).")
+
+
+class InvocationRequest(BaseModel):
+    """The body of ``POST /invocations``: a question, or a decision on a paused turn."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, title="InvocationRequest")
+    prompt: str | None = Field(
+        default=None,
+        description="The question for the DR advisor (at most 20,000 characters).",
+        examples=["payments-api on DynamoDB in us-east-1, RTO 15 min, RPO 1 min"],
+    )
+    session_id: str | None = Field(
+        default=None,
+        description=f"Continue (or start) this session; the {SESSION_HEADER} header is the "
+        "same. Without either, a new session is started and its id returned.",
+        max_length=256,
+    )
+    stream: StrictBool = Field(
+        default=False,
+        description="Answer as Server-Sent Events (as does Accept: text/event-stream).",
+    )
+    approval: ApprovalDecision | None = Field(
+        default=None, description="Approve or decline the advice the session waits on."
+    )
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> InvocationRequest:
+        if (self.prompt is None) == (self.approval is None):
+            raise ValueError('give either "prompt" (a question) or "approval" (a decision)')
+        if self.approval is not None and self.session_id is None:
+            raise ValueError("an approval needs the session it decides (session_id or header)")
+        return self
+
+
+def parse_invocation(body: bytes, header_session: str | None) -> InvocationRequest:
+    """The request, or :class:`InputError` with one line naming the problem."""
+    try:
+        data = json.loads(body.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise InputError("the body is not UTF-8 text; send JSON") from None
+    except json.JSONDecodeError as error:
+        where = f"line {error.lineno} column {error.colno}"
+        raise InputError(f"invalid JSON: {error.msg} at {where}") from None
+    except RecursionError:
+        raise InputError("invalid JSON: nested too deeply") from None
+    if not isinstance(data, dict):
+        raise InputError('the body must be a JSON object, e.g. {"prompt": "RTO 15 min ..."}')
+    if header_session is not None:
+        if data.get("session_id") not in (None, header_session):
+            raise InputError(f"session_id differs from the {SESSION_HEADER} header; send one")
+        data = {**data, "session_id": header_session}
+    try:
+        request = InvocationRequest.model_validate(data)
+    except ValidationError as error:
+        raise InputError(_first_error(error)) from None
+    if request.session_id is not None and not _SESSION_ID.fullmatch(request.session_id):
+        raise InputError(
+            "session_id: 1-256 characters of letters, digits and . _ : - (starting with a "
+            "letter or digit)"
+        )
+    if request.prompt is not None:
+        from agentkit.cli.options import check_question
+
+        try:
+            check_question(request.prompt)
+        except InputError as error:
+            raise InputError(str(error).replace("question:", "prompt:", 1)) from None
+    return request
+
+
+def _first_error(error: ValidationError) -> str:
+    first = error.errors(include_url=False)[0]
+    where = ".".join(str(part) for part in first["loc"])
+    message = first["msg"].removeprefix("Value error, ")
+    if first["type"] == "extra_forbidden":
+        message = "unknown field; the fields are prompt, session_id, stream and approval"
+    return f"{where}: {message}" if where else message
+
+
+def new_session() -> str:
+    return uuid.uuid4().hex
+
+
+# --- the advisor -------------------------------------------------------------------------------
+
+
+class NoPendingApproval(UserError):
+    """An approval for a session that waits on none."""
+
+
+class Advisor:
+    """One worker's DR advisor: the runtime, the session store and the deep-health probe."""
+
+    def __init__(
+        self,
+        config: AgentkitConfig,
+        runtime: AgentRuntime,
+        store: Sessions | None,
+        *,
+        telemetry: Telemetry | None = None,
+        canary_state: Path | None = None,
+        health_ttl_s: float = 10.0,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.config = config
+        self.runtime = runtime
+        self.store = store
+        self.telemetry = telemetry
+        self.canary_state = canary_state
+        self.health_ttl_s = health_ttl_s
+        self._monotonic = monotonic
+        self._health: tuple[float, Health] | None = None
+        self._health_lock = threading.Lock()
+
+    @classmethod
+    def open(
+        cls,
+        settings: ServeSettings,
+        *,
+        model: ModelInterface | str | None = "auto",
+        telemetry: Telemetry | None = None,
+    ) -> Advisor:
+        """Load agentkit.yaml, open the session store and build the advisor; a mistake in any
+        of them is an :class:`AgentkitError` naming it."""
+        from agentkit.agents.dr.agent import build_advisor
+        from agentkit.agents.sessions import open_sessions
+        from agentkit.config import load_config
+        from agentkit.paths import agentkit_home
+        from agentkit.telemetry.setup import start
+
+        config = load_config(settings.config)
+        home = Path(agentkit_home())
+        sqlite = Path(settings.sessions) if settings.sessions else home / "sessions.sqlite"
+        telemetry = telemetry or start(config.telemetry)
+        store = open_sessions(config.sessions, sqlite)
+        try:
+            with telemetry.scope():  # gateway metrics and tool spans use these providers
+                runtime = build_advisor(
+                    config,
+                    checkpointer=store.checkpointer,
+                    tracer_provider=telemetry.tracer_provider,
+                    model=model,
+                )
+        except BaseException:
+            store.close()
+            raise
+        state = Path(settings.canary_state) if settings.canary_state else home / "canary.json"
+        return cls(
+            config,
+            runtime,
+            store,
+            telemetry=telemetry,
+            canary_state=state,
+            health_ttl_s=settings.health_ttl_s,
+        )
+
+    @property
+    def sessions_serialised(self) -> bool:
+        """True when the store runs one turn at a time for every session (SQLite's file lock);
+        PostgreSQL serialises per session."""
+        return self.config.sessions.backend == "sqlite"
+
+    def ask(self, prompt: str, session: str, on_text: Callable[[str], None] | None) -> Answer:
+        from agentkit.agents.dr.agent import ask
+
+        return ask(self.runtime, prompt, session, on_text=on_text)
+
+    def decide(self, session: str, approved: bool, by: str) -> Answer:
+        from agentkit.agents.dr.agent import decide, pending_approval
+
+        if pending_approval(self.runtime, session) is None:
+            raise NoPendingApproval(f"session {session}: no advice waits for an approval")
+        return decide(self.runtime, session, approved, by=by)
+
+    def health(self) -> Health:
+        """Deep health from one canary probe per route, reused for ``health_ttl_s`` so health
+        checkers polling every worker cost at most one probe per route per interval. One probe
+        at a time: concurrent callers wait for it and share its verdict."""
+        with self._health_lock:
+            cached = self._health
+            if cached is not None and self._monotonic() - cached[0] < self.health_ttl_s:
+                return cached[1]
+            verdict = self._probe()
+            self._health = (self._monotonic(), verdict)
+            return verdict
+
+    def _probe(self) -> Health:
+        from agentkit.bedrock.canary import Canary
+        from agentkit.bedrock.health import deep_health
+        from agentkit.paths import agentkit_home
+
+        state = self.canary_state or Path(agentkit_home()) / "canary.json"
+        state.parent.mkdir(parents=True, exist_ok=True)
+        meters = self.telemetry.meter_provider if self.telemetry else None
+        return deep_health(Canary(self.config, state_path=state, meter_provider=meters).run_once())
+
+    def close(self) -> None:
+        try:
+            model = self.runtime.model
+            close = getattr(model, "close", None)
+            if callable(close):
+                close()
+            if self.runtime.tools is not None:
+                self.runtime.tools.close()
+        finally:
+            try:
+                if self.store is not None:
+                    self.store.close()
+            finally:
+                if self.telemetry is not None:
+                    self.telemetry.shutdown()
+
+
+def error_status(error: BaseException) -> tuple[int, str]:
+    """The HTTP status and error code for what a turn raised."""
+    from agentkit.agents.sessions import SessionBusy
+
+    if isinstance(error, NoPendingApproval):
+        return 409, "no_pending_approval"
+    if isinstance(error, SessionBusy):
+        return 409, "session_busy"
+    if isinstance(error, UserError):
+        return 400, "invalid_request"
+    if isinstance(error, AgentkitError):
+        return 502, type(error).__name__
+    return 500, "internal_error"
