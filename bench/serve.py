@@ -1,0 +1,276 @@
+"""Concurrent SSE sessions against ``agentkit serve`` workers, beside the same turns in process.
+
+    python -m bench.serve [--sessions 200] [--workers 2] [--capacity 16] [--embedded]
+                          [--redis redis://127.0.0.1:6379/0]
+                          [--postgres postgresql://postgres@127.0.0.1:5432/test]
+
+The emulator (a child process) is the model tier. Both runs use one configuration: resilience
+state on Redis and sessions on PostgreSQL (a key prefix and a schema of the run's own, removed
+afterwards), or memory and SQLite with ``--embedded``.
+
+1. Baseline, in process: ``--sessions`` DR advisor turns submitted at once to one advisor with
+   ``workers x capacity`` threads, each streaming its guarded text (the path ``chat`` uses).
+2. Served: ``agentkit serve --workers W --capacity C`` (a child process), and ``--sessions``
+   clients opening an SSE stream each at once (``Accept: text/event-stream``, a session each).
+
+Latency is from submission to the final ``answer`` event (or the turn's return), queueing
+included. A session counts as an error unless it ends with an answer.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager, suppress
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from bench._servers import emulator
+
+QUESTION = "orders-api on DynamoDB in us-east-1, RTO 15 min, RPO 1 min"
+MODEL = "us.anthropic.claude-sonnet-4-5-20250929-v1:0"
+REGIONS = ("us-east-1", "us-west-2")
+
+
+def write_config(path: Path, endpoints: dict[str, str], backends: dict[str, Any]) -> None:
+    doc: dict[str, Any] = {
+        "models": {
+            "residency": "us",
+            "routes": [{"model": MODEL, "region": r} for r in REGIONS],
+            "endpoints": endpoints,
+        },
+        "resilience": {"timeouts": {"connect_s": 2.0, "read_s": 30.0}},
+        "limits": {"max_tokens": 256},
+    }
+    if "redis" in backends:
+        doc["resilience"]["state"] = {"backend": "redis", **backends["redis"]}
+    if "postgres" in backends:
+        doc["sessions"] = {"backend": "postgres", **backends["postgres"]}
+    path.write_text(json.dumps(doc))  # JSON is YAML
+
+
+@contextmanager
+def backends(args: argparse.Namespace, pool: int) -> Iterator[dict[str, Any]]:
+    """A Redis prefix and a PostgreSQL schema of this run's own, removed afterwards; ``pool``
+    connections per process (each turn in flight holds one for its session lock)."""
+    if args.embedded:
+        yield {}
+        return
+    import psycopg
+    import redis
+
+    run = uuid.uuid4().hex[:10]
+    prefix, schema = f"agentkit-bench-serve-{run}:", f"agentkit_bench_{run}"
+    with psycopg.connect(args.postgres, autocommit=True) as conn:
+        conn.execute(f'CREATE SCHEMA "{schema}"')
+    separator = "&" if "?" in args.postgres else "?"
+    dsn = f"{args.postgres}{separator}options=-csearch_path%3D{schema}"
+    try:
+        yield {
+            "redis": {"url": args.redis, "prefix": prefix},
+            "postgres": {"dsn": dsn, "pool_size": pool},
+        }
+    finally:
+        with psycopg.connect(args.postgres, autocommit=True) as conn:
+            conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+        client = redis.Redis.from_url(args.redis)
+        try:
+            keys = list(client.scan_iter(match=prefix + "*", count=1000))
+            if keys:
+                client.delete(*keys)
+        finally:
+            client.close()
+
+
+def in_process(config: Path, sessions: int, threads: int, home: Path) -> dict[str, Any]:
+    from agentkit.serve.http_service import Advisor, ServeSettings
+
+    advisor = Advisor.open(ServeSettings(config=str(config), sessions=str(home / "in.sqlite")))
+    latencies: list[float] = []
+    errors = 0
+
+    def turn(session: str, submitted: float) -> float:
+        streamed: list[str] = []
+        answer = advisor.ask(QUESTION, session, streamed.append)
+        if answer.degraded or not streamed:
+            raise RuntimeError(f"degraded or not streamed: {answer.degraded_reason}")
+        return time.perf_counter() - submitted
+
+    try:
+        for i in range(4):  # warm, as the served side is: imports, first connections, caches
+            advisor.ask(QUESTION, f"in-warm-{i}-{uuid.uuid4().hex[:6]}", None)
+        started = time.perf_counter()
+        with ThreadPoolExecutor(max_workers=threads) as pool:
+            futures = [
+                pool.submit(turn, f"in-{i}-{uuid.uuid4().hex[:6]}", time.perf_counter())
+                for i in range(sessions)
+            ]
+            for future in futures:
+                try:
+                    latencies.append(future.result())
+                except Exception:
+                    errors += 1
+        wall = time.perf_counter() - started
+    finally:
+        advisor.close()
+    return summary(latencies, errors, wall)
+
+
+@contextmanager
+def served(config: Path, workers: int, capacity: int, log: Path) -> Iterator[str]:
+    command = [
+        *(sys.executable, "-m", "agentkit", "serve", "-c", str(config), "--port", "0"),
+        *("--workers", str(workers), "--capacity", str(capacity)),
+    ]
+    with log.open("wb") as sink:
+        process = subprocess.Popen(command, stdout=sink, stderr=sink, env=dict(os.environ))
+    try:
+        url = None
+        for _ in range(1200):
+            found = re.search(r"listening on (http://\S+) ", log.read_text())
+            if found:
+                url = found.group(1)
+                break
+            if process.poll() is not None:
+                raise SystemExit(f"agentkit serve exited: {log.read_text()}")
+            time.sleep(0.05)
+        if url is None:
+            raise SystemExit("agentkit serve never announced itself")
+        warm_up(url, workers)
+        yield url
+    finally:
+        process.terminate()  # SIGTERM: the server finishes what it has, then exits
+        try:
+            process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+def warm_up(url: str, workers: int) -> None:
+    """Until every worker has answered a turn (each builds its advisor at start)."""
+    for _ in range(600):
+        with suppress(httpx.HTTPError):
+            if httpx.get(f"{url}/ping", timeout=5).status_code == 200:
+                break
+        time.sleep(0.1)
+    for i in range(workers * 4):
+        body = {"prompt": QUESTION, "session_id": f"warm-{i}"}
+        httpx.post(f"{url}/invocations", json=body, timeout=120)
+
+
+async def one_session(client: httpx.AsyncClient, url: str, session: str) -> float:
+    submitted = time.perf_counter()
+    final: dict[str, Any] | None = None
+    texts = 0
+    async with client.stream(
+        "POST",
+        f"{url}/invocations",
+        json={"prompt": QUESTION, "session_id": session},
+        headers={"Accept": "text/event-stream"},
+    ) as response:
+        if response.status_code != 200:
+            raise RuntimeError(f"HTTP {response.status_code}")
+        async for line in response.aiter_lines():
+            if not line.startswith("data: "):
+                continue
+            event = json.loads(line.removeprefix("data: "))
+            if event["type"] == "text":
+                texts += 1
+            else:
+                final = event
+    if final is None or final["type"] != "answer" or final["degraded"] or not texts:
+        raise RuntimeError(f"no streamed answer: {final}")
+    return time.perf_counter() - submitted
+
+
+async def clients(url: str, sessions: int) -> dict[str, Any]:
+    limits = httpx.Limits(max_connections=sessions, max_keepalive_connections=sessions)
+    async with httpx.AsyncClient(limits=limits, timeout=300) as client:
+        started = time.perf_counter()
+        outcomes = await asyncio.gather(
+            *(one_session(client, url, f"sse-{i}-{uuid.uuid4().hex[:6]}") for i in range(sessions)),
+            return_exceptions=True,
+        )
+        wall = time.perf_counter() - started
+    latencies = [o for o in outcomes if isinstance(o, float)]
+    failures = [o for o in outcomes if not isinstance(o, float)]
+    for failure in failures[:3]:
+        print(f"  error: {failure!r}", file=sys.stderr)
+    return summary(latencies, len(failures), wall)
+
+
+def summary(latencies: list[float], errors: int, wall: float) -> dict[str, Any]:
+    ordered = sorted(latencies) or [0.0]
+    p99 = ordered[min(len(ordered) - 1, round(0.99 * (len(ordered) - 1)))]
+    return {
+        "completed": len(latencies),
+        "errors": errors,
+        "p50_ms": statistics.median(ordered) * 1000,
+        "p99_ms": p99 * 1000,
+        "wall_s": wall,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sessions", type=int, default=200)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--capacity", type=int, default=16)
+    parser.add_argument("--embedded", action="store_true", help="memory state, SQLite sessions")
+    parser.add_argument("--redis", default="redis://127.0.0.1:6379/0")
+    parser.add_argument("--postgres", default="postgresql://postgres@127.0.0.1:5432/test")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        home = Path(tmp)
+        os.environ["AGENTKIT_HOME"] = str(home / "home")
+        config = home / "agentkit.yaml"
+        threads = args.workers * args.capacity  # the baseline runs as many turns at once
+        with emulator(",".join(REGIONS)) as emu, backends(args, threads) as shared:
+            write_config(config, emu["endpoints"], shared)
+            base = in_process(config, args.sessions, threads, home)
+            one = {}
+            if args.workers > 1:  # the same threads in one process: HTTP + SSE cost alone
+                with served(config, 1, threads, home / "serve-1.log") as url:
+                    one = asyncio.run(clients(url, args.sessions))
+            with served(config, args.workers, args.capacity, home / "serve.log") as url:
+                http = asyncio.run(clients(url, args.sessions))
+    kind = "memory state, SQLite sessions" if args.embedded else "Redis state, PostgreSQL sessions"
+    print(
+        f"{args.sessions} concurrent DR advisor sessions (SSE), emulator behind ({kind}); "
+        f"{threads} turns at once in every column"
+    )
+    columns = [("in-process", base)]
+    if one:
+        columns.append((f"serve 1x{threads}", one))
+    columns.append((f"serve {args.workers}x{args.capacity}", http))
+    print(f"{'':14}" + "".join(f"{name:>16}" for name, _ in columns))
+    for key in ("completed", "errors"):
+        print(f"  {key:<12}" + "".join(f"{c[key]:>16.0f}" for _, c in columns))
+    for key in ("p50_ms", "p99_ms", "wall_s"):
+        cells = [
+            f"{c[key]:>9.1f}" + (f" {c[key] / base[key]:>5.2f}x" if c is not base else " " * 7)
+            for _, c in columns
+        ]
+        print(f"  {key:<12}" + "".join(cells))
+    ok = http["completed"] == args.sessions and http["errors"] == 0
+    print(
+        f"  ratio: against in-process; {args.workers} workers: all {args.sessions} SSE sessions "
+        f"completed without error: {'yes' if ok else 'NO'}"
+    )
+
+
+if __name__ == "__main__":
+    main()
