@@ -126,7 +126,7 @@ def _run(
     import uvicorn
 
     from agentkit.serve.http import create_app
-    from agentkit.serve.http_service import SETTINGS_VARIABLE, Advisor
+    from agentkit.serve.http_service import DEADLINE_GRACE_S, SETTINGS_VARIABLE, Advisor
 
     # Every worker builds the same advisor; building it here first turns a mistake (a session
     # store that cannot be reached, a backend without its extra) into one line before serving.
@@ -143,7 +143,7 @@ def _run(
     for warning in _fleet_warnings(cfg, workers, settings.capacity):
         _say(f"warning: {warning}")
     host, port = listener.getsockname()[:2]
-    deadline = settings.deadline_s or cfg.limits.deadline_s + 10.0
+    deadline = settings.deadline_s or cfg.limits.deadline_s + DEADLINE_GRACE_S
     _say(
         f"listening on http://{_url_host(host)}:{port} ({workers} worker(s), "
         f"{settings.capacity} turn(s) each, deadline {deadline:g} s); SIGTERM finishes the "
@@ -170,6 +170,11 @@ def _fleet_warnings(cfg: AgentkitConfig, workers: int, capacity: int) -> list[st
         found.append(
             f"sessions.pool_size {pool} < --capacity {capacity}: turns will wait for a "
             "PostgreSQL connection; set pool_size to at least the capacity"
+        )
+    if cfg.sessions.backend == "sqlite" and capacity > 1:
+        found.append(
+            "sessions on SQLite: a worker runs one turn at a time (the file's single lock); "
+            "set sessions.backend: postgres to run them side by side (docs/scaleout.md)"
         )
     if workers > 1 and cfg.resilience.state.backend == "memory":
         found.append(

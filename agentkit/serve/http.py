@@ -48,6 +48,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from agentkit.errors import AgentkitError, InputError
 from agentkit.serve.http_openapi import openapi_document
 from agentkit.serve.http_service import (
+    DEADLINE_GRACE_S,
     SESSION_HEADER,
     Advisor,
     InvocationRequest,
@@ -200,7 +201,7 @@ class Service:
         self.settings = settings
         self.turns = turns
         limits = advisor.config.limits
-        self.deadline_s = settings.deadline_s or limits.deadline_s + 10.0
+        self.deadline_s = settings.deadline_s or limits.deadline_s + DEADLINE_GRACE_S
 
     async def invocations(self, request: Request) -> Response:
         try:
@@ -446,10 +447,13 @@ def create_app(
             await anyio.to_thread.run_sync(advisor.close)
 
     async def not_found(request: Request, exc: Exception) -> Response:
-        status = exc.status_code if isinstance(exc, HTTPException) else 404
+        where = f"{request.method} {request.url.path}"
+        if isinstance(exc, HTTPException) and exc.status_code == 405:
+            allowed = (exc.headers or {}).get("Allow", "")
+            message = f"{where}: method not allowed; use {allowed}"
+            return problem(405, "method_not_allowed", message, {"Allow": allowed})
         paths = ", ".join(sorted(_ROUTES))
-        message = f"{request.method} {request.url.path}: no such endpoint; the endpoints: {paths}"
-        return problem(status, "not_found" if status == 404 else "method_not_allowed", message)
+        return problem(404, "not_found", f"{where}: no such endpoint; the endpoints: {paths}")
 
     async def internal(request: Request, exc: Exception) -> Response:
         log.error("request failed", exc_info=exc)

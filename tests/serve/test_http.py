@@ -239,7 +239,11 @@ def test_unknown_paths_and_methods_answer_json(serve: Any, tmp_path: Path) -> No
     missing = served.client.get("/nope")
     assert (missing.status_code, error_of(missing)["code"]) == (404, "not_found")
     wrong = served.client.get("/invocations")
-    assert (wrong.status_code, error_of(wrong)["code"]) == (405, "method_not_allowed")
+    assert wrong.status_code == 405
+    assert error_of(wrong) == {
+        "code": "method_not_allowed",
+        "message": "GET /invocations: method not allowed; use POST",
+    }
 
 
 # --- /ping, capacity and deadlines -------------------------------------------------------------
@@ -281,6 +285,17 @@ def test_past_its_deadline_a_turn_is_504_and_a_queued_one_never_starts(
     assert queued.status_code == 504
     assert error_of(queued)["message"].endswith("never started (the worker is busy); retry later")
     assert served.client.get("/ping").json()["status"] == "HealthyBusy"
+    gate.release.set()
+
+
+def test_on_sqlite_a_worker_takes_turns_one_at_a_time(serve: Any, tmp_path: Path) -> None:
+    """The SQLite store holds one lock for the whole file: another session waits its turn even
+    with a free slot (PostgreSQL serialises per session only)."""
+    gate = Gate()
+    served = serve(offline_config(tmp_path), model=gate.model(), deadline_s=0.2, capacity=4)
+    assert served.ask(SAFE, session_id="s-1").status_code == 504  # holds the model
+    other = served.ask(SAFE, session_id="s-2")
+    assert error_of(other)["message"].endswith("never started (the worker is busy); retry later")
     gate.release.set()
 
 
