@@ -6,6 +6,7 @@ The applications register them with the runtime: the framework's registry names 
 from __future__ import annotations
 
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 from agentkit.agents.dr.advisor import advise, check_request
@@ -15,7 +16,28 @@ from agentkit.tools.registry import Implementation, ToolRegistry
 BUILTIN: dict[str, Implementation] = {
     "dr_advisor": Implementation(advise, check_request=check_request),
     "failover_runbook": Implementation(find_runbooks),
+    "fmea_generate": Implementation(
+        lambda payload: _fmea().generate(payload),
+        check_request=lambda payload: _fmea().check_request(payload),
+    ),
+    "capacity_plan": Implementation(
+        lambda payload: _capacity().plan(payload),
+        check_request=lambda payload: _capacity().check_request(payload),
+    ),
 }
+
+
+def _fmea() -> ModuleType:
+    """Imported on first use: a command that never runs the tool does not pay for it."""
+    import agentkit.fmea.tool
+
+    return agentkit.fmea.tool
+
+
+def _capacity() -> ModuleType:
+    import agentkit.capacity.tool
+
+    return agentkit.capacity.tool
 
 
 def builtin_registry(root: Path | None = None, **options: Any) -> ToolRegistry:

@@ -37,6 +37,7 @@ from agentkit.errors import (
     ToolInputInvalid,
     ToolNotFound,
     ToolOutputInvalid,
+    UserError,
 )
 from agentkit.paths import data_dir
 from agentkit.resilience.breaker import BreakerPolicy, MemoryBreakerStore, RouteBreaker
@@ -305,6 +306,13 @@ class ToolRegistry:
             timed_out = _Withdrawn(message) if withdrawn else ToolFailed(message)
             tool.breaker.record_failure(timed_out)
             raise timed_out from exc
+        except UserError as exc:  # the request's fault, found by the tool: no trip, no fallback
+            tool.breaker.release()
+            if isinstance(exc, ToolError):
+                raise
+            raise ToolInputInvalid(
+                f"{contract.name} input invalid: {exc}", schema_path="semantic"
+            ) from exc
         except Exception as exc:
             failure = _as_tool_error(exc, contract)
             tool.breaker.record_failure(failure)

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import anyio
+from jsonschema import Draft202012Validator
 from mcp import ClientSession, types
 from mcp.client.stdio import StdioServerParameters, stdio_client
 from mcp.shared.memory import create_connected_server_and_client_session
@@ -15,6 +16,7 @@ from mcp.shared.memory import create_connected_server_and_client_session
 from agentkit.tools.contracts import load_contracts
 from agentkit.tools.registry import ToolRegistry
 from tests.tools.conftest import RESPONSE, write_tool
+from tests.tools.test_capabilities import ARCHITECTURE, CAPACITY
 from tests.tools.test_side_effects import CHARGE
 
 REQUEST = {
@@ -50,7 +52,16 @@ def run(calls: list[tuple[str, dict[str, Any]]]) -> tuple[types.ListToolsResult,
 def test_the_versioned_tools_are_listed_with_schemas_and_annotations() -> None:
     listed, _ = run([])
     tools = {tool.name: tool for tool in listed.tools}
-    assert set(tools) == {"dr_advisor", "failover_runbook"}
+    assert set(tools) == {
+        "dr_advisor",
+        "failover_runbook",
+        "fmea_generate",
+        "capacity_plan",
+    }
+    for tool in tools.values():
+        assert tool.inputSchema["type"] == "object"
+        assert tool.outputSchema is not None
+        assert tool.outputSchema["type"] == "object"
     advisor = tools["dr_advisor"]
     assert advisor.inputSchema["required"] == ["workload", "rto_minutes", "rpo_minutes"]
     assert advisor.outputSchema is not None
@@ -68,6 +79,24 @@ def test_a_call_returns_the_validated_structured_result() -> None:
     advice = result.structuredContent
     assert advice["strategy"] == "warm_standby"
     assert advice["target_regions"][0] in {"eu-west-3", "eu-central-1", "eu-north-1"}
+
+
+def test_each_capability_answers_with_content_its_output_schema_accepts(tmp_path: Path) -> None:
+    calls = [
+        ("dr_advisor", REQUEST),
+        ("failover_runbook", {"strategy": "warm_standby", "max_runbooks": 2}),
+        ("fmea_generate", {"architecture_path": str(ARCHITECTURE), "out_dir": str(tmp_path)}),
+        ("capacity_plan", {"capacity": CAPACITY}),
+    ]
+    listed, results = run(calls)
+    schemas = {tool.name: tool.outputSchema for tool in listed.tools}
+    for (name, _), result in zip(calls, results, strict=True):
+        assert result.isError is False, (name, result.content)
+        errors = list(Draft202012Validator(schemas[name]).iter_errors(result.structuredContent))
+        assert errors == [], name
+    assert results[2].structuredContent["gate"]["result"] == "failed"
+    assert (tmp_path / "fmea.md").is_file()
+    assert results[3].structuredContent["regions"][0]["rpm"] == 60
 
 
 def test_bad_input_is_a_tool_error_that_names_the_problem() -> None:
