@@ -43,6 +43,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
         "agentkit.agents",
         "agentkit.fmea",
         "agentkit.runbooks",
+        "agentkit.observe",  # alarms and dashboards from the runbooks and the configuration
         "agentkit.capacity",
         "agentkit.gameday",
         "agentkit.evals",
