@@ -7,11 +7,15 @@ from __future__ import annotations
 
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from agentkit.agents.dr.advisor import advise, check_request
+from agentkit.errors import ToolFailed
 from agentkit.runbooks.tool import find_runbooks
-from agentkit.tools.registry import Implementation, ToolRegistry
+from agentkit.tools.registry import Implementation, Payload, ToolRegistry
+
+if TYPE_CHECKING:
+    from agentkit.bedrock.knowledge import KnowledgeRetriever
 
 BUILTIN: dict[str, Implementation] = {
     "dr_advisor": Implementation(advise, check_request=check_request),
@@ -40,6 +44,30 @@ def _capacity() -> ModuleType:
     return agentkit.capacity.tool
 
 
-def builtin_registry(root: Path | None = None, **options: Any) -> ToolRegistry:
-    """The packaged contracts (or ``root``'s) with agentkit's own implementations."""
-    return ToolRegistry.from_directory(root, BUILTIN, **options)
+def builtin_registry(
+    root: Path | None = None, *, knowledge: KnowledgeRetriever | None = None, **options: Any
+) -> ToolRegistry:
+    """The packaged contracts (or ``root``'s) with agentkit's own implementations;
+    ``knowledge_search`` searches ``knowledge``'s Knowledge Bases (without one, it says how to
+    configure them)."""
+    implementations = {**BUILTIN, "knowledge_search": knowledge_search(knowledge)}
+    return ToolRegistry.from_directory(root, implementations, **options)
+
+
+def knowledge_search(knowledge: KnowledgeRetriever | None) -> Implementation:
+    if knowledge is None:
+        return Implementation(_no_knowledge_bases)
+    from agentkit.bedrock.knowledge import check_search_response
+
+    return Implementation(
+        knowledge.search,
+        check_request=knowledge.check_search_request,
+        check_response=check_search_response,
+    )
+
+
+def _no_knowledge_bases(payload: Payload) -> Payload:
+    raise ToolFailed(
+        "knowledge_search: no knowledge_bases in agentkit.yaml; add one with its Knowledge Base "
+        "id per Region (docs/knowledge.md)"
+    )

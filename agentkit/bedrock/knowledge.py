@@ -508,6 +508,13 @@ class KnowledgeRetriever:
 
     # --- the knowledge_search tool ---------------------------------------------------------------
 
+    def check_search_request(self, payload: dict[str, Any]) -> list[str]:
+        """The ``knowledge_search`` request's semantic check: a name that is configured."""
+        name = payload.get("knowledge_base")
+        if name is None or name in self.bases:
+            return []
+        return [f"knowledge_base {name!r} is not configured; use one of: {', '.join(self.bases)}"]
+
     def search(self, payload: dict[str, Any]) -> dict[str, Any]:
         """The ``knowledge_search`` tool handler: request and response as in tools/."""
         retrieval = self.retrieve(

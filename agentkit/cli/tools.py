@@ -113,11 +113,14 @@ def call(
     root: RootOption = None,
 ) -> None:
     """Validate the input, run the tool, print its validated response as JSON."""
+    from agentkit.agents.dr.agent import knowledge_retriever
     from agentkit.agents.tools import builtin_registry
+    from agentkit.config import load_config
     from agentkit.yamlsource import read_json
 
     payload = read_json(input_file, InputError)
-    registry = builtin_registry(root)
+    # knowledge_search searches the knowledge_bases of ./agentkit.yaml, if it has any
+    registry = builtin_registry(root, knowledge=knowledge_retriever(load_config()))
     try:
         result = registry.call(name, payload)
     finally:

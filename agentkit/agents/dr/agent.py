@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from opentelemetry.trace import TracerProvider
 
@@ -19,6 +19,9 @@ from agentkit.guardrails.injection import prompt_attack_classifier
 from agentkit.guardrails.pii import redact, redact_value
 from agentkit.resilience.budget import BudgetLimits
 from agentkit.tools.registry import ToolRegistry
+
+if TYPE_CHECKING:
+    from agentkit.bedrock.knowledge import KnowledgeRetriever
 
 
 def build_advisor(
@@ -40,6 +43,7 @@ def build_advisor(
         model=model,
         tools=tools
         or builtin_registry(
+            knowledge=knowledge_retriever(config, tracer_provider),
             tracer_provider=tracer_provider,
             capture_content=redact_value if config.telemetry.capture_content else None,
         ),
@@ -51,6 +55,17 @@ def build_advisor(
         checkpointer=checkpointer,
         tracer_provider=tracer_provider,
     )
+
+
+def knowledge_retriever(
+    config: AgentkitConfig, tracer_provider: TracerProvider | None = None
+) -> KnowledgeRetriever | None:
+    """The retriever of the configured Knowledge Bases (``knowledge_search``), if any."""
+    if not config.knowledge_bases:
+        return None
+    from agentkit.bedrock.knowledge import KnowledgeRetriever
+
+    return KnowledgeRetriever.from_config(config, tracer_provider=tracer_provider)
 
 
 def input_guard(config: AgentkitConfig, model: ModelInterface | None) -> InputGuard:
