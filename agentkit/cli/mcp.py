@@ -1,8 +1,12 @@
-"""``agentkit mcp serve``: agentkit's tools for MCP-capable assistants, over stdio."""
+"""``agentkit mcp serve``: agentkit's tools for MCP-capable assistants, over stdio or HTTP."""
 
 from __future__ import annotations
 
+from typing import Annotated, Literal
+
 import typer
+
+from agentkit.errors import InputError
 
 mcp_app = typer.Typer(
     help="agentkit's tools over the Model Context Protocol.",
@@ -12,10 +16,20 @@ mcp_app = typer.Typer(
 
 
 @mcp_app.command("serve")
-def serve() -> None:
-    """Serve the versioned tools (dr_advisor, failover_runbook) on stdin/stdout.
+def serve(
+    transport: Annotated[
+        Literal["stdio", "http"],
+        typer.Option(help="stdio (the assistant starts agentkit) or http (Streamable HTTP)."),
+    ] = "stdio",
+    host: Annotated[str, typer.Option(help="http: the address to listen on.")] = "127.0.0.1",
+    port: Annotated[
+        int, typer.Option(help="http: the port; 0 picks a free one.", min=0, max=65535)
+    ] = 8765,
+) -> None:
+    """Serve the versioned tools (DR advisor, runbooks, FMEA, capacity) to MCP clients.
 
-    Add it to an assistant's MCP configuration as the command `agentkit mcp serve`.
+    Over stdio, add it to an assistant's MCP configuration as the command
+    `agentkit mcp serve`; over HTTP, as the URL it prints (http://127.0.0.1:8765/mcp).
     """
     from agentkit.config import optional_module
 
@@ -23,10 +37,23 @@ def serve() -> None:
     import anyio
 
     from agentkit.agents.tools import builtin_registry
-    from agentkit.serve.mcp import serve_stdio
+    from agentkit.serve.mcp import serve_http, serve_stdio
 
     registry = builtin_registry()
     try:
-        anyio.run(serve_stdio, registry)
+        if transport == "stdio":
+            anyio.run(serve_stdio, registry)
+            return
+        try:
+            serve_http(registry, host=host, port=port, on_ready=_announce)
+        except OSError as error:  # the address is taken or not ours
+            raise InputError(
+                f"cannot listen on {host}:{port}: {error.strerror or error}; "
+                "pick another --port or --host"
+            ) from None
     finally:
         registry.close()
+
+
+def _announce(url: str) -> None:
+    typer.echo(f"agentkit MCP server (Streamable HTTP) at {url}", err=True)

@@ -8,23 +8,36 @@ idempotent (it requires an ``idempotency_key``; the registry never runs one key 
 goes through the same boundary as an agent's: the registry validates the input and the output
 against the contract, times out and breaks; a failure is a tool result with ``isError`` set
 (the message names the problem), never a protocol error. Built on the official SDK's low-level
-server (pinned in the ``mcp`` extra); the JSON-RPC framing is the SDK's.
+server (pinned in the ``mcp`` extra); the JSON-RPC framing and both transports are the SDK's:
+stdio, and Streamable HTTP (its session manager behind Starlette and uvicorn, with its DNS
+rebinding protection on: only the Host names the server was started for are answered).
 """
 
 from __future__ import annotations
 
+import contextlib
+import socket
+from collections.abc import AsyncIterator, Callable
 from typing import TYPE_CHECKING, Any
 
 import anyio
 from mcp import types
 from mcp.server.lowlevel import Server
 from mcp.server.stdio import stdio_server
+from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
+from mcp.server.transport_security import TransportSecuritySettings
 
 from agentkit._version import __version__
 
 if TYPE_CHECKING:
+    from starlette.applications import Starlette
+    from starlette.types import Receive, Scope, Send
+
     from agentkit.tools.contracts import SideEffect
     from agentkit.tools.registry import ToolRegistry
+
+HTTP_PATH = "/mcp"
+LOOPBACK = ("127.0.0.1", "localhost", "[::1]")
 
 
 def tool_annotations(side_effect: SideEffect) -> types.ToolAnnotations:
@@ -69,3 +82,60 @@ async def serve_stdio(registry: ToolRegistry) -> None:
     server = build_server(registry)
     async with stdio_server() as (read, write):
         await server.run(read, write, server.create_initialization_options())
+
+
+class _Endpoint:
+    """The session manager as the ASGI app of one route (no redirect from /mcp to /mcp/)."""
+
+    def __init__(self, manager: StreamableHTTPSessionManager) -> None:
+        self.manager = manager
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self.manager.handle_request(scope, receive, send)
+
+
+def http_app(registry: ToolRegistry, *, hosts: tuple[str, ...] = LOOPBACK) -> Starlette:
+    """The Streamable HTTP endpoint at ``/mcp``, answering only requests whose ``Host`` (and
+    ``Origin``, when sent) names one of ``hosts`` (on any port)."""
+    from starlette.applications import Starlette
+    from starlette.routing import Route
+
+    security = TransportSecuritySettings(
+        enable_dns_rebinding_protection=True,
+        allowed_hosts=[f"{host}:*" for host in hosts],
+        allowed_origins=[f"{scheme}://{host}:*" for host in hosts for scheme in ("http", "https")],
+    )
+    manager = StreamableHTTPSessionManager(build_server(registry), security_settings=security)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        async with manager.run():
+            yield
+
+    return Starlette(routes=[Route(HTTP_PATH, endpoint=_Endpoint(manager))], lifespan=lifespan)
+
+
+def serve_http(
+    registry: ToolRegistry,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 8765,
+    on_ready: Callable[[str], None] | None = None,
+) -> None:
+    """Serve until interrupted. The socket is bound and listening first, so ``port`` 0 picks a
+    free port and ``on_ready`` is told a URL that clients can connect to at once."""
+    import uvicorn
+
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.listen(128)  # connections wait in the backlog until uvicorn accepts them
+    bound = sock.getsockname()[1]
+    named = f"[{host}]" if family == socket.AF_INET6 else host
+    hosts = LOOPBACK if host in ("127.0.0.1", "::1", "localhost") else (*LOOPBACK, named)
+    app = http_app(registry, hosts=hosts)
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
+    if on_ready is not None:
+        on_ready(f"http://{named}:{bound}{HTTP_PATH}")
+    server.run(sockets=[sock])
