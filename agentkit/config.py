@@ -162,6 +162,8 @@ class KnowledgeBaseConfig(Frozen):
     # bedrock-agent-runtime endpoint per Region; unset, a loopback models.endpoints entry (the
     # emulator serves both APIs on one port) is used, any other is not
     endpoints: dict[str, str] = Field(default_factory=dict)
+    # the DR advisor grounds its explanations in this one (its decision never depends on it)
+    dr_advisor: bool = False
 
 
 class AgentkitConfig(Frozen):
@@ -173,6 +175,15 @@ class AgentkitConfig(Frozen):
     capacity: CapacityConfig | None = None
     sessions: SessionsConfig = SessionsConfig()
     knowledge_bases: dict[str, KnowledgeBaseConfig] = Field(default_factory=dict)  # by name
+
+    @model_validator(mode="after")
+    def _one_documentation_knowledge_base(self) -> AgentkitConfig:
+        marked = [name for name, kb in self.knowledge_bases.items() if kb.dr_advisor]
+        if len(marked) > 1:
+            raise ValueError(
+                f"knowledge_bases: dr_advisor is set on {', '.join(marked)}; set it on one"
+            )
+        return self
 
 
 def load_config(path: str | Path | None = None, *, check_residency: bool = True) -> AgentkitConfig:

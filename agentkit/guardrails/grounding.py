@@ -1,5 +1,9 @@
 """Grounding: the strategies, numbers, Regions and services an answer states must come from the
-tool results it was written from. A claim that does not is reported as unsupported."""
+tool results it was written from. A claim that does not is reported as unsupported.
+
+Citations too: a source marker such as ``[S2]`` must name a passage a knowledge search returned
+(an item with that ``id`` and a ``citation``), and a URI on the same line as one marker must be
+that passage's location (or appear in its text)."""
 
 from __future__ import annotations
 
@@ -43,6 +47,8 @@ _NUMBER = re.compile(
     r"days?|%|percent)(?![\w])",
     re.IGNORECASE,
 )
+_CITATION = re.compile(r"\[(S\d+)\]")
+_URI = re.compile(r"\b(?:s3|https?)://[^\s,)\]]+")
 _REGION = re.compile(r"\b(?:us-gov|us|eu|ap|ca|sa|me|af|il|mx|cn|eusc)-[a-z]+-\d\b")
 _SECONDS = {
     "ms": 0.001,
@@ -119,4 +125,42 @@ def check_grounding(answer: str, tool_results: Any) -> GroundingVerdict:
     for match in _NUMBER.finditer(answer):
         if not _number_supported(float(match.group(1)), match.group(2), known):
             unsupported.append(f"number {match.group(0)}")
+    unsupported += check_citations(answer, tool_results)
     return GroundingVerdict(not unsupported, tuple(unsupported))
+
+
+def _passages(
+    value: Any, found: dict[str, tuple[str, str]], depth: int = 0
+) -> dict[str, tuple[str, str]]:
+    """Retrieved passages in ``value``: id -> (cited URI, text)."""
+    if depth > 32:
+        return found
+    if isinstance(value, dict):
+        citation = value.get("citation")
+        if isinstance(value.get("id"), str) and isinstance(citation, dict):
+            found[value["id"]] = (str(citation.get("uri", "")), str(value.get("text", "")))
+        for item in value.values():
+            _passages(item, found, depth + 1)
+    elif isinstance(value, list | tuple):
+        for item in value:
+            _passages(item, found, depth + 1)
+    return found
+
+
+def check_citations(answer: str, tool_results: Any) -> list[str]:
+    """Citation markers that name no retrieved passage, and URIs cited for the wrong one."""
+    if "[S" not in answer:
+        return []
+    passages = _passages(tool_results, {})
+    unsupported: list[str] = []
+    for line in answer.splitlines():
+        markers = _CITATION.findall(line)
+        unsupported += [f"citation [{m}]" for m in markers if m not in passages]
+        if len(markers) == 1 and markers[0] in passages:
+            uri, text = passages[markers[0]]
+            unsupported += [
+                f"source {found} for [{markers[0]}]"
+                for found in _URI.findall(line)
+                if found != uri and found not in text
+            ]
+    return list(dict.fromkeys(unsupported))

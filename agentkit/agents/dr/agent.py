@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from opentelemetry.trace import TracerProvider
 
+from agentkit.agents.dr.sources import documentation_knowledge_base
 from agentkit.agents.dr.workflow import AGENT_NAME, build_graph
 from agentkit.agents.tools import builtin_registry
 from agentkit.bedrock.tier import model_tier
@@ -39,7 +40,7 @@ def build_advisor(
     limits = config.limits
     return AgentRuntime(
         AGENT_NAME,
-        build_graph(input_guard(config, model)),
+        build_graph(input_guard(config, model), documentation_knowledge_base(config)),
         model=model,
         tools=tools
         or builtin_registry(

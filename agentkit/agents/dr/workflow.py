@@ -20,6 +20,7 @@ from langgraph.graph import END, START, StateGraph
 
 from agentkit.agents.dr.answer import render_answer, render_question_for_targets
 from agentkit.agents.dr.parser import Requirements, parse_requirements
+from agentkit.agents.dr.sources import FindSources, render_sources
 from agentkit.errors import ToolError, ToolInputInvalid
 from agentkit.graph import RunContext, approval, run_context, structured_step, text_step
 from agentkit.guardrails import InputGuard, OutputGuard
@@ -57,6 +58,7 @@ class DRState(TypedDict, total=False):
     changes: list[dict[str, Any]]  # requirements this turn changed: {"field", "before", "after"}
     previous_strategy: str | None
     approval: dict[str, Any] | None  # {"status": approved|declined|required, "by", "reasons"}
+    sources: dict[str, Any] | None  # documentation passages (knowledge_search), after the advice
 
 
 @dataclass(frozen=True)
@@ -236,11 +238,14 @@ def compose(state: DRState, config: RunnableConfig) -> DRState:
         "failover_runbook": state["runbooks"],
         "this_turn": _turn(state),
     }
+    sources = state.get("sources")
+    if sources:
+        results["knowledge_search"] = sources
     prompt = load_prompt("dr_advisor.compose")
     ctx.prompt_used(prompt.name, prompt.version)
     # What streams to the user is guarded at the source: redacted and grounded a sentence at a
     # time, never raw model text.
-    tool_results = [state["advice"], state["runbooks"], _turn(state)]
+    tool_results = _evidence(state)
     streamed = GuardedText(ctx.on_text, tool_results) if ctx.on_text else None
     outcome = text_step(
         ctx,
@@ -253,23 +258,26 @@ def compose(state: DRState, config: RunnableConfig) -> DRState:
         ),
         on_text=streamed,
     )
+    block = render_sources(state.get("sources"))
     if streamed is not None:
+        if block and outcome.source == "model":
+            streamed("\n\n" + block)
         streamed.close()
     source = "model" if outcome.source == "model" else "template"
-    return {"answer": outcome.value, "answer_source": source}
+    return {"answer": _with_sources(outcome.value, block), "answer_source": source}
 
 
 def guard_output(state: DRState, config: RunnableConfig) -> DRState:
     ctx = run_context(config)
-    tool_results = [state.get("advice", {}), state.get("runbooks", {}), _turn(state)]
-    verdict = OutputGuard().check(state["answer"], tool_results)
+    verdict = OutputGuard().check(state["answer"], _evidence(state))
     for reason in verdict.reasons:
         ctx.guardrail_event("output", "replaced" if verdict.replace else "redacted", reason)
     if verdict.replace and state.get("advice"):
         answer = render_answer(
             state["advice"], state["runbooks"], state["requirements"], _turn(state)
         )
-        return {"answer": answer, "answer_source": "template"}
+        block = render_sources(state.get("sources"))
+        return {"answer": _with_sources(answer, block), "answer_source": "template"}
     return {"answer": verdict.text}
 
 
@@ -298,6 +306,18 @@ def approve(state: DRState, config: RunnableConfig) -> DRState:
     return {"approval": record, "answer": f"{state.get('answer', '')}\n\n{SAFE_OPTION}"}
 
 
+def _evidence(state: DRState) -> list[Any]:
+    """What an answer may state: the tool results of this turn, documentation included."""
+    evidence: list[Any] = [state.get("advice", {}), state.get("runbooks", {}), _turn(state)]
+    if state.get("sources"):
+        evidence.append(state["sources"])
+    return evidence
+
+
+def _with_sources(answer: str, block: str) -> str:
+    return f"{answer.rstrip()}\n\n{block}" if block else answer
+
+
 def _turn(state: DRState) -> dict[str, Any]:
     """What this turn changed, for the answer and its grounding check."""
     return {
@@ -306,9 +326,12 @@ def _turn(state: DRState) -> dict[str, Any]:
     }
 
 
-def build_graph(input_guard: InputGuard | None = None) -> StateGraph[Any, Any, Any, Any]:
+def build_graph(
+    input_guard: InputGuard | None = None, documentation: str | None = None
+) -> StateGraph[Any, Any, Any, Any]:
     """The workflow; ``input_guard`` may add a Bedrock guardrail's prompt-attack filter to the
-    local heuristics (see :func:`agentkit.agents.dr.agent.build_advisor`)."""
+    local heuristics (see :func:`agentkit.agents.dr.agent.build_advisor`); ``documentation``
+    names the Knowledge Base searched for sources after the advice (none: no search)."""
     graph: StateGraph[Any, Any, Any, Any] = StateGraph(DRState)
     graph.add_node("guard_input", GuardInput(input_guard or InputGuard()))
     graph.add_node("extract", extract)
@@ -323,7 +346,12 @@ def build_graph(input_guard: InputGuard | None = None) -> StateGraph[Any, Any, A
     )
     graph.add_conditional_edges("extract", needs_targets)
     graph.add_edge("ask", "finish")
-    graph.add_conditional_edges("advise", lambda s: "finish" if s.get("refusal") else "compose")
+    explain = "compose"
+    if documentation is not None:  # a step only when a documentation Knowledge Base is set
+        graph.add_node("sources", FindSources(documentation))
+        graph.add_edge("sources", "compose")
+        explain = "sources"
+    graph.add_conditional_edges("advise", lambda s: "finish" if s.get("refusal") else explain)
     graph.add_edge("compose", "guard_output")
     graph.add_node("approve", approve)
     graph.add_edge("guard_output", "approve")
