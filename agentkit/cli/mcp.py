@@ -36,10 +36,13 @@ def serve(
     optional_module("mcp", "agentkit mcp serve", extra="mcp")  # one line naming the extra
     import anyio
 
+    from agentkit.agents.dr.agent import knowledge_retriever
     from agentkit.agents.tools import builtin_registry
+    from agentkit.config import load_config
     from agentkit.serve.mcp import serve_http, serve_stdio
 
-    registry = builtin_registry()
+    # knowledge_search searches the knowledge_bases of ./agentkit.yaml, if it has any
+    registry = builtin_registry(knowledge=knowledge_retriever(load_config()))
     try:
         if transport == "stdio":
             anyio.run(serve_stdio, registry)
