@@ -240,8 +240,12 @@ class ToolRegistry:
                 if key is not None:
                     self._results.put(f"{tool.contract.key}:call:{call_id}", _stored(result))
             except ToolError as error:
-                span.set_attribute(sc.ERROR_TYPE, type(error).__name__)
-                span.set_status(Status(StatusCode.ERROR, str(error)))
+                # a withdrawn call is a timeout like any other to the caller
+                public = ToolFailed(str(error)) if isinstance(error, _Withdrawn) else error
+                span.set_attribute(sc.ERROR_TYPE, type(public).__name__)
+                span.set_status(Status(StatusCode.ERROR, str(public)))
+                if public is not error:
+                    raise public from error
                 raise
             if self.capture_content is not None:
                 span.set_attribute("gen_ai.tool.call.result", self._content(result.output))
