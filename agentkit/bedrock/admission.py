@@ -9,7 +9,7 @@ call failed, on what a losing hedge leg used when it ends. A route without headr
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import Future
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -69,6 +69,18 @@ class AdmissionGate:
         held = ticket if isinstance(ticket, Ticket) else None
         try:
             return run(route), route, held
+        except BaseException:
+            self.settle(held, None)
+            raise
+
+    async def aholding(
+        self, route: Route, ticket: Ticket | Spill | None, run: Callable[[Route], Awaitable[T]]
+    ) -> Answered[T]:
+        """:meth:`holding` for a coroutine; a cancelled call (a losing hedge leg) gives its
+        ticket back too."""
+        held = ticket if isinstance(ticket, Ticket) else None
+        try:
+            return await run(route), route, held
         except BaseException:
             self.settle(held, None)
             raise

@@ -10,12 +10,14 @@ attempt, and the breaker neither counts it nor stays half-open because of it.
 
 from __future__ import annotations
 
+import contextlib
 import random
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from agentkit.bedrock.async_client import AsyncClientFactory, AsyncRuntimeClient
 from agentkit.bedrock.clients import ClientFactory
 from agentkit.bedrock.errors import bedrock_errors, translate
 from agentkit.bedrock.types import ModelRequest
@@ -24,13 +26,15 @@ from agentkit.errors import AgentkitError, ModelError
 from agentkit.resilience.breaker import RouteBreaker
 from agentkit.resilience.budget import RunBudget
 from agentkit.resilience.clock import Clock
-from agentkit.resilience.retry import RetryBudget, RetryPolicy, retrying
+from agentkit.resilience.retry import RetryBudget, RetryPolicy, aretrying, retrying
 
 if TYPE_CHECKING:
     from agentkit.bedrock.call import CallRecorder
 
 T = TypeVar("T")
 AttemptFn = Callable[[Route, Any], T]  # (route, its boto3 client) -> the call's result
+# (route, its asyncio client) -> the call's result, awaited
+AsyncAttemptFn = Callable[[Route, AsyncRuntimeClient], Awaitable[T]]
 
 
 @dataclass(frozen=True)
@@ -55,6 +59,7 @@ class AttemptLoop:
     deadline_s: float
     clock: Clock
     rng: random.Random
+    async_clients: AsyncClientFactory | None = None  # for arun
 
     def begin(
         self, request: ModelRequest, budget: RunBudget | None, recorder: CallRecorder
@@ -75,22 +80,33 @@ class AttemptLoop:
         try:
             return self._attempt(route, breaker, client, call, fn)
         except AgentkitError as error:
-            if not error.retryable or self.policy.max_attempts == 1:
+            if not self._retries(error):
                 raise
             replay: list[AgentkitError] = [error]
-        policy_retry = retrying(
-            self.policy,
-            clock=self.clock,
-            deadline=call.deadline,
-            budget=self.retry_budget,
-            rng=self.rng,
-            before_sleep=call.recorder.retry_hook(route, call.budget),
-        )
-        for attempt in policy_retry:
+        for attempt in retrying(**self._retry_options(route, call)):
             with attempt:
                 if replay:
                     raise replay.pop()
                 return self._attempt(route, breaker, client, call, fn)
+        raise AssertionError("unreachable: tenacity either returns or raises")  # pragma: no cover
+
+    async def arun(self, route: Route, call: CallContext, fn: AsyncAttemptFn[T]) -> T:
+        """:meth:`run` on the event loop: the same attempts, bounds and records; the backoff
+        is awaited."""
+        assert self.async_clients is not None, "an attempt loop built without async clients"
+        breaker = self.breakers[route.name]
+        client = self.async_clients.client(route.region)
+        try:
+            return await self._aattempt(route, breaker, client, call, fn)
+        except AgentkitError as error:
+            if not self._retries(error):
+                raise
+            replay: list[AgentkitError] = [error]
+        async for attempt in aretrying(**self._retry_options(route, call)):
+            with attempt:
+                if replay:
+                    raise replay.pop()
+                return await self._aattempt(route, breaker, client, call, fn)
         raise AssertionError("unreachable: tenacity either returns or raises")  # pragma: no cover
 
     def interrupted(self, route: Route, exc: BaseException) -> AgentkitError | None:
@@ -104,6 +120,20 @@ class AttemptLoop:
             breaker.record_failure(error)
         return error
 
+    def _retries(self, error: AgentkitError) -> bool:
+        """Whether tenacity takes over after the first attempt failed with ``error``."""
+        return error.retryable and self.policy.max_attempts > 1
+
+    def _retry_options(self, route: Route, call: CallContext) -> dict[str, Any]:
+        return {
+            "policy": self.policy,
+            "clock": self.clock,
+            "deadline": call.deadline,
+            "budget": self.retry_budget,
+            "rng": self.rng,
+            "before_sleep": call.recorder.retry_hook(route, call.budget),
+        }
+
     def _attempt(
         self,
         route: Route,
@@ -112,6 +142,24 @@ class AttemptLoop:
         call: CallContext,
         fn: AttemptFn[T],
     ) -> T:
+        with self._attempting(route, breaker, call):
+            return fn(route, client)
+
+    async def _aattempt(
+        self,
+        route: Route,
+        breaker: RouteBreaker,
+        client: AsyncRuntimeClient,
+        call: CallContext,
+        fn: AsyncAttemptFn[T],
+    ) -> T:
+        with self._attempting(route, breaker, call):
+            return await fn(route, client)
+
+    @contextlib.contextmanager
+    def _attempting(self, route: Route, breaker: RouteBreaker, call: CallContext) -> Iterator[None]:
+        """One attempt around the block: the run budget and the breaker admit it, its error is
+        translated, and its outcome is counted by the breaker and recorded."""
         budget, recorder = call.budget, call.recorder
         if budget is not None:
             budget.check()
@@ -121,7 +169,7 @@ class AttemptLoop:
         started = time.perf_counter()
         try:
             with bedrock_errors(route.model, route.region):
-                result = fn(route, client)
+                yield
         except ModelError as error:
             breaker.record_failure(error)
             recorder.attempted(route, "error", error.code, time.perf_counter() - started)
@@ -133,4 +181,3 @@ class AttemptLoop:
         elapsed = time.perf_counter() - started
         breaker.record_success(elapsed)
         recorder.attempted(route, "ok", None, elapsed)
-        return result

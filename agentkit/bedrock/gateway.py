@@ -9,9 +9,11 @@ When every route fails, raise :class:`AllRoutesFailed` carrying every attempt.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import random
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import replace
 from typing import Any, TypeVar
 
@@ -20,13 +22,14 @@ from opentelemetry.metrics import MeterProvider, Observation
 from opentelemetry.trace import SpanKind, TracerProvider
 
 from agentkit.bedrock.admission import SPILL, AdmissionGate, Answered
-from agentkit.bedrock.attempts import AttemptFn, AttemptLoop, CallContext
+from agentkit.bedrock.async_client import AsyncClientFactory
+from agentkit.bedrock.attempts import AsyncAttemptFn, AttemptFn, AttemptLoop
 from agentkit.bedrock.call import CallRecorder, account
 from agentkit.bedrock.clients import ClientFactory
 from agentkit.bedrock.errors import translate
 from agentkit.bedrock.hedging import BothFailed, Hedger
 from agentkit.bedrock.routing import RouteChain
-from agentkit.bedrock.stream import GatewayStream, prime_stream
+from agentkit.bedrock.stream import AsyncGatewayStream, GatewayStream, aprime_stream, prime_stream
 from agentkit.bedrock.types import ModelRequest, ModelResponse, Usage
 from agentkit.config import AgentkitConfig, GuardrailRef, Route, optional_module
 from agentkit.errors import Action, AgentkitError, AllRoutesFailed, CircuitOpen, ModelError
@@ -112,6 +115,7 @@ class Gateway:
             deadline_s=call_deadline_s,
             clock=clock,
             rng=rng or random.Random(),
+            async_clients=AsyncClientFactory(clients),
         )
         self._gate = AdmissionGate(admission, self._chain.converse_kwargs)
         if admission is not None:
@@ -175,32 +179,12 @@ class Gateway:
         """One Converse call through the fallback chain. ``fields`` build a request when none
         is given: ``gw.converse(messages=[...], max_tokens=256)``."""
         request = self._request(request, fields)
-        with self._tracer.start_as_current_span(
-            f"chat {self.routes[0].model}", kind=SpanKind.CLIENT
-        ) as span:
-            recorder = CallRecorder(span, request, self)
-            started = time.perf_counter()
-            try:
-                kwargs = self._chain.converse_kwargs
-                raw, route, ticket = self._through_routes(
-                    request, budget, recorder, lambda r, c: c.converse(**kwargs(request, r))
-                )
-            except Exception as error:  # recorded, then raised unchanged
-                recorder.failed(error)
-                raise
-            response = ModelResponse(
-                message=raw["output"]["message"],
-                stop_reason=raw["stopReason"],
-                usage=Usage.from_wire(raw.get("usage")),
-                region=route.region,
-                model=route.model,
-                attempts=tuple(recorder.attempts),
-                trace=raw.get("trace"),
-                service_tier=(raw.get("serviceTier") or {}).get("type"),
+        with self._call(request) as recorder:
+            kwargs = self._chain.converse_kwargs
+            raw, route, ticket = self._through_routes(
+                request, budget, recorder, lambda r, c: c.converse(**kwargs(request, r))
             )
-            self.settle(ticket, response)
-            account(response, route, budget, recorder, time.perf_counter() - started)
-            return response
+            return self._answered(raw, route, ticket, budget, recorder)
 
     def converse_stream(
         self, request: ModelRequest | None = None, *, budget: RunBudget | None = None, **fields: Any
@@ -208,24 +192,73 @@ class Gateway:
         """A streamed Converse call. Retries and fallback happen until the first content event
         reaches the caller; a failure after that raises :class:`StreamInterrupted`."""
         request = self._request(request, fields)
+        with self._stream_call(request) as recorder:
+            primed, route, ticket = self._through_routes(
+                request,
+                budget,
+                recorder,
+                lambda r, c: prime_stream(
+                    c.converse_stream(**self._chain.converse_kwargs(request, r, stream=True))
+                ),
+            )
+        return GatewayStream(self, primed, route, recorder, budget, recorder.started, ticket)
+
+    async def aconverse(
+        self, request: ModelRequest | None = None, *, budget: RunBudget | None = None, **fields: Any
+    ) -> ModelResponse:
+        """:meth:`converse` as a coroutine, on the asyncio transport
+        (:mod:`~agentkit.bedrock.async_client`): the same chain, breakers, admission, retries,
+        deadline and telemetry, with no thread per call."""
+        request = self._request(request, fields)
+        with self._call(request) as recorder:
+            kwargs = self._chain.converse_kwargs
+            raw, route, ticket = await self._athrough_routes(
+                request, budget, recorder, lambda r, c: c.converse(**kwargs(request, r))
+            )
+            return self._answered(raw, route, ticket, budget, recorder)
+
+    async def aconverse_stream(
+        self, request: ModelRequest | None = None, *, budget: RunBudget | None = None, **fields: Any
+    ) -> AsyncGatewayStream:
+        """:meth:`converse_stream` as a coroutine: ``async for`` the events of the stream it
+        returns. Retries and fallback happen until the first content event."""
+        request = self._request(request, fields)
+
+        async def primed(route: Route, client: Any) -> Any:
+            kwargs = self._chain.converse_kwargs(request, route, stream=True)
+            return await aprime_stream(await client.converse_stream(**kwargs))
+
+        with self._stream_call(request) as recorder:
+            ready, route, ticket = await self._athrough_routes(request, budget, recorder, primed)
+        return AsyncGatewayStream(self, ready, route, recorder, budget, recorder.started, ticket)
+
+    @contextlib.contextmanager
+    def _call(self, request: ModelRequest) -> Iterator[CallRecorder]:
+        """The span and the recorder of one call; a failure is recorded, then raised
+        unchanged."""
+        with self._tracer.start_as_current_span(
+            f"chat {self.routes[0].model}", kind=SpanKind.CLIENT
+        ) as span:
+            recorder = CallRecorder(span, request, self)
+            try:
+                yield recorder
+            except Exception as error:
+                recorder.failed(error)
+                raise
+
+    @contextlib.contextmanager
+    def _stream_call(self, request: ModelRequest) -> Iterator[CallRecorder]:
+        """:meth:`_call` for a stream: its span stays open for the stream to end, unless
+        opening the stream failed."""
         span = self._tracer.start_span(f"chat {self.routes[0].model}", kind=SpanKind.CLIENT)
         recorder = CallRecorder(span, request, self)
-        started = time.perf_counter()
         try:
             with trace.use_span(span, end_on_exit=False):
-                primed, route, ticket = self._through_routes(
-                    request,
-                    budget,
-                    recorder,
-                    lambda r, c: prime_stream(
-                        c.converse_stream(**self._chain.converse_kwargs(request, r, stream=True))
-                    ),
-                )
-        except Exception as error:  # recorded, then raised unchanged
+                yield recorder
+        except Exception as error:
             recorder.failed(error)
             span.end()
             raise
-        return GatewayStream(self, primed, route, recorder, budget, started, ticket)
 
     def breaker_states(self) -> dict[str, str]:
         return self._chain.states()
@@ -234,6 +267,12 @@ class Gateway:
         if self._hedger is not None:
             self._hedger.close()
         self.clients.close()
+
+    async def aclose(self) -> None:
+        """Close the asyncio connection pools of the running loop, then :meth:`close`."""
+        assert self._attempts.async_clients is not None
+        await self._attempts.async_clients.aclose()
+        self.close()
 
     # --- the chain -----------------------------------------------------------------------------
 
@@ -249,58 +288,60 @@ class Gateway:
         def run(route: Route) -> T:
             return self._attempts.run(route, call, fn)
 
-        routes = self._chain.eligible(request, recorder)
-        unusable_models: set[str] = set()
-        spilled: list[Route] = []
-        previous: tuple[Route, str] | None = None
-        last_error: BaseException | None = None
-        index = 0
-        while index < len(routes):
-            route = routes[index]
-            index += 1
-            skip = self._chain.skip_reason(route, unusable_models)
-            if skip is not None:
-                recorder.skipped(route, skip)
-                continue
-            if previous is not None:
-                recorder.fallback(previous[0], route, previous[1])
-            hedger = self._hedger
-            hedge = hedger.partner(routes, index - 1, unusable_models) if hedger else None
+        walk = _Walk(self._chain, self._hedger, request, recorder)
+        for route, hedge in walk:
             try:
-                if hedger is not None and hedge is not None:
-                    return hedger.race(route, hedge, call, run)
+                if self._hedger is not None and hedge is not None:
+                    return self._hedger.race(route, hedge, call, run)
                 ticket = self._gate.admit(route, call)
                 if ticket is SPILL:
-                    spilled.append(route)
-                    previous = (route, "no_headroom")
+                    walk.spill(route)
                     continue
                 return self._gate.holding(route, ticket, run)
-            except CircuitOpen as error:
-                recorder.skipped(route, "CircuitOpen")
-                previous, last_error = (route, "circuit_open"), last_error or error
-            except ModelError as error:
-                if error.action in (Action.STOP, Action.REDUCE_CONTEXT):
-                    raise
-                if error.action is Action.NEXT_MODEL:
-                    unusable_models.add(route.model)
-                self._chain.take_out(route, error, recorder)
-                previous, last_error = (route, error.code or type(error).__name__), error
-            except BothFailed as both:
-                previous, last_error = (both.last, both.reason), both.__cause__ or both
-                index += 1
-        if spilled and self.admission is not None:
-            return self._queued(spilled, call, run)
-        raise AllRoutesFailed(recorder.attempts) from last_error
+            except (CircuitOpen, ModelError, BothFailed) as error:
+                walk.failed(route, error)
+        if walk.spilled and self.admission is not None:
+            route, ticket = self._gate.wait(walk.spilled, call)
+            try:
+                return self._gate.holding(route, ticket, run)
+            except (CircuitOpen, ModelError):
+                raise AllRoutesFailed(recorder.attempts) from None
+        raise walk.all_failed()
 
-    def _queued(
-        self, spilled: list[Route], call: CallContext, run: Callable[[Route], T]
+    async def _athrough_routes(
+        self,
+        request: ModelRequest,
+        budget: RunBudget | None,
+        recorder: CallRecorder,
+        fn: AsyncAttemptFn[T],
     ) -> Answered[T]:
-        """Every route was at its quota: wait for headroom on one, then try it alone."""
-        route, ticket = self._gate.wait(spilled, call)
-        try:
-            return self._gate.holding(route, ticket, run)
-        except (CircuitOpen, ModelError):
-            raise AllRoutesFailed(call.recorder.attempts) from None
+        """:meth:`_through_routes` on the event loop: the same walk, awaited."""
+        call = self._attempts.begin(request, budget, recorder)
+
+        async def run(route: Route) -> T:
+            return await self._attempts.arun(route, call, fn)
+
+        walk = _Walk(self._chain, self._hedger, request, recorder)
+        for route, hedge in walk:
+            try:
+                if self._hedger is not None and hedge is not None:
+                    return await self._hedger.arace(route, hedge, call, run)
+                ticket = self._gate.admit(route, call)
+                if ticket is SPILL:
+                    walk.spill(route)
+                    continue
+                return await self._gate.aholding(route, ticket, run)
+            except (CircuitOpen, ModelError, BothFailed) as error:
+                walk.failed(route, error)
+        if walk.spilled and self.admission is not None:
+            # Every route is at its quota (rare): the bounded wait for headroom blocks, so it
+            # waits in a worker thread; the call itself comes back to the loop.
+            route, ticket = await asyncio.to_thread(self._gate.wait, walk.spilled, call)
+            try:
+                return await self._gate.aholding(route, ticket, run)
+            except (CircuitOpen, ModelError):
+                raise AllRoutesFailed(recorder.attempts) from None
+        raise walk.all_failed()
 
     # --- what a stream reports back (agentkit.bedrock.stream.StreamOwner) ----------------------
 
@@ -322,6 +363,29 @@ class Gateway:
 
     # --- helpers -------------------------------------------------------------------------------
 
+    def _answered(
+        self,
+        raw: dict[str, Any],
+        route: Route,
+        ticket: Ticket | None,
+        budget: RunBudget | None,
+        recorder: CallRecorder,
+    ) -> ModelResponse:
+        """The response of a Converse answer, its quota settled and its usage accounted."""
+        response = ModelResponse(
+            message=raw["output"]["message"],
+            stop_reason=raw["stopReason"],
+            usage=Usage.from_wire(raw.get("usage")),
+            region=route.region,
+            model=route.model,
+            attempts=tuple(recorder.attempts),
+            trace=raw.get("trace"),
+            service_tier=(raw.get("serviceTier") or {}).get("type"),
+        )
+        self.settle(ticket, response)
+        account(response, route, budget, recorder, time.perf_counter() - recorder.started)
+        return response
+
     def _request(self, request: ModelRequest | None, fields: dict[str, Any]) -> ModelRequest:
         if request is None:
             fields.setdefault("max_tokens", self.default_max_tokens)
@@ -331,3 +395,70 @@ class Gateway:
         if request.max_tokens is None and self.default_max_tokens is not None:
             request = replace(request, max_tokens=self.default_max_tokens)
         return request
+
+
+class _Walk:
+    """One call's walk along the chain, shared by the sync and the async path: iterate for
+    (route, its hedge partner or None) in order; report each route's failure with
+    :meth:`failed` (which raises what no route can fix) and a route without headroom with
+    :meth:`spill`."""
+
+    def __init__(
+        self,
+        chain: RouteChain,
+        hedger: Hedger | None,
+        request: ModelRequest,
+        recorder: CallRecorder,
+    ) -> None:
+        self._chain = chain
+        self._hedger = hedger
+        self._recorder = recorder
+        self._routes = chain.eligible(request, recorder)
+        self._unusable_models: set[str] = set()
+        self.spilled: list[Route] = []
+        self._previous: tuple[Route, str] | None = None
+        self._last_error: BaseException | None = None
+        self._index = 0
+
+    def __iter__(self) -> Iterator[tuple[Route, Route | None]]:
+        routes, recorder = self._routes, self._recorder
+        while self._index < len(routes):
+            route = routes[self._index]
+            self._index += 1
+            skip = self._chain.skip_reason(route, self._unusable_models)
+            if skip is not None:
+                recorder.skipped(route, skip)
+                continue
+            if self._previous is not None:
+                recorder.fallback(self._previous[0], route, self._previous[1])
+            hedger = self._hedger
+            partner = (
+                hedger.partner(routes, self._index - 1, self._unusable_models) if hedger else None
+            )
+            yield route, partner
+
+    def spill(self, route: Route) -> None:
+        self.spilled.append(route)
+        self._previous = (route, "no_headroom")
+
+    def failed(self, route: Route, error: CircuitOpen | ModelError | BothFailed) -> None:
+        if isinstance(error, CircuitOpen):
+            self._recorder.skipped(route, "CircuitOpen")
+            self._previous = (route, "circuit_open")
+            self._last_error = self._last_error or error
+        elif isinstance(error, ModelError):
+            if error.action in (Action.STOP, Action.REDUCE_CONTEXT):
+                raise error
+            if error.action is Action.NEXT_MODEL:
+                self._unusable_models.add(route.model)
+            self._chain.take_out(route, error, self._recorder)
+            self._previous, self._last_error = (route, error.code or type(error).__name__), error
+        else:  # the hedged pair: the chain goes on after its second route
+            self._previous = (error.last, error.reason)
+            self._last_error = error.__cause__ or error
+            self._index += 1
+
+    def all_failed(self) -> AllRoutesFailed:
+        failed = AllRoutesFailed(self._recorder.attempts)
+        failed.__cause__ = self._last_error
+        return failed

@@ -8,9 +8,9 @@ content, and a failure becomes :class:`StreamInterrupted` saying how much was de
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Generic, Protocol, TypeVar
 
 from agentkit.bedrock.call import CallRecorder, account
 from agentkit.bedrock.types import ModelResponse, StreamState, is_content_event
@@ -31,11 +31,21 @@ class StreamOwner(Protocol):
         and translated; None when it is not Bedrock's failure (the caller's own bug)."""
 
 
+P = TypeVar("P", "Primed", "AsyncPrimed")
+
+
 @dataclass
 class Primed:
     buffered: list[dict[str, Any]]
     rest: Iterator[dict[str, Any]]
     source: Any  # botocore EventStream, closed when the caller stops early
+
+
+@dataclass
+class AsyncPrimed:
+    buffered: list[dict[str, Any]]
+    rest: AsyncIterator[dict[str, Any]]
+    source: Any  # AsyncEventStream, closed (aclose) when the caller stops early
 
 
 def prime_stream(response: dict[str, Any]) -> Primed:
@@ -54,13 +64,30 @@ def prime_stream(response: dict[str, Any]) -> Primed:
     return Primed(buffered, events, source)
 
 
-class GatewayStream:
-    """Iterate for Converse stream events; ``response`` is complete once iteration ends."""
+async def aprime_stream(response: dict[str, Any]) -> AsyncPrimed:
+    """:func:`prime_stream` for an :class:`~agentkit.bedrock.async_client.AsyncEventStream`."""
+    source = response["stream"]
+    events = aiter(source)
+    buffered = []
+    try:
+        async for event in events:
+            buffered.append(event)
+            if is_content_event(event):
+                break
+    except BaseException:
+        await source.aclose()  # give the connection back before the retry
+        raise
+    return AsyncPrimed(buffered, events, source)
+
+
+class _Stream(Generic[P]):
+    """What a sync and an async stream share: the state of what was delivered, the
+    interruption error, the response at the end and the settlement."""
 
     def __init__(
         self,
         owner: StreamOwner,
-        primed: Primed,
+        primed: P,
         route: Route,
         recorder: CallRecorder,
         budget: RunBudget | None,
@@ -68,7 +95,7 @@ class GatewayStream:
         ticket: Ticket | None = None,
     ) -> None:
         self._owner = owner
-        self._primed = primed
+        self._primed: P = primed
         self.route = route
         self._recorder = recorder
         self._budget = budget
@@ -83,48 +110,28 @@ class GatewayStream:
             raise RuntimeError("the stream has not been read to its end yet")
         return self._response
 
-    def text(self) -> Iterator[str]:
-        """Only the text deltas."""
-        for event in self:
-            delta = event.get("contentBlockDelta", {}).get("delta", {})
-            if "text" in delta:
-                yield delta["text"]
+    def _interrupted(self, exc: Exception) -> StreamInterrupted | None:
+        """The error for a failure after content reached the caller; None when it is not a
+        Bedrock failure (the caller's own bug, raised unchanged)."""
+        error = self._owner.interrupted(self.route, exc)
+        if error is None:
+            return None
+        state = self._state
+        return StreamInterrupted(
+            f"stream from {self.route.name} failed after {state.events} events "
+            f"({state.chars} characters delivered): {error}",
+            delivered_events=state.events,
+            delivered_chars=state.chars,
+            model_id=self.route.model,
+            region=self.route.region,
+            code=getattr(error, "code", ""),
+        )
 
-    def __iter__(self) -> Iterator[dict[str, Any]]:
-        try:
-            for event in self._primed.buffered:
-                self._state.apply(event)
-                yield event
-            yield from self._rest()
-            self._finish()
-        except AgentkitError as error:
-            self._recorder.failed(error)
-            raise
-        finally:
-            if self._response is None:
-                self._owner.settle(self._ticket, None)
-            self._primed.source.close()
-            self._recorder.span.end()
-
-    def _rest(self) -> Iterator[dict[str, Any]]:
-        try:
-            for event in self._primed.rest:
-                self._state.apply(event)
-                yield event
-        except Exception as exc:
-            error = self._owner.interrupted(self.route, exc)
-            if error is None:  # not a Bedrock failure: the caller's own bug, unchanged
-                raise
-            state = self._state
-            raise StreamInterrupted(
-                f"stream from {self.route.name} failed after {state.events} events "
-                f"({state.chars} characters delivered): {error}",
-                delivered_events=state.events,
-                delivered_chars=state.chars,
-                model_id=self.route.model,
-                region=self.route.region,
-                code=getattr(error, "code", ""),
-            ) from exc
+    def _ended(self) -> None:
+        """The stream is over, read to its end or not: an unfinished one used nothing."""
+        if self._response is None:
+            self._owner.settle(self._ticket, None)
+        self._recorder.span.end()
 
     def _finish(self) -> None:
         state = self._state
@@ -140,3 +147,75 @@ class GatewayStream:
         duration = time.perf_counter() - self._started
         self._owner.settle(self._ticket, self._response)
         account(self._response, self.route, self._budget, self._recorder, duration)
+
+
+class GatewayStream(_Stream[Primed]):
+    """Iterate for Converse stream events; ``response`` is complete once iteration ends."""
+
+    def text(self) -> Iterator[str]:
+        """Only the text deltas."""
+        return (text for event in self if (text := _text_of(event)) is not None)
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        try:
+            for event in self._primed.buffered:
+                self._state.apply(event)
+                yield event
+            yield from self._rest()
+            self._finish()
+        except AgentkitError as error:
+            self._recorder.failed(error)
+            raise
+        finally:
+            self._primed.source.close()
+            self._ended()
+
+    def _rest(self) -> Iterator[dict[str, Any]]:
+        try:
+            for event in self._primed.rest:
+                self._state.apply(event)
+                yield event
+        except Exception as exc:
+            interrupted = self._interrupted(exc)
+            if interrupted is None:
+                raise
+            raise interrupted from exc
+
+
+class AsyncGatewayStream(_Stream[AsyncPrimed]):
+    """``async for`` Converse stream events; ``response`` is complete once iteration ends."""
+
+    def text(self) -> AsyncIterator[str]:
+        """Only the text deltas."""
+        return (text async for event in self if (text := _text_of(event)) is not None)
+
+    async def __aiter__(self) -> AsyncIterator[dict[str, Any]]:
+        try:
+            for event in self._primed.buffered:
+                self._state.apply(event)
+                yield event
+            async for event in self._rest():
+                yield event
+            self._finish()
+        except AgentkitError as error:
+            self._recorder.failed(error)
+            raise
+        finally:
+            await self._primed.source.aclose()
+            self._ended()
+
+    async def _rest(self) -> AsyncIterator[dict[str, Any]]:
+        try:
+            async for event in self._primed.rest:
+                self._state.apply(event)
+                yield event
+        except Exception as exc:
+            interrupted = self._interrupted(exc)
+            if interrupted is None:
+                raise
+            raise interrupted from exc
+
+
+def _text_of(event: dict[str, Any]) -> str | None:
+    text: str | None = event.get("contentBlockDelta", {}).get("delta", {}).get("text")
+    return text

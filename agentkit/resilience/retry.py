@@ -5,17 +5,19 @@ The policy is an immutable value; per-call state lives in tenacity's ``RetryCall
 
 from __future__ import annotations
 
+import asyncio
 import random
 import threading
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Any
 
-from tenacity import RetryCallState, Retrying, retry_if_exception
+from tenacity import AsyncRetrying, RetryCallState, Retrying, retry_if_exception
 from tenacity.stop import stop_base
 
 from agentkit.config import RetryConfig
 from agentkit.errors import AgentkitError, Throttled
-from agentkit.resilience.clock import Clock
+from agentkit.resilience.clock import Clock, SystemClock
 
 
 @dataclass(frozen=True)
@@ -115,3 +117,31 @@ def retrying(
         before_sleep=before_sleep,
         reraise=True,
     )
+
+
+def aretrying(policy: RetryPolicy, **options: Any) -> AsyncRetrying:
+    """:func:`retrying` (the same keywords) for coroutines: the same stop, wait and retry
+    rules; the backoff is awaited (``asyncio.sleep`` on the system clock, so the event loop
+    keeps serving)."""
+    rules = retrying(policy, **options)
+    return AsyncRetrying(
+        sleep=async_sleep(options["clock"]),
+        stop=rules.stop,
+        wait=rules.wait,
+        retry=rules.retry,
+        before_sleep=rules.before_sleep,
+        reraise=rules.reraise,
+    )
+
+
+def async_sleep(clock: Clock) -> Callable[[float], Awaitable[None]]:
+    """How a coroutine sleeps on ``clock``: the system clock's sleep is ``asyncio.sleep``; an
+    injected clock's own ``sleep`` moves its time (a test clock's, instantly)."""
+    if isinstance(clock, SystemClock):
+        return asyncio.sleep
+
+    async def sleep(seconds: float) -> None:
+        clock.sleep(seconds)
+        await asyncio.sleep(0)  # still a turn for the loop's other tasks
+
+    return sleep
