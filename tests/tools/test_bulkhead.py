@@ -48,7 +48,9 @@ def hung() -> Iterator[Hung]:
 
 def test_a_hung_tool_never_times_out_a_healthy_one(tmp_path: Path, hung: Hung) -> None:
     write_tool(tmp_path, "hung", "1.0.0", timeout_s=0.2)
-    write_tool(tmp_path, "quick", "1.0.0", timeout_s=0.5)
+    # Ten times the 0.5 s, so a loaded machine cannot fail it; with a shared pool the
+    # quick calls would still wait on hung's handlers, which return only at teardown.
+    write_tool(tmp_path, "quick", "1.0.0", timeout_s=5)
     quick_calls = 0
 
     def quick(payload: dict[str, Any]) -> dict[str, Any]:
@@ -70,8 +72,14 @@ def test_a_hung_tool_never_times_out_a_healthy_one(tmp_path: Path, hung: Hung) -
         assert answers == [ANSWER] * 20
         assert after == [ANSWER] * 10
         assert quick_calls == 30
-        assert {type(error) for error in hung_errors} <= {ToolFailed, CircuitOpen}
-        assert sum("timed out after 0.2 s" in str(e) for e in hung_errors) == 20
+        # Each hung call times out, or finds hung's breaker open once 3 have (how many depends on
+        # when the pool's threads start); either way no call of hung's waits on quick's share.
+        timed_out = sum(
+            isinstance(e, ToolFailed) and "timed out after 0.2 s" in str(e) for e in hung_errors
+        )
+        refused = sum(isinstance(e, CircuitOpen) for e in hung_errors)
+        assert timed_out + refused == 20
+        assert timed_out >= 3
         status = {s.name: s for s in registry.status()}
         assert status["quick"].breaker == "closed"  # no timeout of hung's is counted on quick
         assert status["hung"].breaker == "open"
