@@ -166,6 +166,20 @@ class KnowledgeBaseConfig(Frozen):
     dr_advisor: bool = False
 
 
+class OpsConfig(Frozen):
+    """Where operator overrides live (docs/ops.md): ``file`` (one host, the default: ``path``,
+    else ``$AGENTKIT_HOME/ops.json``) or ``redis`` (a fleet; ``url`` and ``prefix`` default to
+    ``resilience.state``'s). Every worker re-reads the document at most every ``poll_s``."""
+
+    backend: Literal["file", "redis"] = "file"
+    path: str | None = None
+    url: str | None = None
+    prefix: str | None = Field(default=None, min_length=1)
+    poll_s: float = Field(default=2.0, gt=0, le=60)
+    audit: str | None = None  # the JSONL audit file; default: beside the document or in the home
+    socket_timeout_s: float = Field(default=0.25, gt=0)
+
+
 class AgentkitConfig(Frozen):
     models: ModelsConfig = ModelsConfig()
     resilience: ResilienceConfig = ResilienceConfig()
@@ -175,6 +189,7 @@ class AgentkitConfig(Frozen):
     capacity: CapacityConfig | None = None
     sessions: SessionsConfig = SessionsConfig()
     knowledge_bases: dict[str, KnowledgeBaseConfig] = Field(default_factory=dict)  # by name
+    ops: OpsConfig = OpsConfig()  # operator overrides: kill switch, pin, max_tokens clamp
 
     @model_validator(mode="after")
     def _one_documentation_knowledge_base(self) -> AgentkitConfig:

@@ -36,6 +36,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
         "agentkit.capacity.formulas",
         "agentkit.guardrails.pii",  # redaction: applied before anything is stored or exported
         "agentkit.guardrails.detectors",
+        "agentkit.ops",  # operator overrides: the gateway and the runtime read them
     ),
     ("agentkit.bedrock", "agentkit.emulator", "agentkit.testing"),  # model tier and stand-ins
     ("agentkit.graph", "agentkit.tools", "agentkit.guardrails"),  # the agent runtime

@@ -17,6 +17,8 @@ import pybreaker
 from agentkit.bedrock.types import ModelRequest
 from agentkit.config import GuardrailRef, Route
 from agentkit.errors import DailyQuotaExhausted, ModelError
+from agentkit.ops import active as ops
+from agentkit.ops.document import ATTRIBUTE as OPS_ATTRIBUTE
 from agentkit.resilience.breaker import BreakerPolicy, BreakerStore, RouteBreaker
 from agentkit.resilience.clock import Clock
 from agentkit.telemetry import semconv as sc
@@ -58,11 +60,27 @@ class RouteChain:
         return {name: breaker.state for name, breaker in self.breakers.items()}
 
     def eligible(self, request: ModelRequest, recorder: CallRecorder) -> tuple[Route, ...]:
-        """The routes this request may use, in order: with guardrails configured, a Region
-        without one is no valid fallback (recorded as skipped)."""
+        """The routes this request may use, in order: only those an operator's pin names (when
+        it names any), and with guardrails configured, a Region without one is no valid fallback
+        (recorded as skipped)."""
+        routes = self._pinned(recorder)
         if not self.guardrails:
+            return routes
+        return tuple(r for r in routes if self._guardrail_allows(r, request, recorder))
+
+    def _pinned(self, recorder: CallRecorder) -> tuple[Route, ...]:
+        """The routes the operator's pin (``agentkit ops set pin=...``) allows; a pin that names
+        no route of this chain is ignored, said on the span (a pin never takes every route)."""
+        overrides = ops.current()
+        if overrides.active:
+            recorder.span.set_attribute(OPS_ATTRIBUTE, overrides.summary())
+        if overrides.pin is None:
             return self.routes
-        return tuple(r for r in self.routes if self._guardrail_allows(r, request, recorder))
+        pinned = tuple(r for r in self.routes if overrides.pins(r.model, r.region, r.name))
+        if not pinned:
+            recorder.span.add_event("agentkit.ops.pin_ignored", {"pin": overrides.pin})
+            return self.routes
+        return pinned
 
     def skip_reason(self, route: Route, unusable_models: set[str]) -> str | None:
         """Why this call must pass the route over, or None when it may try it."""
@@ -94,6 +112,10 @@ class RouteChain:
     ) -> dict[str, Any]:
         """The Converse (or ConverseStream) parameters of this request on this route."""
         kwargs = request.to_converse(route.model)
+        clamp = ops.current().max_tokens  # the operator's max_tokens clamp (agentkit ops set)
+        if clamp is not None:
+            config = kwargs.setdefault("inferenceConfig", {})
+            config["maxTokens"] = min(config.get("maxTokens") or clamp, clamp)
         if route.service_tier:
             kwargs["serviceTier"] = {"type": route.service_tier}
         if route.latency:

@@ -21,6 +21,7 @@ from agentkit.cli.gameday import gameday
 from agentkit.cli.health import health
 from agentkit.cli.mcp import mcp_app
 from agentkit.cli.observe import observe_app
+from agentkit.cli.ops import ops_app
 from agentkit.cli.routes import routes_app
 from agentkit.cli.runbook import runbook_app
 from agentkit.cli.serve import serve
@@ -71,6 +72,7 @@ app.add_typer(runbook_app, name="runbook")
 app.add_typer(routes_app, name="routes")
 app.add_typer(mcp_app, name="mcp")
 app.add_typer(observe_app, name="observe")
+app.add_typer(ops_app, name="ops")
 app.command(help="Deep health: can the model tier answer from here? Exit 1 when no route does.")(
     health
 )

@@ -28,6 +28,7 @@ class CallRecord:
     output_tokens: int = 0
     service_tier: str | None = None  # serviceTier.type the request asked for
     latency: str | None = None  # performanceConfig.latency the request asked for
+    max_tokens: int | None = None  # inferenceConfig.maxTokens the request carried
     knowledge_base: str | None = None  # the Knowledge Base id of a Retrieve call
 
     def to_json(self) -> dict[str, Any]:

@@ -455,6 +455,9 @@ def _capacity_echo(call: Call, request: dict[str, Any]) -> dict[str, Any]:
     """The service tier and latency mode the request asked for, logged and echoed as the service
     does (``serviceTier`` and ``performanceConfig`` in the response)."""
     echo: dict[str, Any] = {}
+    max_tokens = (request.get("inferenceConfig") or {}).get("maxTokens")
+    if isinstance(max_tokens, int):
+        call.record.max_tokens = max_tokens
     tier = request.get("serviceTier")
     if isinstance(tier, dict) and isinstance(tier.get("type"), str):
         call.record.service_tier = tier["type"]

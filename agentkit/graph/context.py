@@ -5,7 +5,8 @@ task, so its result is written to the run's checkpoint as soon as it returns: a 
 again after a crash, an interrupt or a resume gets the stored result instead of running the
 tool again (``mutating`` side effects happen once). The same tool with the same arguments more
 than ``tool_repeat_limit`` times in one run stops the run (:class:`ToolLoop`), long before the
-recursion limit.
+recursion limit. An operator's tool re-route (``agentkit ops set tool.NAME=OTHER``) sends calls of
+``NAME`` to ``OTHER`` when both have the same response schema.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from opentelemetry.trace import Span
 
 from agentkit.bedrock.types import ModelInterface
 from agentkit.errors import ToolLoop, ToolNotFound
+from agentkit.ops import active as ops
 from agentkit.resilience.budget import RunBudget
 from agentkit.tools.registry import ToolRegistry, ToolResult
 
@@ -88,6 +90,7 @@ class RunContext:
         checkpoint (inside a run), and recorded in the run's tool calls."""
         if self.tools is None:
             raise ToolNotFound(f"no tool registry in this run; cannot call {name!r}")
+        name = self._rerouted(name)
         self._count_repeat(name, payload)
         if _inside_run():
             result = ToolResult(**_durable_call(name, payload, call_id).result())
@@ -95,6 +98,23 @@ class RunContext:
             result = self.tools.call(name, payload, call_id=call_id)
         self.record_tool_call(result.name, result.version, payload, result.output)
         return result
+
+    def _rerouted(self, name: str) -> str:
+        """The tool the operator re-routed ``name`` to, when it answers in the same response
+        schema (said on the run's span either way), else ``name``."""
+        target = ops.current().tools.get(name)
+        if target is None or self.tools is None:
+            return name
+        try:
+            same = (
+                self.tools.contract(name).response_schema
+                == self.tools.contract(target).response_schema
+            )
+        except ToolNotFound:
+            same = False
+        event = "agentkit.ops.tool_rerouted" if same else "agentkit.ops.reroute_ignored"
+        self._run_span().add_event(event, {"tool": name, "to": target})
+        return target if same else name
 
     def _count_repeat(self, name: str, payload: Any) -> None:
         arguments = json.dumps(payload, sort_keys=True, default=str)

@@ -3,7 +3,9 @@
 Every run gets an explicit ``recursion_limit`` (LangGraph's default is 10007); hitting it is a
 graceful stop with the partial state, as is a node raising :class:`BudgetExceeded`, and a run
 that calls the same tool with the same arguments more than ``tool_repeat_limit`` times
-(:class:`ToolLoop`, stop reason ``tool_loop``). The run's
+(:class:`ToolLoop`, stop reason ``tool_loop``). With the operator's kill switch on
+(``agentkit ops set kill_switch=on``) a new run is refused (:class:`KillSwitchOn`) and a running
+one stops before its next step (stop reason ``kill_switch``). The run's
 budget and deadline cover every model call of every node. Each run is one
 ``invoke_agent {agent}`` span, with one ``step {node}`` span per node run beneath it, and the
 node's ``chat {model}`` and ``execute_tool {tool}`` spans beneath that. A node may pause for
@@ -27,6 +29,10 @@ from opentelemetry.trace import Span, SpanKind, Status, StatusCode, Tracer, Trac
 from agentkit.bedrock.types import ModelInterface
 from agentkit.errors import BudgetExceeded, ToolLoop
 from agentkit.graph.context import CONFIG_KEY, DEFAULT_TOOL_REPEAT_LIMIT, RunContext
+from agentkit.ops import active as ops
+from agentkit.ops.document import ATTRIBUTE as OPS_ATTRIBUTE
+from agentkit.ops.document import STOP_REASON as KILL_SWITCH
+from agentkit.ops.document import KillSwitchOn
 from agentkit.resilience.budget import BudgetLimits, RunBudget
 from agentkit.resilience.clock import SYSTEM_CLOCK, Clock
 from agentkit.telemetry import providers
@@ -37,12 +43,13 @@ DEFAULT_RECURSION_LIMIT = 12
 
 COMPLETED, RECURSION_LIMIT, INTERRUPTED = "completed", "recursion_limit", "interrupted"
 TOOL_LOOP = "tool_loop"
+KILLED = KILL_SWITCH  # the operator's kill switch stopped the run at a step
 
 
 @dataclass(frozen=True)
 class RunResult:
     state: dict[str, Any]
-    # completed | recursion_limit | interrupted | tool_loop | budget_exceeded:<kind>
+    # completed | recursion_limit | interrupted | tool_loop | kill_switch | budget_exceeded:<kind>
     stop_reason: str
     degraded: bool
     degraded_reasons: tuple[str, ...]
@@ -52,7 +59,7 @@ class RunResult:
     fell_back: bool = False
     interrupt: Any = None  # the approval request when stop_reason is "interrupted"
     thread_id: str = ""
-    stop_message: str | None = None  # why the run stopped early, in one line (tool_loop)
+    stop_message: str | None = None  # why the run stopped early, in one line (tool_loop, ...)
 
     @property
     def degraded_reason(self) -> str | None:
@@ -146,6 +153,12 @@ class AgentRuntime:
             span.set_attribute(sc.AGENT_NAME, self.name)
             span.set_attribute(sc.CONVERSATION_ID, thread_id)
             ctx.span = span  # run-level events (prompt, guardrail, degraded) go here
+            overrides = ops.current()
+            if overrides.active:
+                span.set_attribute(OPS_ATTRIBUTE, overrides.summary())
+            if overrides.kill_switch:  # refused before any step runs
+                span.set_attribute("agentkit.stop_reason", KILLED)
+                raise KillSwitchOn(overrides)
             state, stop_reason, pending, message = self._stream(payload, config)
             if stop_reason == COMPLETED and ctx.budget_exceeded:
                 stop_reason = f"budget_exceeded:{ctx.budget_exceeded}"
@@ -178,6 +191,8 @@ class AgentRuntime:
             return state, f"budget_exceeded:{error.kind}", None, None
         except ToolLoop as error:
             return state, TOOL_LOOP, None, str(error)
+        except KillSwitchOn as error:
+            return state, KILLED, None, str(error)
         interrupts = state.get("__interrupt__")
         if interrupts:
             return state, INTERRUPTED, interrupts[0].value, None
@@ -222,6 +237,7 @@ class _Step(Runnable[Any, Any]):
         self._agent = agent
 
     def invoke(self, input: Any, config: RunnableConfig | None = None, **kwargs: Any) -> Any:
+        _kill_switch()
         with self._span(config) as span:
             try:
                 return self.bound.invoke(input, config, **kwargs)
@@ -230,6 +246,7 @@ class _Step(Runnable[Any, Any]):
                 raise
 
     async def ainvoke(self, input: Any, config: RunnableConfig | None = None, **kwargs: Any) -> Any:
+        _kill_switch()
         with self._span(config) as span:
             try:
                 return await self.bound.ainvoke(input, config, **kwargs)
@@ -249,6 +266,13 @@ class _Step(Runnable[Any, Any]):
             record_exception=False,
             set_status_on_exception=False,
         )
+
+
+def _kill_switch() -> None:
+    """Stop the run before this step when the operator's kill switch is on."""
+    overrides = ops.current()
+    if overrides.kill_switch:
+        raise KillSwitchOn(overrides, running=True)
 
 
 def _step_failed(span: Span, error: BaseException) -> None:

@@ -214,6 +214,9 @@ class Service:
         session = invocation.session_id or new_session()
         trace.get_current_span().set_attribute(sc.CONVERSATION_ID, session)
         headers = {SESSION_HEADER: session}
+        refused = await anyio.to_thread.run_sync(self.advisor.refused)
+        if refused is not None:  # the operator's kill switch: no new turn starts
+            return problem(503, "kill_switch", refused, {**headers, "Retry-After": "30"})
         if invocation.stream or _wants_events(request.headers.get("accept", "")):
             return self._stream(invocation, session, headers)
         try:

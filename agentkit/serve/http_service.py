@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from agentkit.bedrock.types import ModelInterface
     from agentkit.config import AgentkitConfig
     from agentkit.graph import AgentRuntime
+    from agentkit.ops import OverrideView
     from agentkit.telemetry.setup import Telemetry
 
 SESSION_HEADER = "X-Amzn-Bedrock-AgentCore-Runtime-Session-Id"
@@ -174,6 +175,7 @@ class Advisor:
         canary_state: Path | None = None,
         health_ttl_s: float = 10.0,
         monotonic: Callable[[], float] = time.monotonic,
+        overrides: OverrideView | None = None,
     ) -> None:
         self.config = config
         self.runtime = runtime
@@ -184,6 +186,7 @@ class Advisor:
         self._monotonic = monotonic
         self._health: tuple[float, Health] | None = None
         self._health_lock = threading.Lock()
+        self.overrides = overrides  # the operator overrides this worker obeys (installed)
 
     @classmethod
     def open(
@@ -198,10 +201,12 @@ class Advisor:
         from agentkit.agents.dr.agent import build_advisor
         from agentkit.agents.sessions import open_sessions
         from agentkit.config import load_config
+        from agentkit.ops import install, open_view
         from agentkit.paths import agentkit_home
         from agentkit.telemetry.setup import start
 
         config = load_config(settings.config)
+        overrides = open_view(config)
         home = Path(agentkit_home())
         sqlite = Path(settings.sessions) if settings.sessions else home / "sessions.sqlite"
         telemetry = telemetry or start(config.telemetry)
@@ -216,8 +221,10 @@ class Advisor:
                 )
         except BaseException:
             store.close()
+            overrides.close()
             raise
         state = Path(settings.canary_state) if settings.canary_state else home / "canary.json"
+        install(overrides)
         return cls(
             config,
             runtime,
@@ -225,6 +232,7 @@ class Advisor:
             telemetry=telemetry,
             canary_state=state,
             health_ttl_s=settings.health_ttl_s,
+            overrides=overrides,
         )
 
     @property
@@ -235,8 +243,20 @@ class Advisor:
 
     def ask(self, prompt: str, session: str, on_text: Callable[[str], None] | None) -> Answer:
         from agentkit.agents.dr.agent import ask
+        from agentkit.ops import KillSwitchOn, current
 
-        return ask(self.runtime, prompt, session, on_text=on_text)
+        answer = ask(self.runtime, prompt, session, on_text=on_text)
+        overrides = current()
+        if not answer.source and overrides.kill_switch:  # stopped at a step: no answer at all
+            raise KillSwitchOn(overrides, running=True)
+        return answer
+
+    def refused(self) -> str | None:
+        """Why a new turn is refused right now (the operator's kill switch), or None."""
+        from agentkit.ops import KillSwitchOn, current
+
+        overrides = current()
+        return str(KillSwitchOn(overrides)) if overrides.kill_switch else None
 
     def decide(self, session: str, approved: bool, by: str) -> Answer:
         from agentkit.agents.dr.agent import decide, pending_approval
@@ -280,14 +300,24 @@ class Advisor:
                 if self.store is not None:
                     self.store.close()
             finally:
-                if self.telemetry is not None:
-                    self.telemetry.shutdown()
+                try:
+                    if self.telemetry is not None:
+                        self.telemetry.shutdown()
+                finally:
+                    if self.overrides is not None:
+                        from agentkit.ops import install
+
+                        install(None)
+                        self.overrides.close()
 
 
 def error_status(error: BaseException) -> tuple[int, str]:
     """The HTTP status and error code for what a turn raised."""
     from agentkit.agents.sessions import SessionBusy
+    from agentkit.ops import KillSwitchOn
 
+    if isinstance(error, KillSwitchOn):
+        return 503, "kill_switch"
     if isinstance(error, NoPendingApproval):
         return 409, "no_pending_approval"
     if isinstance(error, SessionBusy):

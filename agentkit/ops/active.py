@@ -1,0 +1,145 @@
+"""What this process obeys: the control document as last read, re-read at most every ``poll_s``.
+
+The runtime and the gateway ask :func:`current` at the start of a run, at each graph step and for
+each model call. The first question after ``poll_s`` re-reads the document (one file read or one
+``HGETALL``; other threads meanwhile get the last reading), so a change reaches every worker of a
+fleet within ``poll_s`` of its next question, with no thread to run. A document that cannot be read
+keeps the last reading (logged once per outage, counted in ``agentkit.ops.read_failures``).
+
+Until a view is installed (:func:`install`, done by ``agentkit serve``, ``ask`` and ``chat``),
+:func:`current` answers "no overrides" without any I/O.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterator
+
+from opentelemetry.metrics import CallbackOptions, MeterProvider, Observation
+
+from agentkit.ops.document import NONE, Overrides
+from agentkit.ops.store import OpsStore, OpsUnavailable
+from agentkit.telemetry import providers
+
+_log = logging.getLogger("agentkit.ops")
+METRIC_ACTIVE = "agentkit.ops.override.active"
+METRIC_CHANGES = "agentkit.ops.changes"
+METRIC_READ_FAILURES = "agentkit.ops.read_failures"
+
+
+class OverrideView:
+    """One process's reading of the control document."""
+
+    def __init__(
+        self,
+        store: OpsStore,
+        *,
+        poll_s: float = 2.0,
+        monotonic: Callable[[], float] = time.monotonic,
+        meter_provider: MeterProvider | None = None,
+    ) -> None:
+        self.store = store
+        self.poll_s = poll_s
+        self._monotonic = monotonic
+        self._overrides = NONE
+        self._read_at: float | None = None
+        self._failing = False
+        self._lock = threading.Lock()
+        meter = providers.get_meter("agentkit.ops", meter_provider)
+        meter.create_observable_gauge(
+            METRIC_ACTIVE,
+            callbacks=[self._observe],
+            unit="1",
+            description="Operator overrides this worker applies: 1 per active override key",
+        )
+        self._changes = meter.create_counter(
+            METRIC_CHANGES,
+            unit="{change}",
+            description="Changes of the operator overrides this worker has applied",
+        )
+        self._failures = meter.create_counter(
+            METRIC_READ_FAILURES,
+            unit="{read}",
+            description="Reads of the ops control document that failed (the last one is kept)",
+        )
+
+    def current(self) -> Overrides:
+        """The overrides in force, re-read first when the last reading is ``poll_s`` old."""
+        read_at = self._read_at
+        if read_at is not None and self._monotonic() - read_at < self.poll_s:
+            return self._overrides
+        # The first reading is waited for; later ones are made by one thread while the others
+        # go on with the last reading.
+        if self._lock.acquire(blocking=read_at is None):
+            try:
+                if self._read_at is None or self._monotonic() - self._read_at >= self.poll_s:
+                    self._refresh()
+            finally:
+                self._lock.release()
+        return self._overrides
+
+    def refresh(self) -> Overrides:
+        """Read the document now."""
+        with self._lock:
+            self._refresh()
+        return self._overrides
+
+    def _refresh(self) -> None:
+        self._read_at = self._monotonic()
+        try:
+            fresh = self.store.read()
+        except OpsUnavailable as error:
+            self._failures.add(1)
+            if not self._failing:
+                _log.warning("operator overrides: %s; keeping the last reading", error)
+            self._failing = True
+            return
+        if self._failing:
+            _log.info("operator overrides: the document is readable again")
+        self._failing = False
+        if fresh.fields() != self._overrides.fields():
+            if fresh.active or self._overrides.active:
+                _log.warning("operator overrides now: %s", fresh.summary() or "none")
+            for key in set(fresh.fields()) | set(self._overrides.fields()):
+                self._changes.add(1, {"key": _metric_key(key)})
+        self._overrides = fresh
+
+    def _observe(self, options: CallbackOptions) -> list[Observation]:
+        fields = self._overrides.fields()
+        return [Observation(1, {"key": _metric_key(k), "value": v}) for k, v in fields.items()]
+
+    def close(self) -> None:
+        self.store.close()
+
+
+def _metric_key(key: str) -> str:
+    return "tool" if key.startswith("tool.") else key
+
+
+_installed: OverrideView | None = None
+
+
+def current() -> Overrides:
+    """The overrides this process obeys (none until a view is installed)."""
+    view = _installed
+    return NONE if view is None else view.current()
+
+
+def install(view: OverrideView | None) -> OverrideView | None:
+    """Make ``view`` the process's (None: none); returns the one it replaces."""
+    global _installed
+    previous, _installed = _installed, view
+    return previous
+
+
+@contextlib.contextmanager
+def installed(view: OverrideView) -> Iterator[OverrideView]:
+    """``view`` is the process's for the block (tests; one command's lifetime)."""
+    previous = install(view)
+    try:
+        yield view
+    finally:
+        install(previous)
