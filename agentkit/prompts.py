@@ -44,6 +44,15 @@ class Prompt:
                 f"prompt {self.name}@{self.version} needs a value for {exc}"
             ) from None
 
+    def render_split(self, **values: str) -> tuple[str, str]:
+        """``render`` cut where the first placeholder starts: the part that is the same on every
+        call (a prompt cache prefix) and the rest; together they are exactly ``render``."""
+        match = string.Template.pattern.search(self.body)
+        cut = len(self.body) if match is None else match.start()
+        head = Prompt(self.name, self.version, self.description, self.body[:cut])
+        tail = Prompt(self.name, self.version, self.description, self.body[cut:])
+        return head.render(**values), tail.render(**values)
+
 
 @functools.lru_cache(maxsize=64)
 def load_prompt(name: str, major: int = 1, root: Path | None = None) -> Prompt:

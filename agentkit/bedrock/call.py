@@ -6,7 +6,8 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -14,7 +15,7 @@ from opentelemetry.trace import Span, Status, StatusCode
 from opentelemetry.util.types import AttributeValue
 from tenacity import RetryCallState
 
-from agentkit.bedrock.types import Attempt, ModelRequest, ModelResponse
+from agentkit.bedrock.types import Attempt, ModelRequest, ModelResponse, Usage
 from agentkit.config import Route
 from agentkit.guardrails.pii import redact_value
 from agentkit.resilience.budget import RunBudget
@@ -105,8 +106,12 @@ class CallRecorder:
         span.set_attribute(sc.ROUTE, route.name)
         span.set_attribute(sc.ATTEMPTS, self._attempt_count())
         span.set_attribute(sc.FALLBACK_COUNT, self._fallbacks)
-        span.set_attribute(sc.USAGE_INPUT_TOKENS, response.usage.input_tokens)
-        span.set_attribute(sc.USAGE_OUTPUT_TOKENS, response.usage.output_tokens)
+        usage = response.usage
+        span.set_attribute(sc.USAGE_INPUT_TOKENS, usage.prompt_tokens)
+        span.set_attribute(sc.USAGE_OUTPUT_TOKENS, usage.output_tokens)
+        if usage.cache_read_tokens or usage.cache_write_tokens:
+            span.set_attribute(sc.USAGE_CACHE_READ_INPUT_TOKENS, usage.cache_read_tokens)
+            span.set_attribute(sc.USAGE_CACHE_CREATION_INPUT_TOKENS, usage.cache_write_tokens)
         span.set_attribute(sc.RESPONSE_FINISH_REASONS, [response.stop_reason])
         if response.service_tier:
             span.set_attribute(sc.SERVICE_TIER, response.service_tier)
@@ -114,9 +119,11 @@ class CallRecorder:
             span.set_attribute(sc.OUTPUT_MESSAGES, _redacted([response.message]))
         where = self._where(route)
         span.set_attributes(where)
-        usage = (response.usage.input_tokens, response.usage.output_tokens)
         self._metrics.call_ended(
-            {**self._call_attributes(), sc.RESPONSE_MODEL: route.model, **where}, duration_s, usage
+            {**self._call_attributes(), sc.RESPONSE_MODEL: route.model, **where},
+            duration_s,
+            (usage.prompt_tokens, usage.output_tokens),
+            (usage.cache_read_tokens, usage.cache_write_tokens),
         )
 
     def failed(self, error: BaseException) -> None:
@@ -165,6 +172,21 @@ def account(
     if budget is not None:
         budget.add_usage(response.usage.input_tokens, response.usage.output_tokens)
     recorder.succeeded(response, route, duration_s)
+
+
+def answered(attempts: Sequence[Attempt], usage: Usage) -> tuple[Attempt, ...]:
+    """The attempts of a call that succeeded, the one that answered (the last ok) carrying the
+    prompt cache tokens of ``usage``."""
+    result = list(attempts)
+    for index in range(len(result) - 1, -1, -1):
+        if result[index].outcome == "ok":
+            result[index] = replace(
+                result[index],
+                cache_read_tokens=usage.cache_read_tokens,
+                cache_write_tokens=usage.cache_write_tokens,
+            )
+            break
+    return tuple(result)
 
 
 def server_of(clients: Any, region: str) -> tuple[str, int]:

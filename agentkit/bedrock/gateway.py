@@ -24,7 +24,7 @@ from opentelemetry.trace import SpanKind, TracerProvider
 from agentkit.bedrock.admission import SPILL, AdmissionGate, Answered
 from agentkit.bedrock.async_client import AsyncClientFactory
 from agentkit.bedrock.attempts import AsyncAttemptFn, AttemptFn, AttemptLoop
-from agentkit.bedrock.call import CallRecorder, account
+from agentkit.bedrock.call import CallRecorder, account, answered
 from agentkit.bedrock.clients import ClientFactory
 from agentkit.bedrock.errors import translate
 from agentkit.bedrock.hedging import BothFailed, Hedger
@@ -375,10 +375,10 @@ class Gateway:
         response = ModelResponse(
             message=raw["output"]["message"],
             stop_reason=raw["stopReason"],
-            usage=Usage.from_wire(raw.get("usage")),
+            usage=(usage := Usage.from_wire(raw.get("usage"))),
             region=route.region,
             model=route.model,
-            attempts=tuple(recorder.attempts),
+            attempts=answered(recorder.attempts, usage),
             trace=raw.get("trace"),
             service_tier=(raw.get("serviceTier") or {}).get("type"),
         )

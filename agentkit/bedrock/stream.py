@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from typing import Any, Generic, Protocol, TypeVar
 
-from agentkit.bedrock.call import CallRecorder, account
+from agentkit.bedrock.call import CallRecorder, account, answered
 from agentkit.bedrock.types import ModelResponse, StreamState, is_content_event
 from agentkit.config import Route
 from agentkit.errors import AgentkitError, StreamInterrupted
@@ -141,7 +141,7 @@ class _Stream(Generic[P]):
             usage=state.usage,
             region=self.route.region,
             model=self.route.model,
-            attempts=tuple(self._recorder.attempts),
+            attempts=answered(self._recorder.attempts, state.usage),
             service_tier=state.service_tier,
         )
         duration = time.perf_counter() - self._started

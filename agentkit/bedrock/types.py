@@ -28,6 +28,12 @@ class Usage:
     def total_tokens(self) -> int:
         return self.input_tokens + self.output_tokens
 
+    @property
+    def prompt_tokens(self) -> int:
+        """Every input token: Bedrock's ``inputTokens`` excludes the prompt cache's reads and
+        writes, so they are added back."""
+        return self.input_tokens + self.cache_read_tokens + self.cache_write_tokens
+
     @classmethod
     def from_wire(cls, usage: dict[str, Any] | None) -> Usage:
         usage = usage or {}
@@ -49,6 +55,8 @@ class Attempt:
     outcome: str  # "ok", "error", "skipped" (breaker open, guardrail missing), "abandoned" (hedge)
     error_code: str | None = None
     latency_s: float = 0.0
+    cache_read_tokens: int = 0  # of the attempt that answered: input read from the prompt cache
+    cache_write_tokens: int = 0  # ... and written to it
 
 
 @dataclass(frozen=True)
@@ -64,6 +72,10 @@ class ModelRequest:
     stop_sequences: Sequence[str] = ()
     guardrail: dict[str, str] | None = None  # {"guardrailIdentifier", "guardrailVersion", "trace"?}
     priority: Literal["interactive", "batch"] = "interactive"  # admission order, not sent
+    # The stable prefix to cache: the tool specs and this many leading system blocks. None: no
+    # cachePoint. One goes after the prefix only on models that support prompt caching
+    # (agentkit.bedrock.caching), so each route of a chain gets what its model takes.
+    cached_system_blocks: int | None = None
 
     def to_converse(self, model: str) -> dict[str, Any]:
         """Keyword arguments for boto3 ``converse``/``converse_stream``."""
@@ -86,6 +98,10 @@ class ModelRequest:
             kwargs["toolConfig"] = tool_config
         if self.guardrail:
             kwargs["guardrailConfig"] = dict(self.guardrail)
+        if self.cached_system_blocks is not None:
+            from agentkit.bedrock.caching import add_cache_point
+
+            add_cache_point(kwargs, model, self.cached_system_blocks)
         return kwargs
 
 

@@ -124,3 +124,10 @@ def tokens_per_day(tpm_settled: float, share: float) -> float:
 def default_tpd(quota_tpm: float) -> float:
     """Without a configured TPD quota: ``TPM x 1440`` (new accounts may have less; BURN)."""
     return quota_tpm * MINUTES_PER_DAY
+
+
+def measured_hit_rate(cache_read_tokens: float, cache_write_tokens: float) -> float | None:
+    """``h`` from measured usage: with one cached prefix, each call reads it (a hit) or writes
+    it (a miss), so ``h = reads / (reads + writes)``; None when nothing was cached."""
+    cached = cache_read_tokens + cache_write_tokens
+    return cache_read_tokens / cached if cached > 0 else None

@@ -33,6 +33,17 @@ def capacity(
             help="Price table to use instead of the shipped agentkit/data/prices-v1.json.",
         ),
     ] = None,
+    cache_hit_ratio: Annotated[
+        float | None,
+        typer.Option(
+            "--cache-hit-ratio",
+            min=0.0,
+            max=1.0,
+            help="Measured prompt cache hit ratio (0-1) instead of capacity.cache_hit_rate: "
+            "cache read tokens / (read + write) from gen_ai.usage.cache_* or "
+            "agentkit.gateway.prompt_cache.tokens.",
+        ),
+    ] = None,
 ) -> None:
     """Seed and corrected capacity figures, headroom per Region against quotas, TPD and N+1,
     and dollars per month per Region and tier (with the price table's date).
@@ -48,6 +59,8 @@ def capacity(
     from agentkit.capacity.report import cost_json, render, render_cost, to_json
 
     settings, run_budget = load_with_limits(config)
+    if cache_hit_ratio is not None:
+        settings = _with_hit_ratio(settings, cache_hit_ratio)
     if failover:
         _failover(settings, json_output)
         return
@@ -62,6 +75,17 @@ def capacity(
     console = Console()
     render(report, console)
     render_cost(cost, console)
+
+
+def _with_hit_ratio(settings: CapacityConfig, ratio: float) -> CapacityConfig:
+    from agentkit.errors import ConfigError
+
+    if settings.cached_prefix_tokens == 0:
+        raise ConfigError(
+            "--cache-hit-ratio needs capacity.cached_prefix_tokens (the cached prefix's tokens, "
+            "the part of the system prompt before the cachePoint); set it in agentkit.yaml"
+        )
+    return settings.model_copy(update={"cache_hit_rate": ratio})
 
 
 def _failover(settings: CapacityConfig, json_output: bool) -> None:

@@ -26,6 +26,8 @@ class CallRecord:
     latency_ms: float = 0.0
     input_tokens: int = 0
     output_tokens: int = 0
+    cache_read_tokens: int = 0  # input read from the prompt cache (not in input_tokens)
+    cache_write_tokens: int = 0  # input written to it (not in input_tokens)
     service_tier: str | None = None  # serviceTier.type the request asked for
     latency: str | None = None  # performanceConfig.latency the request asked for
     max_tokens: int | None = None  # inferenceConfig.maxTokens the request carried

@@ -17,6 +17,7 @@ from urllib.parse import unquote
 
 from agentkit.bedrock.tokens import converse_input_tokens
 from agentkit.capacity.bucket import Reservation
+from agentkit.emulator.cache import PromptCache
 from agentkit.emulator.calllog import CallLog, CallRecord, parse_attempt, parse_signed_region
 from agentkit.emulator.eventstream import error_frame, event_frame, exception_frame
 from agentkit.emulator.faults import Decision, FaultPlan, FaultState, StreamFaults
@@ -106,6 +107,7 @@ class BedrockService:
         self.guardrails = guardrails or GuardrailRegistry()
         self.knowledge = knowledge or KnowledgeCorpus()
         self.log = CallLog()
+        self.prompt_cache = PromptCache(clock)
         self._clock = clock
 
     def set_plan(self, plan: FaultPlan) -> None:
@@ -256,16 +258,20 @@ class BedrockService:
     ) -> tuple[Reply, dict[str, Any] | None]:
         _validate_converse(_require_messages(request))
         input_tokens = converse_input_tokens(request)
-        call.record.input_tokens = input_tokens
         max_tokens = (request.get("inferenceConfig") or {}).get("maxTokens") or DEFAULT_MAX_TOKENS
-        self._reserve(call, input_tokens, max_tokens)
+        self._reserve(call, input_tokens, max_tokens)  # every input token, cached or not
+        cached = self.prompt_cache.apply(call.record.served_region, call.target, request)
+        call.record.cache_read_tokens, call.record.cache_write_tokens = cached.read, cached.write
+        input_tokens -= cached.read + cached.write
+        call.record.input_tokens = input_tokens
         guard_config = request.get("guardrailConfig")
         if guard_config:
             reply, trace = self._guarded_reply(call, request, guard_config)
         else:
             reply, trace = self.responder.reply(call.target, request), None
         call.record.output_tokens = reply.output_tokens
-        self._settle(call, input_tokens + reply.output_tokens * call.burndown)
+        used = input_tokens + call.record.cache_write_tokens  # cache reads are not charged
+        self._settle(call, used + reply.output_tokens * call.burndown)
         return reply, trace
 
     def _guarded_reply(
@@ -320,8 +326,13 @@ class BedrockService:
             bucket.settle(call.reservation, used)
 
     def _usage(self, call: Call) -> dict[str, int]:
-        i, o = call.record.input_tokens, call.record.output_tokens
-        return {"inputTokens": i, "outputTokens": o, "totalTokens": i + o}
+        record = call.record
+        i, o = record.input_tokens, record.output_tokens
+        read, write = record.cache_read_tokens, record.cache_write_tokens
+        usage = {"inputTokens": i, "outputTokens": o, "totalTokens": i + o + read + write}
+        if read or write:
+            usage.update(cacheReadInputTokens=read, cacheWriteInputTokens=write)
+        return usage
 
     def _serving_region(self, region: str, model: str) -> str:
         faults = self.faults.region(region)

@@ -88,11 +88,14 @@ def structured_step(
     system: Sequence[dict[str, Any]] = (),
     check: Callable[[dict[str, Any]], None] | None = None,
     max_corrections: int = 2,
+    cached_system_blocks: int | None = None,
 ) -> StepOutcome[dict[str, Any]]:
     """Ask the model for an object matching ``schema`` (a forced tool call named ``name``).
 
     ``check`` may raise :class:`ToolInputInvalid` (e.g. ``ToolRegistry.validate_input``), so a
     value meant as tool input is corrected here and never reaches the tool invalid.
+    ``cached_system_blocks``: the leading system blocks that, with the tool spec, are the same
+    on every turn (a prompt cache prefix, see :class:`ModelRequest`).
     """
     spec = {"name": name, "description": description, "inputSchema": {"json": schema}}
     validator = Draft202012Validator(schema)
@@ -105,6 +108,7 @@ def structured_step(
             tools=[spec],
             tool_choice={"tool": {"name": name}},
             max_tokens=ctx.max_tokens,
+            cached_system_blocks=cached_system_blocks,
         )
         response = _call(ctx, request)
         if isinstance(response, str):
@@ -160,9 +164,15 @@ def text_step(
     fallback: Callable[[], str],
     system: Sequence[dict[str, Any]] = (),
     on_text: Callable[[str], None] | None = None,
+    cached_system_blocks: int | None = None,
 ) -> StepOutcome[str]:
     """Ask the model for prose; stream it to ``on_text`` when given."""
-    request = ModelRequest(messages=list(messages), system=system, max_tokens=ctx.max_tokens)
+    request = ModelRequest(
+        messages=list(messages),
+        system=system,
+        max_tokens=ctx.max_tokens,
+        cached_system_blocks=cached_system_blocks,
+    )
     if on_text is None or ctx.model is None:
         response = _call(ctx, request)
         if isinstance(response, str):

@@ -52,6 +52,11 @@ class GatewayMetrics:
         self.fallbacks = meter.create_counter(
             sc.METRIC_FALLBACKS, unit="{fallback}", description="Moves to the next route"
         )
+        self.prompt_cache_tokens = meter.create_counter(
+            sc.METRIC_PROMPT_CACHE_TOKENS,
+            unit="{token}",
+            description="Input tokens read from or written to the prompt cache",
+        )
         self.routes_disabled = meter.create_counter(
             sc.METRIC_ROUTES_DISABLED,
             unit="{route}",
@@ -63,12 +68,17 @@ class GatewayMetrics:
         attributes: Attributes,
         duration_s: float,
         usage: tuple[int, int] | None = None,
+        cache: tuple[int, int] = (0, 0),
     ) -> None:
         """A call's duration and outcome (``error.type`` in ``attributes`` means it failed),
-        and its tokens when it succeeded."""
+        and its tokens when it succeeded: ``usage`` is (input, output), input counting the
+        prompt cache's reads and writes, which ``cache`` gives apart (read, write)."""
         self.duration.record(duration_s, attributes)
         outcome = "error" if sc.ERROR_TYPE in attributes else "ok"
         self.requests.add(1, {**attributes, sc.OUTCOME: outcome})
         if usage is not None:
             self.token_usage.record(usage[0], {**attributes, sc.TOKEN_TYPE: "input"})
             self.token_usage.record(usage[1], {**attributes, sc.TOKEN_TYPE: "output"})
+        for kind, tokens in zip(("read", "write"), cache, strict=True):
+            if tokens:
+                self.prompt_cache_tokens.add(tokens, {**attributes, sc.PROMPT_CACHE: kind})

@@ -16,6 +16,10 @@ RESPONSE_MODEL = "gen_ai.response.model"
 RESPONSE_FINISH_REASONS = "gen_ai.response.finish_reasons"
 USAGE_INPUT_TOKENS = "gen_ai.usage.input_tokens"
 USAGE_OUTPUT_TOKENS = "gen_ai.usage.output_tokens"
+# Input tokens served from / written to a provider-managed prompt cache; both are included in
+# gen_ai.usage.input_tokens, as the conventions ask (Bedrock's inputTokens excludes them).
+USAGE_CACHE_READ_INPUT_TOKENS = "gen_ai.usage.cache_read.input_tokens"
+USAGE_CACHE_CREATION_INPUT_TOKENS = "gen_ai.usage.cache_creation.input_tokens"
 TOKEN_TYPE = "gen_ai.token.type"
 TOOL_NAME = "gen_ai.tool.name"
 TOOL_CALL_ID = "gen_ai.tool.call.id"
@@ -62,3 +66,5 @@ METRIC_ATTEMPTS = "agentkit.gateway.attempts"  # attempts on a route, by outcome
 METRIC_RETRIES = "agentkit.gateway.retries"  # retries (a backoff, then another attempt)
 METRIC_FALLBACKS = "agentkit.gateway.fallbacks"  # moves to the next route in the chain
 METRIC_ROUTES_DISABLED = "agentkit.gateway.routes_disabled"  # by route and error.type
+METRIC_PROMPT_CACHE_TOKENS = "agentkit.gateway.prompt_cache.tokens"  # by PROMPT_CACHE
+PROMPT_CACHE = "agentkit.prompt_cache"  # read | write, on the prompt cache token counter

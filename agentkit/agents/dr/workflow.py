@@ -96,9 +96,10 @@ def extract(state: DRState, config: RunnableConfig) -> DRState:
         name="requirements",
         description=prompt.description,
         schema=extraction_schema(),
-        system=[{"text": prompt.render(history="\n".join(history) or "(nothing)")}],
+        system=cacheable_system(*prompt.render_split(history="\n".join(history) or "(nothing)")),
         messages=[{"role": "user", "content": [{"text": state["question"]}]}],
         fallback=lambda: {},
+        cached_system_blocks=1,  # the tool spec and the instructions; the history changes
     )
     # The model proposes, code decides: the parser's reading of the text wins; the model may
     # only fill gaps with values the question actually contains.
@@ -247,11 +248,17 @@ def compose(state: DRState, config: RunnableConfig) -> DRState:
     # time, never raw model text.
     tool_results = _evidence(state)
     streamed = GuardedText(ctx.on_text, tool_results) if ctx.on_text else None
+    instructions, results_text = prompt.render_split(
+        tool_results=json.dumps(results, indent=1, sort_keys=True)
+    )
+    # The decision's results (advice, runbooks, sources) are the same for the same
+    # requirements; only this_turn, last in key order, is new on each turn.
+    decision, _, turn = results_text.rpartition(_THIS_TURN)
+    stable = instructions + decision if decision else instructions
     outcome = text_step(
         ctx,
-        system=[
-            {"text": prompt.render(tool_results=json.dumps(results, indent=1, sort_keys=True))}
-        ],
+        system=cacheable_system(stable, _THIS_TURN + turn if decision else results_text),
+        cached_system_blocks=1,
         messages=[{"role": "user", "content": [{"text": state["question"]}]}],
         fallback=lambda: render_answer(
             state["advice"], state["runbooks"], state["requirements"], _turn(state)
@@ -265,6 +272,15 @@ def compose(state: DRState, config: RunnableConfig) -> DRState:
         streamed.close()
     source = "model" if outcome.source == "model" else "template"
     return {"answer": _with_sources(outcome.value, block), "answer_source": source}
+
+
+_THIS_TURN = '\n "this_turn": '  # where json.dumps(..., indent=1, sort_keys=True) puts it
+
+
+def cacheable_system(stable: str, rest: str) -> list[dict[str, Any]]:
+    """System blocks: the part that is the same on every turn first (a prompt cache prefix,
+    cached on the models that support it), then the rest; together, the prompt's exact text."""
+    return [{"text": part} for part in (stable, rest) if part]
 
 
 def guard_output(state: DRState, config: RunnableConfig) -> DRState:
