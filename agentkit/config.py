@@ -13,6 +13,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from agentkit.capacity.config import CapacityConfig
+from agentkit.drill.config import DrillConfig
 from agentkit.errors import ConfigError
 from agentkit.yamlsource import parse_model, read_yaml
 
@@ -189,6 +190,7 @@ class AgentkitConfig(Frozen):
     capacity: CapacityConfig | None = None
     sessions: SessionsConfig = SessionsConfig()
     knowledge_bases: dict[str, KnowledgeBaseConfig] = Field(default_factory=dict)  # by name
+    drill: DrillConfig | None = None  # agentkit drill export (docs/drills.md)
     ops: OpsConfig = OpsConfig()  # operator overrides: kill switch, pin, max_tokens clamp
 
     @model_validator(mode="after")

@@ -27,6 +27,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
         "agentkit.config",
         "agentkit.capacity.config",  # the capacity section of agentkit.yaml
         "agentkit.capacity.burndown",
+        "agentkit.drill.config",  # the drill section of agentkit.yaml
     ),
     (  # resilience and telemetry; the quota arithmetic admission control uses
         "agentkit.resilience",
@@ -45,6 +46,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
         "agentkit.fmea",
         "agentkit.runbooks",
         "agentkit.observe",  # alarms and dashboards from the runbooks and the configuration
+        "agentkit.drill",  # FIS drills on AWS, stopped by the observe export's alarms
         "agentkit.capacity",
         "agentkit.gameday",
         "agentkit.evals",

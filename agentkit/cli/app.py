@@ -13,6 +13,7 @@ from agentkit.cli.canary import canary
 from agentkit.cli.capacity import capacity
 from agentkit.cli.chat import chat
 from agentkit.cli.doctor import doctor
+from agentkit.cli.drill import drill_app
 from agentkit.cli.emulate import emulate
 from agentkit.cli.errors import DebugState, report_and_exit
 from agentkit.cli.eval import eval_command
@@ -72,6 +73,7 @@ app.add_typer(runbook_app, name="runbook")
 app.add_typer(routes_app, name="routes")
 app.add_typer(mcp_app, name="mcp")
 app.add_typer(observe_app, name="observe")
+app.add_typer(drill_app, name="drill")
 app.add_typer(ops_app, name="ops")
 app.command(help="Deep health: can the model tier answer from here? Exit 1 when no route does.")(
     health
