@@ -6,8 +6,8 @@ the credentials, the signer and the timeouts are the sync path's): parameter val
 request serializer, endpoint resolution through the client's ruleset, the ``request-created``
 event that SigV4-signs the request, the protocol's response parser, the event-stream decoder
 (:class:`botocore.eventstream.EventStreamBuffer`) and the client's modeled exceptions. Only the
-send is replaced, by one :class:`httpx.AsyncClient` (a connection pool) per Region, so one event
-loop thread carries any number of concurrent calls without a thread per request.
+send is replaced, by httpx connection pools per Region (:class:`Pools`), so one event loop
+thread carries any number of concurrent calls without a thread per request.
 
 Failures are raised as botocore raises them (a ``ClientError`` subclass for an error answer,
 ``EventStreamError`` in a stream, ``EndpointConnectionError``, ``ConnectTimeoutError``,
@@ -22,8 +22,12 @@ paths, so a botocore upgrade that moves them fails a test, not a user.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+import functools
+import os
+import ssl
+from collections.abc import AsyncIterator, Callable, Sequence
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from botocore.awsrequest import HTTPHeaders
 from botocore.eventstream import EventStreamBuffer, EventStreamError
@@ -41,15 +45,49 @@ from agentkit.bedrock.clients import ClientFactory
 if TYPE_CHECKING:
     import httpx
 
-DEFAULT_MAX_CONNECTIONS = 128  # per Region; a call waits for a free connection beyond that
+DEFAULT_MAX_CONNECTIONS = 256  # per Region; a call waits (FIFO) for a free one beyond that
+CONNECTIONS_PER_POOL = 8  # see Pools
+
+
+class Pools:
+    """A Region's connections, spread over small httpx pools, with the wait for a free
+    connection done here, in FIFO order.
+
+    httpcore's pool scans every connection for every request queued in it, and wakes every
+    queued request when one connection frees up (encode/httpcore#1035, pydantic/httpx2#1075):
+    with a hundred connections and more requests than that, the bookkeeping costs more CPU
+    than the calls. Here no httpcore pool ever has more requests than connections, and each
+    is small.
+    """
+
+    def __init__(self, pools: Sequence[httpx.AsyncClient], per_pool: int) -> None:
+        self.pools = tuple(pools)
+        self._busy = [0] * len(self.pools)
+        self._free = asyncio.Semaphore(per_pool * len(self.pools))
+
+    async def acquire(self) -> int:
+        """The index of a pool with a free connection, waiting for one if need be."""
+        await self._free.acquire()
+        index = min(range(len(self._busy)), key=self._busy.__getitem__)
+        self._busy[index] += 1
+        return index
+
+    def release(self, index: int) -> None:
+        self._busy[index] -= 1
+        self._free.release()
+
+    @property
+    def in_use(self) -> int:
+        """Connections held by calls now (a stream holds one until it is closed)."""
+        return sum(self._busy)
 
 
 class AsyncRuntimeClient:
     """``converse`` and ``converse_stream`` as coroutines, for one Region."""
 
-    def __init__(self, client: Any, http: httpx.AsyncClient) -> None:
+    def __init__(self, client: Any, pools: Pools) -> None:
         self._client = client  # the Region's boto3 client: model, serializer, signer, endpoint
-        self._http = http
+        self.pools = pools
         self._model = client.meta.service_model
         self._parser = create_parser(self._model.resolved_protocol)
 
@@ -58,12 +96,24 @@ class AsyncRuntimeClient:
         return str(self._client.meta.endpoint_url)
 
     async def converse(self, **params: Any) -> dict[str, Any]:
-        response = await self._send("Converse", params, stream=False)
+        request = self._prepare("Converse", params)
+        index = await self.pools.acquire()
+        try:
+            response = await self._send(index, request, stream=False)
+        finally:
+            self.pools.release(index)
         return self._parsed("Converse", response, response.content)
 
     async def converse_stream(self, **params: Any) -> dict[str, Any]:
-        """The parsed initial response; ``["stream"]`` is an :class:`AsyncEventStream`."""
-        response = await self._send("ConverseStream", params, stream=True)
+        """The parsed initial response; ``["stream"]`` is an :class:`AsyncEventStream`, which
+        holds its connection until it is closed (``aclose``)."""
+        request = self._prepare("ConverseStream", params)
+        index = await self.pools.acquire()
+        try:
+            response = await self._send(index, request, stream=True)
+        except BaseException:
+            self.pools.release(index)
+            raise
         try:
             if response.status_code >= 300:
                 body = await _guarded(response.aread(), self.endpoint_url)
@@ -71,6 +121,7 @@ class AsyncRuntimeClient:
             parsed = self._parsed("ConverseStream", response, b"")
         except BaseException:
             await response.aclose()
+            self.pools.release(index)
             raise
         operation = self._model.operation_model("ConverseStream")
         parsed["stream"] = AsyncEventStream(
@@ -78,18 +129,19 @@ class AsyncRuntimeClient:
             operation.output_shape.members["stream"],
             type(self._parser).EVENT_STREAM_PARSER_CLS(),
             self.endpoint_url,
+            on_close=lambda: self.pools.release(index),
         )
         return parsed
 
-    async def _send(self, operation_name: str, params: dict[str, Any], stream: bool) -> Any:
-        request = self._prepare(operation_name, params)
-        outgoing = self._http.build_request(
+    async def _send(self, index: int, request: Any, stream: bool) -> Any:
+        http = self.pools.pools[index]
+        outgoing = http.build_request(
             request.method,
             request.url,
             headers=dict(request.headers.items()),
             content=request.body or b"",
         )
-        return await _guarded(self._http.send(outgoing, stream=stream), request.url)
+        return await _guarded(http.send(outgoing, stream=stream), request.url)
 
     def _prepare(self, operation_name: str, params: dict[str, Any]) -> Any:
         """The signed request botocore's ``_make_api_call`` would send (validation included:
@@ -142,8 +194,16 @@ class AsyncEventStream:
     """The events of a ConverseStream answer, decoded and parsed as botocore's ``EventStream``
     does; an error event raises ``EventStreamError``. ``aclose`` gives the connection back."""
 
-    def __init__(self, response: Any, shape: Any, parser: Any, endpoint_url: str) -> None:
+    def __init__(
+        self,
+        response: Any,
+        shape: Any,
+        parser: Any,
+        endpoint_url: str,
+        on_close: Callable[[], None] = lambda: None,
+    ) -> None:
         self._response = response
+        self._on_close: Callable[[], None] | None = on_close
         self._shape = shape
         self._parser = parser  # the protocol's event-stream parser, as botocore's EventStream
         self._endpoint_url = endpoint_url
@@ -169,7 +229,12 @@ class AsyncEventStream:
                     yield parsed
 
     async def aclose(self) -> None:
-        await self._response.aclose()
+        try:
+            await self._response.aclose()
+        finally:
+            on_close, self._on_close = self._on_close, None
+            if on_close is not None:  # once: the connection goes back to its pool
+                on_close()
 
 
 async def _guarded(awaitable: Any, url: str) -> Any:
@@ -188,6 +253,16 @@ async def _guarded(awaitable: Any, url: str) -> Any:
         raise ConnectionClosedError(endpoint_url=url, error=exc) from exc
     except httpx.TransportError as exc:
         raise HTTPClientError(error=exc) from exc
+
+
+@functools.lru_cache(maxsize=1)
+def _tls_context() -> ssl.SSLContext:
+    """One TLS context for every pool (loading the CA bundle takes ~100 ms); the bundle is
+    ``AWS_CA_BUNDLE`` when set, as for botocore, else httpx's default (certifi)."""
+    import httpx
+
+    bundle = os.environ.get("AWS_CA_BUNDLE")
+    return ssl.create_default_context(cafile=bundle) if bundle else httpx.create_ssl_context()
 
 
 class AsyncClientFactory:
@@ -211,21 +286,28 @@ class AsyncClientFactory:
         found = self._by_region.get(region)
         if found is None:
             sync = self._clients.client(region)
-            http = self._pool(sync.meta.config)
-            self._pools.append(http)
-            found = self._by_region[region] = AsyncRuntimeClient(sync, http)
+            per_pool = min(CONNECTIONS_PER_POOL, self._max_connections)
+            count = -(-self._max_connections // per_pool)
+            pools = [self._pool(sync, per_pool) for _ in range(count)]
+            self._pools.extend(pools)
+            found = self._by_region[region] = AsyncRuntimeClient(sync, Pools(pools, per_pool))
         return found
 
-    def _pool(self, config: Any) -> httpx.AsyncClient:
+    def _pool(self, client: Any, size: int) -> httpx.AsyncClient:
+        """A pool with the boto3 client's timeouts and proxy (its config's, else the
+        environment's, as botocore picks them) and a TLS context shared by every pool."""
         import httpx
+        from botocore.utils import get_environ_proxies
 
+        config, url = client.meta.config, client.meta.endpoint_url
+        proxies = config.proxies or get_environ_proxies(url)
         connect, read = config.connect_timeout, config.read_timeout
         return httpx.AsyncClient(
             timeout=httpx.Timeout(connect=connect, read=read, write=read, pool=None),
-            limits=httpx.Limits(
-                max_connections=self._max_connections,
-                max_keepalive_connections=self._max_connections,
-            ),
+            limits=httpx.Limits(max_connections=size, max_keepalive_connections=size),
+            proxy=proxies.get(urlsplit(url).scheme),
+            verify=_tls_context(),
+            trust_env=False,  # read above, once per Region, not once per pool (5 ms each)
         )
 
     async def aclose(self) -> None:

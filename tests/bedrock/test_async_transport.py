@@ -76,9 +76,10 @@ def test_each_region_has_its_own_pool_at_its_endpoint_override(
     async def look() -> None:
         east, west = async_clients.client(PRIMARY), async_clients.client(SECONDARY)
         assert async_clients.client(PRIMARY) is east
-        assert east._http is not west._http
-        assert east._http.timeout.read == 0.5
-        assert east._http.timeout.connect == 1.0
+        assert not set(east.pools.pools) & set(west.pools.pools)
+        for pool in east.pools.pools:
+            assert pool.timeout.read == 0.5
+            assert pool.timeout.connect == 1.0
         assert east.endpoint_url == bedrock_emulator.endpoints[PRIMARY]
         await async_clients.aclose()
 
@@ -175,3 +176,37 @@ def test_transport_failures_are_botocore_exceptions(
     with pytest.raises(ReadTimeoutError) as silent:
         asyncio.run(call(SECONDARY))
     assert isinstance(translate(silent.value, model=NOVA, region=SECONDARY), AttemptTimedOut)
+
+
+def test_every_call_gives_its_connection_back(
+    bedrock_emulator: Emulator, factories: tuple[ClientFactory, AsyncClientFactory]
+) -> None:
+    """Answers, error answers, streams read to the end or closed early: with two connections
+    and twenty calls, a connection not given back would leave calls waiting forever."""
+    clients, _ = factories
+    async_clients = AsyncClientFactory(clients, max_connections=2)
+    bedrock_emulator.set_faults(
+        {"regions": {SECONDARY: {"errors": [{"code": "ThrottlingException", "first": 99}]}}}
+    )
+
+    async def calls() -> list[int]:
+        east, west = async_clients.client(PRIMARY), async_clients.client(SECONDARY)
+        held = []
+        for n in range(5):
+            await east.converse(modelId=NOVA, messages=HI)
+            with pytest.raises(ClientError):
+                await west.converse_stream(modelId=NOVA, messages=HI)
+            answer = await east.converse_stream(modelId=NOVA, messages=HI)
+            held.append(east.pools.in_use)
+            if n % 2:
+                async for _ in answer["stream"]:
+                    pass
+            await answer["stream"].aclose()
+            await answer["stream"].aclose()  # a second close gives nothing back twice
+        await asyncio.gather(*(east.converse(modelId=NOVA, messages=HI) for _ in range(5)))
+        held += [east.pools.in_use, west.pools.in_use]
+        await async_clients.aclose()
+        return held
+
+    assert asyncio.run(calls()) == [1] * 5 + [0, 0]
+    assert len(bedrock_emulator.calls()) == 20
