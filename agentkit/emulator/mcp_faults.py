@@ -1,0 +1,343 @@
+"""A fault-injecting MCP tool server, shipped for tests and game days like the Bedrock emulator.
+
+Built on the official SDK's low-level server; serves stdio or Streamable HTTP::
+
+    python -m agentkit.emulator.mcp_faults --state DIR                      # stdio
+    python -m agentkit.emulator.mcp_faults --state DIR --transport http --port 0
+    # prints the URL (http://127.0.0.1:PORT/mcp) on its first line of stdout
+
+Its tools, one per fault:
+
+``echo``            answers ``{"text": ...}`` (read_only)
+``hang``            waits until ``release`` is called or ``seconds`` pass, then answers
+``release``         lets every ``hang`` in progress answer
+``invalid_params``  fails with the JSON-RPC error -32602 (invalid params)
+``vanish``          is listed, but fails with -32601 (method not found)
+``outage``          fails with -32603 (internal error) while the file ``DIR/outage`` exists
+``fail``            answers a result with ``isError`` set
+``drop``            ends the process mid-call (the connection drops)
+``bad_output``      answers structured content that breaks its own outputSchema
+``record``          mutating: counts one execution per new ``idempotency_key`` in
+                    ``DIR/executions.json`` (a repeated key returns the stored result); with
+                    ``--drop-after-record`` the first execution ends the process after counting,
+                    before answering (a transport failure after the side effect)
+``count``           how many executions ``record`` made
+
+``--drift`` changes ``echo``'s schemas (a new required input and output property), the way a
+server upgraded behind a client's back would. The state folder is shared by every process
+started on it, so a counter survives a dropped and restarted stdio server.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import socket
+import sys
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import anyio
+from mcp import types
+from mcp.server.lowlevel import Server
+from mcp.shared.exceptions import McpError
+
+TEXT_OUTPUT: dict[str, Any] = {
+    "type": "object",
+    "properties": {"text": {"type": "string"}},
+    "required": ["text"],
+    "additionalProperties": False,
+}
+EXECUTIONS = "executions.json"
+
+
+@dataclass(frozen=True)
+class FaultOptions:
+    state: Path
+    drift: bool = False
+    drop_after_record: bool = False
+    name: str = "agentkit-mcp-faults"
+
+
+def _object(properties: dict[str, Any], required: list[str] | None = None) -> dict[str, Any]:
+    return {
+        "type": "object",
+        "properties": properties,
+        "required": required or [],
+        "additionalProperties": False,
+    }
+
+
+def _annotations(side_effect: str) -> types.ToolAnnotations:
+    return types.ToolAnnotations(
+        readOnlyHint=side_effect == "read_only",
+        destructiveHint=side_effect == "mutating",
+        idempotentHint=side_effect != "mutating",
+    )
+
+
+def tool_list(options: FaultOptions) -> list[types.Tool]:
+    """The tools as listed; ``drift`` changes echo's schemas."""
+    echo_in = _object({"text": {"type": "string"}}, ["text"])
+    echo_out = TEXT_OUTPUT
+    if options.drift:
+        echo_in = _object(
+            {"text": {"type": "string"}, "lang": {"type": "string"}}, ["text", "lang"]
+        )
+        echo_out = {**TEXT_OUTPUT, "required": ["text", "lang"]}
+        echo_out["properties"] = {**TEXT_OUTPUT["properties"], "lang": {"type": "string"}}
+    empty = _object({})
+    specs: list[tuple[str, str, dict[str, Any], dict[str, Any], str]] = [
+        ("echo", "Answers with its input text.", echo_in, echo_out, "read_only"),
+        (
+            "hang",
+            "Waits until released or `seconds` pass.",
+            _object({"seconds": {"type": "number", "minimum": 0}}),
+            TEXT_OUTPUT,
+            "read_only",
+        ),
+        ("release", "Lets every hang in progress answer.", empty, TEXT_OUTPUT, "idempotent"),
+        ("invalid_params", "Fails with JSON-RPC invalid params.", empty, TEXT_OUTPUT, "read_only"),
+        (
+            "vanish",
+            "Listed, but the server says method not found.",
+            empty,
+            TEXT_OUTPUT,
+            "read_only",
+        ),
+        ("outage", "Internal error while DIR/outage exists.", empty, TEXT_OUTPUT, "read_only"),
+        ("fail", "Answers a result with isError set.", empty, TEXT_OUTPUT, "read_only"),
+        ("drop", "Ends the server process mid-call.", empty, TEXT_OUTPUT, "read_only"),
+        ("bad_output", "Breaks its own outputSchema.", empty, TEXT_OUTPUT, "read_only"),
+        (
+            "record",
+            "Counts one execution per new idempotency key.",
+            _object(
+                {
+                    "idempotency_key": {"type": "string", "minLength": 1},
+                    "note": {"type": "string"},
+                },
+                ["idempotency_key"],
+            ),
+            _object(
+                {"recorded": {"type": "string"}, "execution": {"type": "integer"}},
+                ["recorded", "execution"],
+            ),
+            "mutating",
+        ),
+        (
+            "count",
+            "How many executions record made.",
+            empty,
+            _object({"executions": {"type": "integer"}}, ["executions"]),
+            "read_only",
+        ),
+    ]
+    return [
+        types.Tool(
+            name=name,
+            description=description,
+            inputSchema=request,
+            outputSchema=response,
+            annotations=_annotations(side_effect),
+        )
+        for name, description, request, response, side_effect in specs
+    ]
+
+
+class _Executions:
+    """``record``'s side effects, in a file shared by every process on the same state folder."""
+
+    def __init__(self, state: Path) -> None:
+        self.path = state / EXECUTIONS
+
+    def read(self) -> dict[str, Any]:
+        if not self.path.exists():
+            return {"count": 0, "keys": {}}
+        data: dict[str, Any] = json.loads(self.path.read_text())
+        return data
+
+    def record(self, key: str, note: str) -> tuple[dict[str, Any], bool]:
+        """The stored result for ``key``, and whether this call executed it."""
+        data = self.read()
+        if key in data["keys"]:
+            return dict(data["keys"][key]), False
+        data["count"] += 1
+        result = {"recorded": note or key, "execution": data["count"]}
+        data["keys"][key] = result
+        tmp = self.path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(data))
+        tmp.replace(self.path)
+        return result, True
+
+
+def _result(structured: dict[str, Any], *, error: bool = False) -> types.CallToolResult:
+    return types.CallToolResult(
+        content=[types.TextContent(type="text", text=json.dumps(structured))],
+        structuredContent=None if error else structured,
+        isError=error,
+    )
+
+
+def build_server(options: FaultOptions) -> Server[Any, Any]:
+    server: Server[Any, Any] = Server(options.name, version="1.0.0")
+    tools = tool_list(options)
+    executions = _Executions(options.state)
+    released = [anyio.Event()]
+
+    @server.list_tools()  # type: ignore[no-untyped-call,untyped-decorator]
+    async def list_tools() -> list[types.Tool]:
+        return tools
+
+    async def call(name: str, arguments: dict[str, Any]) -> types.CallToolResult:
+        if name == "echo":
+            text = arguments.get("text")
+            if not isinstance(text, str):
+                raise McpError(types.ErrorData(code=types.INVALID_PARAMS, message="text: required"))
+            return _result({"text": text})
+        if name == "hang":
+            with anyio.move_on_after(float(arguments.get("seconds", 60))):
+                await released[0].wait()
+            return _result({"text": "released"})
+        if name == "release":
+            released[0].set()
+            released[0] = anyio.Event()
+            return _result({"text": "released"})
+        if name == "invalid_params":
+            raise McpError(types.ErrorData(code=types.INVALID_PARAMS, message="no such argument"))
+        if name == "outage":
+            if (options.state / "outage").exists():
+                raise McpError(types.ErrorData(code=types.INTERNAL_ERROR, message="outage"))
+            return _result({"text": "ok"})
+        if name == "fail":
+            return _result({"text": "the tool could not do it"}, error=True)
+        if name == "drop":
+            os._exit(1)
+        if name == "bad_output":
+            return types.CallToolResult(
+                content=[types.TextContent(type="text", text="42")],
+                structuredContent={"text": 42},
+            )
+        if name == "record":
+            result, executed = executions.record(
+                str(arguments["idempotency_key"]), str(arguments.get("note", ""))
+            )
+            marker = options.state / "dropped"
+            if executed and options.drop_after_record and not marker.exists():
+                marker.touch()
+                os._exit(1)  # the side effect happened; the answer never leaves
+            return _result(result)
+        if name == "count":
+            return _result({"executions": int(executions.read()["count"])})
+        raise McpError(types.ErrorData(code=types.METHOD_NOT_FOUND, message=f"no tool {name}"))
+
+    async def handle(request: types.CallToolRequest) -> types.ServerResult:
+        # registered directly: the SDK's decorator turns every exception into isError, and
+        # this server must be able to answer JSON-RPC errors too
+        name = request.params.name
+        if name == "vanish":
+            raise McpError(types.ErrorData(code=types.METHOD_NOT_FOUND, message="Method not found"))
+        return types.ServerResult(await call(name, dict(request.params.arguments or {})))
+
+    server.request_handlers[types.CallToolRequest] = handle
+    return server
+
+
+async def serve_stdio(options: FaultOptions) -> None:
+    from mcp.server.stdio import stdio_server
+
+    server = build_server(options)
+    async with stdio_server() as (read, write):
+        await server.run(read, write, server.create_initialization_options())
+
+
+def serve_http(options: FaultOptions, *, host: str = "127.0.0.1", port: int = 0) -> None:
+    """Serve Streamable HTTP at /mcp until killed; the URL is the first line of stdout."""
+    import uvicorn
+    from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
+    from starlette.applications import Starlette
+    from starlette.routing import Route
+    from starlette.types import Receive, Scope, Send
+
+    manager = StreamableHTTPSessionManager(build_server(options))
+
+    class _Endpoint:
+        async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+            await manager.handle_request(scope, receive, send)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        async with manager.run():
+            yield
+
+    app = Starlette(routes=[Route("/mcp", endpoint=_Endpoint())], lifespan=lifespan)
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.listen(128)
+    print(f"http://{host}:{sock.getsockname()[1]}/mcp", flush=True)
+    uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on")).run(sockets=[sock])
+
+
+def command(state: Path, *, drift: bool = False, drop_after_record: bool = False) -> list[str]:
+    """The argv that starts this server on stdio (for ``mcp_servers.NAME.command``/``args``)."""
+    argv = [sys.executable, "-m", "agentkit.emulator.mcp_faults", "--state", str(state)]
+    return (
+        argv
+        + (["--drift"] if drift else [])
+        + (["--drop-after-record"] if drop_after_record else [])
+    )
+
+
+@contextlib.contextmanager
+def running_http(
+    state: Path, *, drift: bool = False, drop_after_record: bool = False
+) -> Iterator[str]:
+    """Start the server over Streamable HTTP on a free loopback port; yield its URL; stop it."""
+    import subprocess
+
+    argv = command(state, drift=drift, drop_after_record=drop_after_record)
+    process = subprocess.Popen(
+        [*argv, "--transport", "http", "--port", "0"], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert process.stdout is not None
+        url = process.stdout.readline().strip()
+        if not url.startswith("http://"):
+            raise RuntimeError(f"the MCP fault server did not start (exit {process.poll()})")
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        if process.stdout is not None:
+            process.stdout.close()
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m agentkit.emulator.mcp_faults")
+    parser.add_argument("--state", type=Path, required=True, help="Folder for counters/markers.")
+    parser.add_argument("--transport", choices=("stdio", "http"), default="stdio")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--drift", action="store_true", help="Change echo's schemas.")
+    parser.add_argument("--drop-after-record", action="store_true")
+    parser.add_argument("--name", default="agentkit-mcp-faults")
+    args = parser.parse_args(argv)
+    args.state.mkdir(parents=True, exist_ok=True)
+    options = FaultOptions(args.state, args.drift, args.drop_after_record, args.name)
+    if args.transport == "http":
+        serve_http(options, host=args.host, port=args.port)
+    else:
+        anyio.run(serve_stdio, options)
+
+
+if __name__ == "__main__":
+    main()
