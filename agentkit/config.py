@@ -181,6 +181,35 @@ class OpsConfig(Frozen):
     socket_timeout_s: float = Field(default=0.25, gt=0)
 
 
+class McpBreakerConfig(Frozen):
+    fail_max: int = Field(default=3, ge=1)  # failures in a row that open the server's breaker
+    reset_s: float = Field(default=30.0, gt=0)  # open this long, then one probe call
+
+
+class McpServerConfig(Frozen):
+    """One MCP tool server (docs/mcp.md): a stdio ``command`` with ``args``, or a Streamable
+    HTTP ``url``; its tools are called through one reused session, behind its own breaker and
+    concurrency limit, and a failed server hands the call to ``fallback``."""
+
+    command: str | None = Field(default=None, min_length=1)
+    args: tuple[str, ...] = ()
+    env: dict[str, str] = Field(default_factory=dict)
+    url: str | None = Field(default=None, pattern=r"^https?://")
+    timeout_s: float = Field(default=30.0, gt=0)  # per call, retries included
+    connect_timeout_s: float = Field(default=10.0, gt=0)
+    retries: int = Field(default=2, ge=0, le=5)  # transport failures of safe calls only
+    breaker: McpBreakerConfig = McpBreakerConfig()
+    max_concurrent: int = Field(default=8, ge=1)
+    max_queue: int = Field(default=32, ge=0)
+    fallback: str | None = None  # another mcp_servers name serving the same tools
+
+    @model_validator(mode="after")
+    def _one_transport(self) -> McpServerConfig:
+        if (self.command is None) == (self.url is None):
+            raise ValueError("set either command (stdio) or url (Streamable HTTP)")
+        return self
+
+
 class AgentkitConfig(Frozen):
     models: ModelsConfig = ModelsConfig()
     resilience: ResilienceConfig = ResilienceConfig()
@@ -192,6 +221,21 @@ class AgentkitConfig(Frozen):
     knowledge_bases: dict[str, KnowledgeBaseConfig] = Field(default_factory=dict)  # by name
     drill: DrillConfig | None = None  # agentkit drill export (docs/drills.md)
     ops: OpsConfig = OpsConfig()  # operator overrides: kill switch, pin, max_tokens clamp
+    mcp_servers: dict[str, McpServerConfig] = Field(default_factory=dict)  # by name
+
+    @model_validator(mode="after")
+    def _known_mcp_fallbacks(self) -> AgentkitConfig:
+        for name, server in self.mcp_servers.items():
+            if server.fallback is not None and server.fallback not in self.mcp_servers:
+                raise ValueError(
+                    f"mcp_servers.{name}.fallback: no server {server.fallback!r}; "
+                    f"known: {', '.join(sorted(self.mcp_servers))}"
+                )
+            if server.fallback == name:
+                raise ValueError(
+                    f"mcp_servers.{name}.fallback: a server cannot fall back to itself"
+                )
+        return self
 
     @model_validator(mode="after")
     def _one_documentation_knowledge_base(self) -> AgentkitConfig:

@@ -31,6 +31,7 @@ from opentelemetry.trace import Span, SpanKind, Status, StatusCode, TracerProvid
 
 from agentkit.errors import (
     CircuitOpen,
+    ConfigError,
     ToolBusy,
     ToolError,
     ToolFailed,
@@ -56,6 +57,9 @@ from agentkit.tools.results import MemoryResultStore, ResultStore
 
 Payload = dict[str, Any]
 Handler = Callable[[Payload], Payload]
+# A tool served elsewhere (an MCP server): the caller brings its own deadline, breaker,
+# concurrency limit and fallback (agentkit.tools.mcp_client)
+Remote = Callable[[Payload], Payload]
 SemanticCheck = Callable[[Payload], list[str]]  # problems; empty when valid
 
 TOOL_VERSION = "agentkit.tool.version"
@@ -102,6 +106,7 @@ class _Tool:
     implementation: Implementation | None
     bulkhead: Bulkhead
     breaker: RouteBreaker
+    remote: Remote | None = None
     request: Draft202012Validator = field(init=False)
     response: Draft202012Validator = field(init=False)
 
@@ -136,8 +141,8 @@ class ToolRegistry:
     ) -> None:
         """``bulkheads`` overrides, by tool name, the limits a contract's manifest declares;
         ``results`` keeps mutating calls' results (default: in memory)."""
-        policy = breaker or BreakerPolicy(fail_max=3, reset_timeout_s=30)
-        store = MemoryBreakerStore(clock)
+        policy = self._policy = breaker or BreakerPolicy(fail_max=3, reset_timeout_s=30)
+        store = self._store = MemoryBreakerStore(clock)
         limits = dict(bulkheads or {})
         self._tools = {
             key: _Tool(
@@ -169,6 +174,23 @@ class ToolRegistry:
         verify(contracts, read_lock(root))
         return cls(contracts, dict(implementations or {}), **options)
 
+    def add_remote(self, contract: ToolContract, call: Remote) -> None:
+        """A tool served elsewhere (an MCP server): the registry validates its input and
+        output, keeps a mutating call's result and records its span; ``call`` applies its own
+        deadline, breaker, concurrency limit, retries and fallback."""
+        if any(t.contract.name == contract.name for t in self._tools.values()):
+            raise ConfigError(
+                f"tool {contract.name} is defined twice ({contract.path} and a local contract);"
+                " rename one"
+            )
+        self._tools[contract.key] = _Tool(
+            contract,
+            None,
+            Bulkhead(contract.key, contract.bulkhead),
+            RouteBreaker(f"tool:{contract.key}", self._policy, self._clock, self._store),
+            remote=call,
+        )
+
     # --- lookup --------------------------------------------------------------------------------
 
     def contracts(self) -> list[ToolContract]:
@@ -188,7 +210,7 @@ class ToolRegistry:
                 t.contract.version,
                 t.breaker.state,
                 t.bulkhead.stats(),
-                t.implementation is not None,
+                t.implementation is not None or t.remote is not None,
             )
             for t in sorted(self._tools.values(), key=lambda t: t.contract.key)
         ]
@@ -293,6 +315,12 @@ class ToolRegistry:
         """Run the handler in the tool's bulkhead behind the tool's breaker; every outcome is
         accounted to this tool alone."""
         contract = tool.contract
+        if tool.remote is not None:
+            answer = tool.remote(payload)
+            self._check_output(tool, answer)
+            if key is not None:
+                self._results.put(key, _stored_output(contract, answer))
+            return answer
         if tool.implementation is None:
             raise ToolFailed(f"{contract.key} has a contract but no implementation")
         tool.breaker.admit()
@@ -395,7 +423,17 @@ def _idempotency_key(contract: ToolContract, payload: Payload) -> str | None:
     """Where a mutating call's result is kept (None for the other classes)."""
     if not contract.mutating:
         return None
-    return f"{contract.key}:key:{payload[IDEMPOTENCY_KEY]}"
+    key = payload.get(IDEMPOTENCY_KEY)  # an MCP tool may not take one: then nothing is kept
+    return None if key is None else f"{contract.key}:key:{key}"
+
+
+def _stored_output(contract: ToolContract, output: Payload) -> Payload:
+    return {
+        "name": contract.name,
+        "version": contract.version,
+        "output": output,
+        "fallback_from": None,
+    }
 
 
 def _stored(result: ToolResult) -> Payload:
