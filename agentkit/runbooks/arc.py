@@ -8,7 +8,8 @@ groups, hosted zones) come from ``bindings`` (name, or ``name@region`` for per-R
 to ARN or id). A step whose ARC block cannot be filled that way, and every agentkit action, is a
 custom action: the Lambda named by the step's ``function`` param, else the one action Lambda
 (:data:`ACTION_FUNCTION`) that receives the step type and params. Manual steps are manual
-approvals. No ``<REPLACE>`` marker is emitted; the notes say which steps fell back.
+approvals. No ``<REPLACE>`` marker is emitted; the notes say which steps fell back. A step an
+operator override carries out (:mod:`agentkit.ops.steps`) has the change in its payload's ``ops``.
 
 Backup and restore has no Region switch plan, and a runbook acting inside one Region has none
 either: both are refused. The output validates against botocore's ``arc-region-switch`` model.
@@ -23,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from agentkit.errors import InputError
+from agentkit.ops.steps import step_action
 
 ACTION_FUNCTION = "agentkit-runbook-action"
 EXECUTION_ROLE = "region-switch-execution"
@@ -82,7 +84,10 @@ def _custom(ex: _Export, step: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     deactivating = step.get("run_in") in ("deactivating", "source")
     region = ex.source if deactivating else ex.dest
     function = str(params.get("function") or ex.target.action_function)
-    payload = {"step": step["id"], "type": step["type"], "params": params}
+    payload: dict[str, Any] = {"step": step["id"], "type": step["type"], "params": params}
+    override = step_action(step["type"], params)
+    if override is not None:  # the action Lambda applies it to the fleet's ops document
+        payload["ops"] = override.to_json()
     config = {
         "customActionLambdaConfig": {
             "lambdas": [

@@ -14,6 +14,7 @@ import re
 from typing import Any
 
 from agentkit.errors import InputError
+from agentkit.ops.steps import step_action
 from agentkit.runbooks import rules
 from agentkit.runbooks.model import Runbook
 
@@ -145,6 +146,9 @@ def render_markdown(p: dict[str, Any]) -> str:
             command = step.get("params", {}).get("command")
             if command:
                 lines.append(f"{indent}   `{command}`")
+            override = step_action(step["type"], step.get("params", {}))
+            if override is not None:  # what an agentkit worker obeys (docs/ops.md)
+                lines.append(f"{indent}   agentkit: `{override.command()}`")
     lines += ["", "## Verification"]
     lines += [
         f"- {v['metric']} {v['op']} {v['threshold']}"
@@ -153,7 +157,7 @@ def render_markdown(p: dict[str, Any]) -> str:
     ]
     if p["rollback_steps"]:
         lines += ["", "## Rollback steps"] + [
-            f"- `{s['id']}` {s['title']}" for s in p["rollback_steps"]
+            f"- `{s['id']}` {s['title']}" + _ops_suffix(s) for s in p["rollback_steps"]
         ]
     lines += ["", "## Failback"]
     if p["failback"].get("runbook_ref"):
@@ -191,3 +195,9 @@ def _describe_trigger(t: dict[str, Any]) -> str:
 
 def render_json(p: dict[str, Any]) -> str:
     return json.dumps(p, indent=2, sort_keys=True) + "\n"
+
+
+def _ops_suffix(step: dict[str, Any]) -> str:
+    """`` (agentkit: `agentkit ops ...`)`` for a step an operator override carries out."""
+    override = step_action(step["type"], step.get("params", {}))
+    return f" (agentkit: `{override.command()}`)" if override is not None else ""
