@@ -32,6 +32,7 @@ from .conftest import (
     calls_to,
     config,
 )
+from .test_gateway_admission import ADMISSION
 from .test_gateway_faults import errors, faults
 
 T = TypeVar("T")
@@ -303,3 +304,36 @@ def test_a_hundred_concurrent_calls_complete_on_one_thread(
 class _NoExecutor(ThreadPoolExecutor):
     def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
         raise AssertionError(f"the async path used an executor thread for {fn!r}")
+
+
+def test_admission_spills_to_the_next_route_and_queues_when_every_route_is_full(
+    bedrock_emulator: Emulator, make_gateway: GatewayFactory
+) -> None:
+    cfg = config(bedrock_emulator, resilience={"admission": {**ADMISSION, "max_wait_s": 120}})
+    gateway = make_gateway(cfg)
+
+    async def calls() -> list[ModelResponse]:
+        return [await gateway.aconverse(messages=HI) for _ in range(3)]
+
+    first, second, queued = run(gateway, calls())
+    assert [first.region, second.region] == [PRIMARY, SECONDARY]
+    assert [a.error_code for a in second.attempts] == ["NoHeadroom", None]
+    assert queued.region == PRIMARY  # every route was full: it waited for the refill
+    assert 0.5 < sum(make_gateway.clock.slept) < 60  # on the injected clock, never really
+    assert [c.region for c in bedrock_emulator.calls()] == [PRIMARY, SECONDARY, PRIMARY]
+
+
+def test_failed_calls_give_their_reservation_back(
+    bedrock_emulator: Emulator, make_gateway: GatewayFactory
+) -> None:
+    bedrock_emulator.set_faults(
+        {"regions": {r: {"down": True} for r in (PRIMARY, SECONDARY, TERTIARY)}}
+    )
+    tpm = {PRIMARY: 1300, SECONDARY: 1300, TERTIARY: 1300}
+    gateway = make_gateway(
+        config(bedrock_emulator, resilience={"admission": {**ADMISSION, "tpm": tpm}})
+    )
+    with pytest.raises(AllRoutesFailed):
+        converse(gateway, messages=HI)
+    assert gateway.admission is not None
+    assert [s.level for s in gateway.admission.state().values()] == [pytest.approx(1300)] * 3
