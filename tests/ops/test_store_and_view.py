@@ -110,3 +110,49 @@ def _points(reader: InMemoryMetricReader, name: str) -> list[Any]:
         if metric.name == name
         for point in metric.data.data_points
     ]
+
+
+def test_the_redis_document_is_one_hash_and_its_password_is_never_shown(
+    redis_url: str, prefix: str, tmp_path: Path
+) -> None:
+    from agentkit.config import AgentkitConfig
+    from agentkit.ops.store import RedisStore, open_store
+
+    config = AgentkitConfig.model_validate(
+        {
+            "resilience": {"state": {"url": redis_url, "prefix": prefix}},
+            "ops": {"backend": "redis", "audit": str(tmp_path / "audit.jsonl")},
+        }
+    )
+    store = open_store(config)  # url and prefix from resilience.state
+    assert isinstance(store, RedisStore)
+    try:
+        store.update(change({"pin": "us-west-2", "max_tokens": "64"}, by="ann"))
+        after = store.update(change({}, ["pin"], by="ann"))
+        assert after.fields() == {"max_tokens": "64"}
+        assert after.set_by == "ann"
+        assert store.client.hget(f"{prefix}ops", "max_tokens") == b"64"
+        assert store.client.llen(f"{prefix}ops:audit") == 2
+    finally:
+        store.close()
+    assert len((tmp_path / "audit.jsonl").read_text().splitlines()) == 2
+    secret = RedisStore(None, "p:", tmp_path / "a", "redis://user:s3cr3t@host:6380/0")
+    assert secret.where == "redis://user:***@host:6380/0 p:ops"
+
+
+def test_a_worker_keeps_its_last_reading_while_redis_is_down(tmp_path: Path) -> None:
+    import redis
+
+    from agentkit.ops.store import RedisStore
+
+    client = redis.Redis(host="127.0.0.1", port=1, socket_timeout=0.05, socket_connect_timeout=0.05)
+    store = RedisStore(client, "p:", tmp_path / "a", "redis://127.0.0.1:1/0")
+    with pytest.raises(OpsUnavailable, match="cannot read the ops document"):
+        store.read()
+    with pytest.raises(OpsUnavailable, match="the change was not made"):
+        store.update(change({"kill_switch": "on"}, by="x"))
+    assert not (tmp_path / "a").exists()  # no audit line for a change that was not made
+    ticks = Ticks()
+    view = OverrideView(store, poll_s=2, monotonic=ticks)
+    assert not view.current().active
+    store.close()

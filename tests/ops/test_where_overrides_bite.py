@@ -4,6 +4,7 @@ graph runtime (kill switch at the start of a run and at each step; tool re-route
 from __future__ import annotations
 
 import operator
+from pathlib import Path
 from typing import Annotated, Any, TypedDict
 
 import pytest
@@ -16,8 +17,11 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from agentkit.bedrock.gateway import Gateway
 from agentkit.config import AgentkitConfig
 from agentkit.emulator import Emulator
-from agentkit.graph import AgentRuntime
+from agentkit.graph import AgentRuntime, run_context
 from agentkit.ops import ATTRIBUTE, KillSwitchOn
+from agentkit.tools.contracts import load_contracts
+from agentkit.tools.registry import Implementation, ToolRegistry
+from tests.tools.conftest import REQUEST, RESPONSE, write_tool
 
 from .conftest import Document
 
@@ -153,3 +157,49 @@ def test_a_running_graph_stops_at_its_next_step_and_new_runs_are_refused(
     document.clear()
     document.poll()
     assert runtime.run({}).stop_reason == "completed"
+
+
+def test_a_tool_re_route_sends_calls_to_the_fallback_with_the_same_response_schema(
+    tmp_path: Path, document: Document
+) -> None:
+    other = {"type": "object", "properties": {"note": {"type": "string"}}, "required": ["note"]}
+    for name, response in (("advisor", RESPONSE), ("advisor_backup", RESPONSE), ("odd", other)):
+        write_tool(tmp_path, name, "1.0.0", REQUEST, response)
+    answered: list[str] = []
+
+    def answer(name: str, output: dict[str, Any]) -> Implementation:
+        def handler(payload: dict[str, Any]) -> dict[str, Any]:
+            answered.append(name)
+            return output
+
+        return Implementation(handler)
+
+    registry = ToolRegistry(
+        load_contracts(tmp_path),
+        {
+            "advisor": answer("advisor", {"strategy": "pilot_light"}),
+            "advisor_backup": answer("advisor_backup", {"strategy": "warm_standby"}),
+            "odd": answer("odd", {"note": "x"}),
+        },
+    )
+
+    def ask(state: Steps, config: RunnableConfig) -> Steps:
+        result = run_context(config).call_tool("advisor", {"rto_minutes": 15, "region": "r"})
+        return {"ran": [f"{result.name}:{result.output['strategy']}"]}
+
+    graph: StateGraph[Any, Any, Any, Any] = StateGraph(Steps)
+    graph.add_node("ask", ask)
+    graph.add_edge(START, "ask")
+    graph.add_edge("ask", END)
+    runtime = AgentRuntime("reroute", graph, tools=registry)
+
+    document.set(**{"tool.advisor": "advisor_backup"})
+    document.poll()
+    rerouted = runtime.run({})
+    document.set(**{"tool.advisor": "odd"})  # another response schema: not a stand-in
+    document.poll()
+    refused = runtime.run({})
+    assert rerouted.state["ran"] == ["advisor_backup:warm_standby"]
+    assert [c["name"] for c in rerouted.tool_calls] == ["advisor_backup"]
+    assert refused.state["ran"] == ["advisor:pilot_light"]
+    assert answered == ["advisor_backup", "advisor"]
