@@ -15,6 +15,7 @@ from agentkit.drill.fis import (
     render_json,
 )
 from agentkit.drill.readme import readme
+from agentkit.drill.stack import render_stack
 from agentkit.drill.validate import check_request
 from agentkit.errors import AgentkitError
 
@@ -41,5 +42,6 @@ def build_files(drill: Drill) -> dict[str, str]:
         "ssm-automation-document.json": render_json(automation_document(drill)),
         "ssm-create-document.json": render_json(document),
         "fis-experiment-template.json": render_json(template),
+        "drill-stack.json": render_stack(drill),
         "README.md": readme(drill),
     }

@@ -74,6 +74,11 @@ def _files(drill: Drill) -> str:
             "the CreateExperimentTemplate input: one action, stop conditions, tags",
             "`aws fis create-experiment-template`",
         ),
+        (
+            "`drill-stack.json`",
+            "all of the above as one CloudFormation stack",
+            "`aws cloudformation deploy`",
+        ),
     ]
     return "\n".join("| " + " | ".join(row) + " |" for row in rows)
 
@@ -120,6 +125,17 @@ through its fallback routes. See docs/drills.md in agentkit for the background.
 3. Run it in a pre-production account first (seed 004: FIS actions have real impact).
 
 ## Set up (once)
+
+Either as one stack (deleting the stack removes everything it made):
+
+```sh
+aws cloudformation deploy --region {r} --stack-name {drill.prefix}-{r} \\
+  --template-file drill-stack.json --capabilities CAPABILITY_NAMED_IAM
+aws cloudformation describe-stacks --region {r} --stack-name {drill.prefix}-{r} \\
+  --query "Stacks[0].Outputs[0].OutputValue" --output text    # the template id, EXT...
+```
+
+or with the API inputs, one call each:
 
 ```sh
 aws iam create-policy --policy-name {drill.policy_name} --policy-document file://deny-policy.json
