@@ -33,6 +33,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import logging
 import os
 import socket
 import sys
@@ -263,6 +264,8 @@ def serve_http(options: FaultOptions, *, host: str = "127.0.0.1", port: int = 0)
     from starlette.routing import Route
     from starlette.types import Receive, Scope, Send
 
+    # the SDK logs a traceback each time a client closes its session's GET stream: noise here
+    logging.getLogger("mcp.server.streamable_http").setLevel(logging.CRITICAL)
     manager = StreamableHTTPSessionManager(build_server(options))
 
     class _Endpoint:
