@@ -183,12 +183,15 @@ def _check_fallback(contract: ToolContract, contracts: dict[str, ToolContract]) 
 # --- compatibility and the lock ----------------------------------------------------------------
 
 
-def compatibility_problems(old: Any, new: Any, where: str = "$") -> list[str]:
+def compatibility_problems(
+    old: Any, new: Any, where: str = "$", widen_enums: bool = False
+) -> list[str]:
     """Why ``new`` is not a backward-compatible extension of ``old`` (empty when it is).
 
     Allowed: new optional properties of an object, and changes of ``description``/``title``/
-    ``examples``. Anything else (removed or retyped properties, new required ones, tightened
-    or loosened constraints) is a breaking change.
+    ``examples``; with ``widen_enums`` (a request: it must still accept all it accepted), new
+    values added to an ``enum``. Anything else (removed or retyped properties, new required
+    ones, tightened or loosened constraints) is a breaking change.
     """
     if not isinstance(old, dict) or not isinstance(new, dict):
         return [] if old == new else [f"{where}: changed from {old!r} to {new!r}"]
@@ -196,7 +199,9 @@ def compatibility_problems(old: Any, new: Any, where: str = "$") -> list[str]:
     cosmetic = {"description", "title", "examples", "$comment"}
     for key in sorted((old.keys() | new.keys()) - cosmetic - {"properties", "required"}):
         if key in ("$defs", "items", "additionalProperties") and key in old and key in new:
-            problems += _nested(old[key], new[key], f"{where}.{key}", key == "$defs")
+            problems += _nested(old[key], new[key], f"{where}.{key}", key == "$defs", widen_enums)
+        elif key == "enum" and widen_enums and _widened(old.get(key), new.get(key)):
+            continue
         elif old.get(key) != new.get(key):
             problems.append(f"{where}: {key} changed from {old.get(key)!r} to {new.get(key)!r}")
     if set(new.get("required", [])) != set(old.get("required", [])):
@@ -208,16 +213,23 @@ def compatibility_problems(old: Any, new: Any, where: str = "$") -> list[str]:
         if name not in new_props:
             problems.append(f"{where}.{name}: removed")
         else:
-            problems += compatibility_problems(old_props[name], new_props[name], f"{where}.{name}")
+            problems += compatibility_problems(
+                old_props[name], new_props[name], f"{where}.{name}", widen_enums
+            )
     return problems
 
 
-def _nested(old: Any, new: Any, where: str, keyed: bool) -> list[str]:
+def _widened(old: Any, new: Any) -> bool:
+    """Whether the enum ``new`` keeps every value of ``old`` (and may add some)."""
+    return isinstance(old, list) and isinstance(new, list) and all(v in new for v in old)
+
+
+def _nested(old: Any, new: Any, where: str, keyed: bool, widen_enums: bool) -> list[str]:
     if not keyed:
-        return compatibility_problems(old, new, where)
+        return compatibility_problems(old, new, where, widen_enums)
     problems = [f"{where}.{k}: removed" for k in sorted(old) if k not in new]
     for key in sorted(set(old) & set(new)):
-        problems += compatibility_problems(old[key], new[key], f"{where}.{key}")
+        problems += compatibility_problems(old[key], new[key], f"{where}.{key}", widen_enums)
     return problems
 
 
@@ -249,7 +261,9 @@ def check_against_lock(contract: ToolContract, lock: dict[str, Any]) -> list[str
         return [f"{contract.key}: schemas changed without a version bump"] if changed else []
     if new[1] == old[1]:  # patch bump
         return [f"{label}: a patch release must not change the schemas"] if changed else []
-    problems = compatibility_problems(entry["request"], contract.request_schema, "request")
+    problems = compatibility_problems(
+        entry["request"], contract.request_schema, "request", widen_enums=True
+    )
     problems += compatibility_problems(entry["response"], contract.response_schema, "response")
     return [f"{label}: not backward compatible: {p}" for p in problems]
 

@@ -103,6 +103,16 @@ def test_unpublished_contract_must_be_locked(tmp_path: Path) -> None:
         verify(load_contracts(tmp_path), {})
 
 
+def test_a_request_enum_may_gain_values_but_not_lose_them() -> None:
+    old = {"type": "object", "properties": {"kind": {"enum": ["a", "b"]}}}
+    wider = {"type": "object", "properties": {"kind": {"enum": ["a", "b", "c"]}}}
+    assert compatibility_problems(old, wider, widen_enums=True) == []
+    # A response that may return a value old clients never saw is a breaking change.
+    assert compatibility_problems(old, wider) != []
+    narrower = {"type": "object", "properties": {"kind": {"enum": ["a"]}}}
+    assert compatibility_problems(old, narrower, widen_enums=True) != []
+
+
 def test_cosmetic_changes_are_compatible() -> None:
     new = copy.deepcopy(REQUEST)
     new["properties"]["region"]["description"] = "the primary Region"

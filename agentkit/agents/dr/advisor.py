@@ -36,6 +36,9 @@ COST = {
     "multi_site_active_active": "$$$$",
 }
 BACKUP = "AWS Backup cross-Region copy"
+# An agent's own stores (Knowledge Bases, their vector stores, agent memory): one row per store
+# type, with its Regional DR mechanism, expected RPO and the AWS page beside each fact.
+AGENT_STORES: dict[str, dict[str, Any]] = SERVICES["agent_stores"]
 
 
 @dataclass(frozen=True)
@@ -80,6 +83,21 @@ def data_floor(rpo: float, kinds: list[str]) -> tuple[str, str]:
             f"({minutes_text(best)} at best): continuous cross-Region replication",
         )
     return "backup_restore", f"RPO {minutes_text(rpo)}: backup copies meet it"
+
+
+def band_floor(rpo: float, kinds: list[str]) -> tuple[str, str]:
+    """:func:`data_floor` over the stores whose mechanism depends on the band. An agent store
+    rebuilt from its data source (a Knowledge Base, most vector stores, agent memory) gives the
+    same RPO in every tier, so it never raises the band."""
+    banded = [k for k in kinds if not AGENT_STORES.get(k, {}).get("tier_independent")]
+    if kinds and not banded and rpo > 0:
+        what = ", ".join(sorted(set(kinds)))
+        return (
+            "backup_restore",
+            f"RPO {minutes_text(rpo)}: {what} recover the same way in every tier (rebuilt "
+            "from the replicated data source), so no band gives them a better RPO",
+        )
+    return data_floor(rpo, banded)
 
 
 def minutes_text(value: float) -> str:
@@ -231,6 +249,8 @@ def _store(
 ) -> dict[str, Any]:
     kind = store["type"]
     regional = bool(placement.targets)
+    if regional and kind in AGENT_STORES:
+        return _agent_store(store, AGENT_STORES[kind], strategy, rpo, flags)
     if not regional:
         mechanism = Mechanism(
             "Multi-AZ deployment with in-Region backups (point-in-time recovery)",
@@ -262,6 +282,54 @@ def _store(
         "meets_rpo": None if achieved is None else achieved <= rpo * 60,
         "backup": _backup(kind, regional),
         "note": mechanism.note,
+    }
+
+
+def _agent_store(
+    store: dict[str, str],
+    row: dict[str, Any],
+    strategy: str,
+    rpo: float,
+    flags: list[dict[str, str]],
+) -> dict[str, Any]:
+    """A Knowledge Base, its vector store or agent memory, from its row in the data table."""
+    kind, name = store["type"], store["name"]
+    plan = (
+        {**row, **row["backup_tier"]}
+        if strategy == "backup_restore" and row.get("backup_tier")
+        else row
+    )
+    floor: float | None = plan["rpo_floor_seconds"]
+    if rpo == 0:
+        _flag(
+            flags, "RPO0_UNACHIEVABLE", f"{name} ({kind}): RPO 0 not achievable: {row['no_sync']}"
+        )
+    elif floor is not None and floor > rpo * 60:
+        _flag(
+            flags,
+            "AGENT_STORE_RPO_BELOW_PLAN",
+            f"{name} ({kind}): an RPO of {minutes_text(rpo)} is below what its recovery gives "
+            f"({minutes_text(floor / 60)} at best: {plan['rpo_basis']})",
+        )
+    if row["managed_cross_region"] is not True:
+        _flag(
+            flags,
+            "NO_MANAGED_CROSS_REGION",
+            f"{name} ({kind}): {row['cross_region_finding']}; planned as a rebuild in the "
+            "recovery Region",
+        )
+    return {
+        "name": name,
+        "type": kind,
+        "service": plan["service"],
+        "expected_rpo_seconds": plan["expected_rpo_seconds"],
+        "rpo_floor_seconds": floor,
+        "meets_rpo": False if rpo == 0 or (floor is not None and floor > rpo * 60) else None,
+        "backup": row["backup"],
+        "note": f"{row['note']}; RPO: {plan['rpo_basis']}; {row['rto_note']}",
+        "managed_cross_region": row["managed_cross_region"],
+        "cross_region_finding": row["cross_region_finding"],
+        "sources": list(dict.fromkeys(s["url"] for s in row["sources"])),
     }
 
 
@@ -449,11 +517,21 @@ def runbooks_for(advice: dict[str, Any], request: dict[str, Any]) -> list[str]:
             "ec2-db": ["drs-recovery"],
         }
         ids += [r for kind in sorted(kinds) for r in per_store.get(kind, [])]
+        ids += [
+            r
+            for kind in sorted(kinds)
+            for r in AGENT_STORES.get(kind, {}).get("runbooks", {}).get("failover", [])
+        ]
+    ids += [
+        r
+        for kind in sorted(kinds)
+        for r in AGENT_STORES.get(kind, {}).get("runbooks", {}).get("always", [])
+    ]
     if request.get("uses_bedrock"):
         ids.append("bedrock-region-evacuation")
     if any(o.get("approved_in_residency") for o in advice.get("out_of_band_regions", [])):
         ids.append("cross-partition-recovery")
-    return ids
+    return list(dict.fromkeys(ids))
 
 
 def advise(request: dict[str, Any], thresholds: Thresholds = Thresholds()) -> dict[str, Any]:
@@ -463,11 +541,14 @@ def advise(request: dict[str, Any], thresholds: Thresholds = Thresholds()) -> di
     rto, rpo = float(request["rto_minutes"]), float(request["rpo_minutes"])
     stores = request.get("data_stores", [])
     kinds = [s["type"] for s in stores]
-    needs = Needs(mrsc=rpo == 0 and "dynamodb" in kinds, bedrock=bool(request.get("uses_bedrock")))
+    needs = Needs(
+        mrsc=rpo == 0 and "dynamodb" in kinds,
+        bedrock=bool(request.get("uses_bedrock")) or any(k in AGENT_STORES for k in kinds),
+    )
     placement = place(request, needs)
     regional = bool(placement.targets)
     compute, compute_why = compute_band(rto, thresholds)
-    floor, floor_why = data_floor(rpo, kinds)
+    floor, floor_why = band_floor(rpo, kinds)
     band = max(compute, floor, key=BANDS.index)
     why = [f"compute: {compute} ({compute_why})", f"data: {floor} ({floor_why})"]
     strategy, moved, compute_notes = _modifiers(band, request, regional, flags)

@@ -162,9 +162,14 @@ def _stores(advice: dict[str, Any]) -> list[str]:
     for store in stores:
         rpo = store.get("expected_rpo_seconds")
         achieved = f", expected RPO {rpo:g} s" if isinstance(rpo, int | float) else ""
+        floor = store.get("rpo_floor_seconds")
+        if not achieved and isinstance(floor, int | float):
+            achieved = f", expected RPO no better than {floor:g} s"
         if store.get("meets_rpo") is False:
             achieved += " (does not meet the RPO target)"
         note = f"; {store['note']}" if store.get("note") else ""
+        if store.get("sources"):
+            note += f" (sources: {', '.join(store['sources'])})"
         lines.append(
             f"- {store.get('name')} ({store.get('type')}): {store.get('service')}{achieved}{note}"
         )

@@ -112,6 +112,23 @@ _REGION_CODE = re.compile(
 _SPELLED = {"rto": "rto|recovery time objective", "rpo": "rpo|recovery point objective"}
 # Engine and service names -> store type, longest first so "Aurora MySQL" is never also RDS.
 STORES: dict[str, str] = {
+    # An agent's own stores: Knowledge Bases, their vector stores, agent memory.
+    "bedrock agentcore memory": "agentcore-memory",
+    "agentcore memory": "agentcore-memory",
+    "amazon opensearch serverless": "opensearch-serverless",
+    "opensearch serverless": "opensearch-serverless",
+    "aoss": "opensearch-serverless",
+    "pgvector": "aurora-pgvector",
+    "s3 vectors": "s3-vectors",
+    "s3 vector bucket": "s3-vectors",
+    "s3 vector buckets": "s3-vectors",
+    "neptune analytics": "neptune-analytics",
+    "pinecone": "pinecone",
+    "redis enterprise cloud": "redis-enterprise-cloud",
+    "redis enterprise": "redis-enterprise-cloud",
+    "mongodb atlas": "mongodb-atlas",
+    "knowledge bases": "knowledge-base",
+    "knowledge base": "knowledge-base",
     "aurora postgresql": "aurora",
     "aurora postgres": "aurora",
     "aurora mysql": "aurora",
@@ -146,6 +163,23 @@ STORES: dict[str, str] = {
     "database on ec2": "ec2-db",
     "ec2 database": "ec2-db",
 }
+# Vector stores a Knowledge Base can use: named, they stand for the Knowledge Base too.
+KB_VECTOR_STORES = frozenset(
+    {
+        "opensearch-serverless",
+        "aurora-pgvector",
+        "s3-vectors",
+        "neptune-analytics",
+        "pinecone",
+        "redis-enterprise-cloud",
+        "mongodb-atlas",
+    }
+)
+# "Aurora PostgreSQL with pgvector" is one store (the vector store), not Aurora and pgvector.
+_PGVECTOR = re.compile(
+    r"\baurora(?:\s+postgres(?:ql)?)?(?:\s+(?:with|using|and|\+|on))?\s*\(?\s*(?:the\s+)?"
+    r"pgvector\b\)?"
+)
 # Databases agentkit has no mapping for: asked about, never guessed.
 UNKNOWN_STORES = (
     "mongodb",
@@ -172,7 +206,8 @@ COMPUTE = {
 }
 _BEDROCK = re.compile(
     r"\b(bedrock|claude|anthropic|nova|llama|mistral|llms?|gen[- ]?ai|generative ai|"
-    r"foundation models?|inference profiles?|knowledge bases?|rag|chatbot|agents?|agentic)\b",
+    r"foundation models?|inference profiles?|knowledge bases?|rag|chatbot|agents?|agentic|"
+    r"agentcore)\b",
     re.IGNORECASE,
 )
 _PLACE = r"(?:the\s+|der\s+|l'|la\s+|le\s+)?(?P<geo>[\w.' -]+?)"
@@ -288,7 +323,7 @@ def _regions(text: str) -> tuple[list[str], list[str]]:
 
 def _stores(text: str) -> tuple[list[dict[str, str]], list[str]]:
     """(data stores with the engine as written, databases agentkit cannot map)."""
-    lowered = text.lower()
+    lowered = _PGVECTOR.sub("pgvector", text.lower())
     stores: list[dict[str, str]] = []
     for name, kind in STORES.items():
         pattern = rf"\b{re.escape(name)}\b"
@@ -297,6 +332,8 @@ def _stores(text: str) -> tuple[list[dict[str, str]], list[str]]:
             if all(s["type"] != kind for s in stores):
                 stores.append({"name": kind, "type": kind, "engine": name})
     unknown = [n for n in UNKNOWN_STORES if re.search(rf"\b{re.escape(n)}\b", lowered)]
+    if any(s["type"] in KB_VECTOR_STORES for s in stores):
+        stores = [s for s in stores if s["type"] != "knowledge-base"]
     return stores, unknown
 
 

@@ -101,7 +101,7 @@ def test_degraded_answers_follow_the_rule(question: str, strategy: str, flags: s
     assert "no AWS credentials" in answer["degraded_reason"]
     assert answer["strategy"] == strategy
     advice = answer["tool_calls"][0]
-    assert (advice["name"], advice["version"]) == ("dr_advisor", "2.2.0")
+    assert (advice["name"], advice["version"]) == ("dr_advisor", "2.3.0")
     assert {f["code"] for f in advice["output"]["flags"]} == flags
     assert answer["tool_calls"][1]["name"] == "failover_runbook"
     assert answer["answer_source"] == "template"

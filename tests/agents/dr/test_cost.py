@@ -24,7 +24,7 @@ def tools() -> ToolRegistry:
 def advise(tools: ToolRegistry, **fields: Any) -> dict[str, Any]:
     request: dict[str, Any] = {"workload": "payments-api", "primary_region": "us-east-1"}
     request.update(fields)
-    return dict(tools.call("dr_advisor", request).output)  # validated against 2.2.0
+    return dict(tools.call("dr_advisor", request).output)  # validated against 2.3.0
 
 
 def test_warm_standby_prices_the_region_switch_plan_and_two_health_checks(
