@@ -214,3 +214,13 @@ def test_the_data_table_is_valid_json_with_a_read_date() -> None:
     table = json.loads(path.read_text(encoding="utf-8"))
     assert table["read"]
     assert "agent_stores" in table["sources"]
+
+
+def test_the_knowledge_base_runbooks_are_found_by_each_vector_store() -> None:
+    """A ``failover_runbook`` search by service finds the runbooks the advisor names."""
+    from agentkit.runbooks.tool import _matches
+
+    runbooks = {rb.id: rb for rb in load_all(runbook_dir())}
+    for kind in sorted(NEW_TYPES - {"agentcore-memory"}):
+        found = {i for i, rb in runbooks.items() if _matches(rb, {"services": [kind]})}
+        assert {"kb-regional-failover", "kb-search-fallback"} <= found, kind
