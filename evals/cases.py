@@ -19,6 +19,7 @@ EXPECT_KEYS = [
     "approval",
     "changed",
     "cost",
+    "store_plan",
 ]
 
 

@@ -268,12 +268,37 @@ def _store_problems(
         types = sorted({s.get("type") for s in request.get("data_stores") or []})
         if types != sorted(expect["stores"]):
             problems.append(f"data stores read as {types}, expected {sorted(expect['stores'])}")
+    problems += _store_plan_problems(advice, expect.get("store_plan") or {})
     floor = expect.get("backup_rpo_min_s")
     if floor is not None:
         for store in advice.get("data_stores") or []:
             rpo = store.get("expected_rpo_seconds")
             if isinstance(rpo, int | float) and rpo < floor:
                 problems.append(f"{store.get('name')}: cross-Region RPO {rpo} s < {floor} s")
+    return problems
+
+
+def _store_plan_problems(advice: Mapping[str, Any], plans: Mapping[str, Any]) -> list[str]:
+    """An agent store's plan: a phrase of its service, its RPO floor, a page its sources cite."""
+    problems = []
+    stores = {s.get("type"): s for s in advice.get("data_stores") or [] if isinstance(s, Mapping)}
+    for kind, plan in plans.items():
+        store = stores.get(kind)
+        if store is None:
+            problems.append(f"{kind}: no data store entry")
+            continue
+        phrase = plan.get("service")
+        if phrase and phrase.lower() not in str(store.get("service", "")).lower():
+            problems.append(f"{kind}: service {store.get('service')!r} lacks {phrase!r}")
+        if "rpo_floor_s" in plan and store.get("rpo_floor_seconds") != plan["rpo_floor_s"]:
+            got = store.get("rpo_floor_seconds")
+            problems.append(f"{kind}: RPO floor {got} s, expected {plan['rpo_floor_s']} s")
+        sources = [str(u) for u in store.get("sources") or []]
+        if not sources or not all(u.startswith("https://docs.aws.amazon.com/") for u in sources):
+            problems.append(f"{kind}: sources {sources} are not AWS documentation pages")
+        page = plan.get("source")
+        if page and not any(page in u for u in sources):
+            problems.append(f"{kind}: no source cites {page}")
     return problems
 
 

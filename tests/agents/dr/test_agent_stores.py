@@ -224,3 +224,24 @@ def test_the_knowledge_base_runbooks_are_found_by_each_vector_store() -> None:
     for kind in sorted(NEW_TYPES - {"agentcore-memory"}):
         found = {i for i, rb in runbooks.items() if _matches(rb, {"services": [kind]})}
         assert {"kb-regional-failover", "kb-search-fallback"} <= found, kind
+
+
+def test_the_eval_cases_for_agent_stores_hold_offline_and_a_wrong_plan_fails() -> None:
+    """The promptfoo cases' store plans (evals/data/dr-advisor.yaml) against the deterministic
+    path; the check catches a plan whose RPO floor or sources are wrong."""
+    from tests.evals.conftest import cases, checks
+
+    planned = [c for c in cases.load("dr-advisor")["cases"] if "store_plan" in c]
+    assert len(planned) >= 6
+    for case in planned:
+        advice = ask(case["q"])
+        assert advice["strategy"] == case["strategy"], case["id"]
+        assert checks._store_plan_problems(advice, case["store_plan"]) == [], case["id"]
+        assert checks._flag_problems(advice, case) == [], case["id"]
+    advice = ask(planned[0]["q"])
+    for entry in advice["data_stores"]:
+        entry["rpo_floor_seconds"] = 60
+        entry["sources"] = ["https://example.com/blog"]
+    problems = checks._store_plan_problems(advice, planned[0]["store_plan"])
+    assert any("RPO floor 60 s" in p for p in problems)
+    assert any("not AWS documentation" in p for p in problems)
