@@ -268,7 +268,8 @@ def _tls_context() -> ssl.SSLContext:
 class AsyncClientFactory:
     """An :class:`AsyncRuntimeClient` per Region, each with its own connection pool, built on
     the sync factory's boto3 client for that Region. Pools belong to the event loop that made
-    them: a call on another loop gets new ones."""
+    them: a call on another loop gets new ones, and the old ones are dropped unclosed, so one
+    gateway's async calls belong on one long-lived loop, closed with ``aclose`` before it ends."""
 
     def __init__(
         self, clients: ClientFactory, max_connections: int = DEFAULT_MAX_CONNECTIONS
