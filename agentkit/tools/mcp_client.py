@@ -82,6 +82,7 @@ CONTENT_SCHEMA: dict[str, Any] = {
     "required": ["content"],
 }
 _CLOSE_WAIT_S = 5.0
+_RETRY_PAUSE_S = 0.05  # times the attempt number
 
 
 class McpTransportFailed(ToolFailed):
@@ -668,13 +669,14 @@ class McpClient:
                     span.set_attribute(ATTEMPTS, attempt)
                     try:
                         output = self._attempt(state, tool, payload, deadline, budget)
-                    except McpTransportFailed as error:
+                    except McpTransportFailed:
                         self._outcome(span, server, attempt, "transport")
                         state.connection.reset()
                         left = deadline - self._clock.now()
                         if not safe or attempt > state.config.retries or left <= 0:
                             raise
-                        del error
+                        # a short pause before a new session (a restarting server), in budget
+                        self._clock.sleep(min(_RETRY_PAUSE_S * attempt, left / 2))
                         continue
                     except ToolError as error:
                         self._outcome(span, server, attempt, _outcome_name(error))

@@ -39,6 +39,7 @@ from agentkit.tools.mcp_client import (
     McpClient,
     McpTimedOut,
     McpToolError,
+    McpTransportFailed,
     locked_tool,
     schema_digest,
 )
@@ -202,6 +203,17 @@ def test_a_mutating_tool_executes_once_under_a_transport_retry(state: Path) -> N
     assert json.loads((state / "executions.json").read_text())["count"] == 1
     attributes = dict(spans.get_finished_spans()[0].attributes or {})
     assert (attributes[ATTEMPTS], attributes[OUTCOME]) == (2, "ok")
+
+
+def test_a_dropped_read_only_call_is_retried_on_a_new_session_then_fails(state: Path) -> None:
+    provider, spans = traced()
+    with client({"faults": stdio(state, retries=1)}) as mcp:
+        registry = registry_with(mcp, provider)
+        with pytest.raises(McpTransportFailed, match="drop on mcp server faults: the connection"):
+            registry.call("drop", {})
+        assert mcp.call("echo", {"text": "back"}) == {"text": "back"}  # a third process
+    attributes = dict(spans.get_finished_spans()[0].attributes or {})
+    assert (attributes[ATTEMPTS], attributes[OUTCOME]) == (2, "transport")
 
 
 def test_a_mutating_call_is_not_sent_to_the_fallback_once_it_may_have_run(
