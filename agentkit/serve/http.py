@@ -12,6 +12,9 @@
   chain answers from here, 503 when none does.
 - ``GET /openapi.json``: the OpenAPI description.
 
+While the operator's kill switch is on (``agentkit ops set kill_switch=on``, docs/ops.md), every
+``POST /invocations`` is refused with 503 and error code ``kill_switch`` before any work starts.
+
 The gateway is synchronous, so a turn runs in a worker thread (``anyio.to_thread``) under a
 :class:`anyio.CapacityLimiter` of ``capacity`` turns. A turn belongs to the application's task
 group, not to the request: past its deadline the request gets 504 while the thread runs to its

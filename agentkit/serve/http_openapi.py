@@ -158,7 +158,10 @@ def openapi_document(max_body_bytes: int, deadline_s: float) -> dict[str, Any]:
                         "409": _error("No advice waits for approval, or the session is busy"),
                         "413": _error("The body is too large"),
                         "502": _error("The model tier failed in a way no fallback covered"),
-                        "503": _error("The server is shutting down"),
+                        "503": _error(
+                            "The server is shutting down, or the operator's kill switch is on "
+                            "(code kill_switch; docs/ops.md)"
+                        ),
                         "504": _error("The turn did not finish within the deadline"),
                     },
                 }
