@@ -363,31 +363,28 @@ class ToolRegistry:
             running = self._inflight.get(key)
             if running is not None:
                 return running
+            stored = self._results.get(key)  # settled since this caller looked
+            if stored is not None:
+                return Call.finished(stored["output"])
             call = tool.bulkhead.submit(tool.implementation.handler, payload)
             self._inflight[key] = call
         call.future.add_done_callback(lambda _: self._settled(tool, key, call))
         return call
 
     def _settled(self, tool: _Tool, key: str, call: Call) -> None:
-        """Store a mutating call's valid result under its key, even if its caller gave up."""
+        """Store a mutating call's valid result under its key, even if its caller gave up.
+
+        The result is stored before the call leaves the in-flight table, under the same lock, so
+        a caller with the same key finds one or the other, never neither."""
+        future = call.future
+        output: Payload | None = None
+        if not future.cancelled() and future.exception() is None:
+            output = future.result()
         with self._inflight_lock:
+            if output is not None and schema_problem(tool.response, output) is None:
+                self._results.put(key, _stored_output(tool.contract, output))
             if self._inflight.get(key) is call:
                 del self._inflight[key]
-        future = call.future
-        if future.cancelled() or future.exception() is not None:
-            return
-        output = future.result()
-        if schema_problem(tool.response, output) is None:
-            contract = tool.contract
-            self._results.put(
-                key,
-                {
-                    "name": contract.name,
-                    "version": contract.version,
-                    "output": output,
-                    "fallback_from": None,
-                },
-            )
 
     def _check_output(self, tool: _Tool, output: Any) -> None:
         problem = schema_problem(tool.response, output)
