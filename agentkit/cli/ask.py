@@ -40,12 +40,14 @@ def ask(
     from agentkit.agents.dr.agent import build_advisor
     from agentkit.agents.sessions import open_sessions
     from agentkit.config import load_config
+    from agentkit.ops import obeyed
 
     settings = load_config(config)  # sessions.backend: sqlite (--sessions) or postgres
     store = open_sessions(settings.sessions, sessions_path(sessions)) if session else None
     try:  # spans and metrics go to the command's providers (agentkit.cli.traced)
-        runtime = build_advisor(settings, checkpointer=store.checkpointer if store else None)
-        answer = ask_advisor(runtime, question, session)
+        with obeyed(settings):  # the operator's overrides (docs/ops.md), the kill switch first
+            runtime = build_advisor(settings, checkpointer=store.checkpointer if store else None)
+            answer = ask_advisor(runtime, question, session)
     finally:
         if store is not None:
             store.close()

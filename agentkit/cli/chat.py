@@ -49,6 +49,7 @@ def chat(
     from agentkit.agents.sessions import open_sessions
     from agentkit.cli.traced import TRACER_NAME
     from agentkit.config import load_config
+    from agentkit.ops import obeyed
     from agentkit.telemetry.setup import start
 
     settings = load_config(config)
@@ -57,7 +58,7 @@ def chat(
     telemetry = start(settings.telemetry, span_processors=[SimpleSpanProcessor(spans)])
     try:
         store = open_sessions(settings.sessions, sessions_path(sessions))  # sqlite or postgres
-        with telemetry.scope(), store:
+        with telemetry.scope(), store, obeyed(settings):
             runtime = build_advisor(settings, checkpointer=store.checkpointer)
             if runtime.offline_reason:
                 console.print(f"[yellow]{runtime.offline_reason}[/yellow]")

@@ -10,7 +10,9 @@ names with :func:`open_view`. The names below load on first use, so that importi
 
 from __future__ import annotations
 
+import contextlib
 import importlib
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -39,6 +41,7 @@ __all__ = [
     "current",
     "install",
     "installed",
+    "obeyed",
     "open_view",
     "parse_assignment",
 ]
@@ -47,7 +50,7 @@ _ACTIVE = ("OverrideView", "current", "install", "installed")
 
 
 def __getattr__(name: str) -> Any:
-    if name not in __all__ or name == "open_view":
+    if name not in __all__ or name in ("obeyed", "open_view"):
         raise AttributeError(f"module 'agentkit.ops' has no attribute {name!r}")
     module = "agentkit.ops.active" if name in _ACTIVE else "agentkit.ops.document"
     return getattr(importlib.import_module(module), name)
@@ -61,3 +64,16 @@ def open_view(
     from agentkit.ops.store import open_store
 
     return OverrideView(open_store(config), poll_s=config.ops.poll_s, meter_provider=meter_provider)
+
+
+@contextlib.contextmanager
+def obeyed(config: AgentkitConfig) -> Iterator[OverrideView]:
+    """The overrides of the document ``config`` names apply for the block (one command's run)."""
+    from agentkit.ops.active import installed
+
+    view = open_view(config)
+    try:
+        with installed(view):
+            yield view
+    finally:
+        view.close()

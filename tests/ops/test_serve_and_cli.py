@@ -110,3 +110,17 @@ def test_serve_refuses_turns_with_503_naming_the_kill_switch_until_it_is_cleared
     store.update(change({}, None, by="oncall"))
     advisor.overrides.refresh()
     assert client.post("/invocations", json={"prompt": SAFE}).status_code == 200
+
+
+def test_ask_refuses_under_the_kill_switch_and_answers_once_it_is_cleared(config: Path) -> None:
+    assert run_cli("ops", "set", "kill_switch=on", "-c", str(config), "--by", "al").returncode == 0
+    refused = run_cli("ask", SAFE, "-c", str(config))
+    assert refused.returncode == 1
+    last = refused.stderr.strip().splitlines()[-1]
+    assert last.startswith("agentkit: error: the operator kill switch is on (set by al"), last
+    assert "agentkit ops clear kill_switch" in last
+    assert refused.stdout == ""
+    assert run_cli("ops", "clear", "-c", str(config)).returncode == 0
+    answered = run_cli("ask", SAFE, "-c", str(config))
+    assert answered.returncode == 0, answered.stderr
+    assert "Warm standby" in answered.stdout
