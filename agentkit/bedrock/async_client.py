@@ -25,7 +25,7 @@ import asyncio
 import functools
 import os
 import ssl
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -60,10 +60,23 @@ class Pools:
     is small.
     """
 
-    def __init__(self, pools: Sequence[httpx.AsyncClient], per_pool: int) -> None:
-        self.pools = tuple(pools)
-        self._busy = [0] * len(self.pools)
-        self._free = asyncio.Semaphore(per_pool * len(self.pools))
+    def __init__(self, make: Callable[[], httpx.AsyncClient], count: int, per_pool: int) -> None:
+        self._make = make
+        self._pools: list[httpx.AsyncClient | None] = [None] * count
+        self._busy = [0] * count
+        self._free = asyncio.Semaphore(per_pool * count)
+
+    @property
+    def pools(self) -> tuple[httpx.AsyncClient, ...]:
+        """The pools built so far: one at the first call, another each time the calls in
+        flight need it, so a Region's first call does not build them all on the event loop."""
+        return tuple(pool for pool in self._pools if pool is not None)
+
+    def pool(self, index: int) -> httpx.AsyncClient:
+        found = self._pools[index]
+        if found is None:
+            found = self._pools[index] = self._make()
+        return found
 
     async def acquire(self) -> int:
         """The index of a pool with a free connection, waiting for one if need be."""
@@ -134,7 +147,7 @@ class AsyncRuntimeClient:
         return parsed
 
     async def _send(self, index: int, request: Any, stream: bool) -> Any:
-        http = self.pools.pools[index]
+        http = self.pools.pool(index)
         outgoing = http.build_request(
             request.method,
             request.url,
@@ -278,20 +291,18 @@ class AsyncClientFactory:
         self._max_connections = max_connections
         self._loop: asyncio.AbstractEventLoop | None = None
         self._by_region: dict[str, AsyncRuntimeClient] = {}
-        self._pools: list[httpx.AsyncClient] = []
 
     def client(self, region: str) -> AsyncRuntimeClient:
         loop = asyncio.get_running_loop()
         if loop is not self._loop:  # pools cannot cross event loops
-            self._loop, self._by_region, self._pools = loop, {}, []
+            self._loop, self._by_region = loop, {}
         found = self._by_region.get(region)
         if found is None:
             sync = self._clients.client(region)
             per_pool = min(CONNECTIONS_PER_POOL, self._max_connections)
             count = -(-self._max_connections // per_pool)
-            pools = [self._pool(sync, per_pool) for _ in range(count)]
-            self._pools.extend(pools)
-            found = self._by_region[region] = AsyncRuntimeClient(sync, Pools(pools, per_pool))
+            pools = Pools(lambda: self._pool(sync, per_pool), count, per_pool)
+            found = self._by_region[region] = AsyncRuntimeClient(sync, pools)
         return found
 
     def _pool(self, client: Any, size: int) -> httpx.AsyncClient:
@@ -313,6 +324,7 @@ class AsyncClientFactory:
 
     async def aclose(self) -> None:
         """Close the pools of the running loop's clients."""
-        pools, self._pools, self._by_region, self._loop = self._pools, [], {}, None
-        for pool in pools:
-            await pool.aclose()
+        clients, self._by_region, self._loop = self._by_region, {}, None
+        for client in clients.values():
+            for pool in client.pools.pools:
+                await pool.aclose()

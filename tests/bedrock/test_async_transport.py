@@ -76,8 +76,10 @@ def test_each_region_has_its_own_pool_at_its_endpoint_override(
     async def look() -> None:
         east, west = async_clients.client(PRIMARY), async_clients.client(SECONDARY)
         assert async_clients.client(PRIMARY) is east
-        assert not set(east.pools.pools) & set(west.pools.pools)
-        for pool in east.pools.pools:
+        assert east.pools.pools == west.pools.pools == ()  # built as calls need them
+        assert east.pools.pool(0) is east.pools.pool(0)
+        assert east.pools.pool(0) is not west.pools.pool(0)
+        for pool in (east.pools.pool(0), east.pools.pool(1)):
             assert pool.timeout.read == 0.5
             assert pool.timeout.connect == 1.0
         assert east.endpoint_url == bedrock_emulator.endpoints[PRIMARY]
