@@ -28,10 +28,12 @@ from agentkit.errors import AttemptTimedOut, RegionUnreachable, Throttled
 
 from .conftest import HI, NOVA, PRIMARY, SECONDARY
 
+READ_S = 10.0  # a healthy call never meets it, however loaded the machine
+
 
 @pytest.fixture
 def factories(bedrock_emulator: Emulator) -> Iterator[tuple[ClientFactory, AsyncClientFactory]]:
-    clients = ClientFactory(Timeouts(connect_s=1.0, read_s=0.5), bedrock_emulator.endpoints)
+    clients = ClientFactory(Timeouts(connect_s=1.0, read_s=READ_S), bedrock_emulator.endpoints)
     yield clients, AsyncClientFactory(clients)
     clients.close()
 
@@ -80,7 +82,7 @@ def test_each_region_has_its_own_pool_at_its_endpoint_override(
         assert east.pools.pool(0) is east.pools.pool(0)
         assert east.pools.pool(0) is not west.pools.pool(0)
         for pool in (east.pools.pool(0), east.pools.pool(1)):
-            assert pool.timeout.read == 0.5
+            assert pool.timeout.read == READ_S
             assert pool.timeout.connect == 1.0
         assert east.endpoint_url == bedrock_emulator.endpoints[PRIMARY]
         await async_clients.aclose()
@@ -158,13 +160,12 @@ def test_an_invalid_parameter_is_refused_before_anything_is_sent(
     assert bedrock_emulator.calls() == []
 
 
-def test_transport_failures_are_botocore_exceptions(
-    bedrock_emulator: Emulator, factories: tuple[ClientFactory, AsyncClientFactory]
-) -> None:
+def test_transport_failures_are_botocore_exceptions(bedrock_emulator: Emulator) -> None:
     bedrock_emulator.set_faults(
         {"regions": {PRIMARY: {"down": True}, SECONDARY: {"blackhole": True}}}
     )
-    _, async_clients = factories
+    clients = ClientFactory(Timeouts(connect_s=1.0, read_s=0.5), bedrock_emulator.endpoints)
+    async_clients = AsyncClientFactory(clients)
 
     async def call(region: str) -> None:
         try:
@@ -178,6 +179,7 @@ def test_transport_failures_are_botocore_exceptions(
     with pytest.raises(ReadTimeoutError) as silent:
         asyncio.run(call(SECONDARY))
     assert isinstance(translate(silent.value, model=NOVA, region=SECONDARY), AttemptTimedOut)
+    clients.close()
 
 
 def test_every_call_gives_its_connection_back(
