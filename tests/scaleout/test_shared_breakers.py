@@ -53,16 +53,13 @@ def test_after_one_worker_sees_a_black_hole_the_other_falls_back_without_a_timeo
         bedrock_emulator.set_faults({"seed": 1, "regions": {PRIMARY: {"blackhole": True}}})
         assert [first.converse(messages=HI).region for _ in range(2)] == [SECONDARY] * 2
         assert calls_to(bedrock_emulator, PRIMARY) == 1 + 2  # two read timeouts opened it
-        started = time.perf_counter()
         response = second.converse(messages=HI)
-        elapsed = time.perf_counter() - started
         assert response.region == SECONDARY
         assert [(a.region, a.error_code) for a in response.attempts] == [
             (PRIMARY, "CircuitOpen"),
             (SECONDARY, None),
         ]
-        assert calls_to(bedrock_emulator, PRIMARY) == 3  # the second worker never tried it
-        assert elapsed < cfg.resilience.timeouts.read_s  # no timeout paid
+        assert calls_to(bedrock_emulator, PRIMARY) == 3  # never tried it: no timeout paid
         assert second.breaker_states()[second.routes[0].name] == "open"
     finally:
         close(first, second)
@@ -91,11 +88,16 @@ def test_a_probe_held_by_a_dead_worker_expires(redis_url: str, prefix: str) -> N
     cfg = StateConfig(backend="redis", url=redis_url, prefix=prefix)
     links = [RedisLink.from_config(cfg), RedisLink.from_config(cfg)]
     try:
-        gates = [RedisBreakerStore(link, probe_ttl_s=0.1).probe_gate("r") for link in links]
+        # Two seconds: long enough that the second worker's first try always finds it held.
+        gates = [RedisBreakerStore(link, probe_ttl_s=2.0).probe_gate("r") for link in links]
         assert gates[0].try_acquire()
         assert not gates[1].try_acquire()
-        time.sleep(0.15)  # the holder died without releasing
-        assert gates[1].try_acquire()
+        # The holder died without releasing: Redis expires the probe, and the other worker's
+        # next tries take it (polled, with a generous bound, not a sleep of a guessed length).
+        deadline = time.monotonic() + 30
+        while not gates[1].try_acquire():
+            assert time.monotonic() < deadline, "the dead worker's probe never expired"
+            time.sleep(0.05)
         gates[0].release()  # a late release never frees another worker's probe
         assert not gates[0].try_acquire()
         gates[1].release()
