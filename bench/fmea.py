@@ -6,7 +6,7 @@ Each size is loaded, validated, scored with catalogue v2 (initial and revised ra
 the components listing controls) and rendered to JSON and Markdown. Targets: 1,000 components in
 under 2 s and 10,000 in under 4 s, growing linearly (the last column, time per component relative
 to 100, stays near 1 or below). CPU seconds are shown too: on a shared machine wall time also
-measures the neighbours.
+measures the neighbours, so each size runs three times and the fastest run is shown.
 """
 
 from __future__ import annotations
@@ -54,19 +54,22 @@ def architecture(size: int) -> dict[str, object]:
     }
 
 
-def main() -> None:
+def main(repeats: int = 3) -> None:
+    """Each size ``repeats`` times; the fastest run counts (the others measured neighbours)."""
     with tempfile.TemporaryDirectory() as folder:
-        timings = {}
+        timings: dict[int, tuple[float, float, int]] = {}
         for size in (100, 1_000, 10_000):
             path = Path(folder) / f"arch-{size}.yaml"
             path.write_text(yaml.safe_dump(architecture(size)))
-            start, cpu = time.perf_counter(), time.process_time()
-            outcome = analyse(path, formats=("json", "md"))
-            timings[size] = (
-                time.perf_counter() - start,
-                time.process_time() - cpu,
-                len(outcome.report["rows"]),
-            )
+            for _ in range(repeats):
+                start, cpu = time.perf_counter(), time.process_time()
+                outcome = analyse(path, formats=("json", "md"))
+                run = (
+                    time.perf_counter() - start,
+                    time.process_time() - cpu,
+                    len(outcome.report["rows"]),
+                )
+                timings[size] = min(timings.get(size, run), run)
     per_component_100 = timings[100][0] / 100
     print(
         f"{'components':>10} {'rows':>7} {'seconds':>9} {'cpu s':>7} {'per component vs 100':>22}"
