@@ -147,21 +147,23 @@ class ClientFactory:
 
     def _create(self, region: str) -> Any:
         endpoint = self._endpoints.get(region)
-        with _SHARED_LOCK:
-            local = bool(endpoint) and is_loopback(endpoint or "")
-            found = local and credentials_found(self._session or shared_session())
-            credentials = EMULATOR_CREDENTIALS if local and not found else None
-            return runtime_client(
-                region,
-                endpoint,
-                session=self._session,
-                credentials=credentials,
-                connect_timeout=self._timeouts.connect_s,
-                read_timeout=self._timeouts.read_s,
-            )
+        return runtime_client(
+            region,
+            endpoint,
+            session=self._session,
+            credentials=credentials_for(endpoint, self._session),
+            connect_timeout=self._timeouts.connect_s,
+            read_timeout=self._timeouts.read_s,
+        )
 
 
-def runtime_client(
+def runtime_client(region: str, endpoint: str | None = None, **options: Any) -> Any:
+    """A ``bedrock-runtime`` client from :func:`service_client`."""
+    return service_client("bedrock-runtime", region, endpoint, **options)
+
+
+def service_client(
+    service: str,
     region: str,
     endpoint: str | None = None,
     *,
@@ -169,9 +171,10 @@ def runtime_client(
     credentials: Mapping[str, str] | None = None,
     **config: Any,
 ) -> Any:
-    """The one builder of ``bedrock-runtime`` clients: botocore retries off, TCP keep-alive, an
-    agentkit user agent and a pool for concurrent calls; ``config`` (``botocore.config.Config``
-    options such as timeouts) adds to or overrides that."""
+    """The one builder of agentkit's Bedrock clients (``bedrock-runtime``,
+    ``bedrock-agent-runtime``): botocore retries off, TCP keep-alive, an agentkit user agent and
+    a pool for concurrent calls; ``config`` (``botocore.config.Config`` options such as
+    timeouts) adds to or overrides that."""
     from botocore.config import Config
 
     options: dict[str, Any] = {
@@ -183,9 +186,19 @@ def runtime_client(
     }
     with _SHARED_LOCK:
         return (session or shared_session()).client(
-            "bedrock-runtime",
+            service,
             region_name=region,
             endpoint_url=endpoint,
             config=Config(**options),
             **dict(credentials or {}),
         )
+
+
+def credentials_for(endpoint: str | None, session: Any = None) -> Mapping[str, str] | None:
+    """The emulator's dummy credentials for a loopback endpoint when the chain has none (a
+    developer's machine without AWS credentials); else None: the chain's own."""
+    if not endpoint or not is_loopback(endpoint):
+        return None
+    with _SHARED_LOCK:
+        found = credentials_found(session or shared_session())
+    return None if found else EMULATOR_CREDENTIALS

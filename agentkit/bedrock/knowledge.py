@@ -27,13 +27,7 @@ from typing import Any
 
 from opentelemetry.trace import SpanKind, Status, StatusCode, TracerProvider
 
-from agentkit._version import __version__
-from agentkit.bedrock.clients import (
-    EMULATOR_CREDENTIALS,
-    credentials_found,
-    is_loopback,
-    session_without_imds,
-)
+from agentkit.bedrock.clients import credentials_for, is_loopback, service_client
 from agentkit.bedrock.errors import bedrock_errors
 from agentkit.config import AgentkitConfig, KnowledgeBaseConfig, Timeouts
 from agentkit.errors import (
@@ -76,46 +70,10 @@ MAX_QUERY_CHARS = 1000  # what agentkit sends; the service takes up to 20,000
 # --- clients -----------------------------------------------------------------------------------
 
 
-def agent_runtime_client(
-    region: str,
-    endpoint: str | None = None,
-    *,
-    session: Any = None,
-    credentials: Mapping[str, str] | None = None,
-    **config: Any,
-) -> Any:
-    """A ``bedrock-agent-runtime`` client built as agentkit builds ``bedrock-runtime`` ones
-    (:func:`agentkit.bedrock.clients.runtime_client`): botocore retries off, TCP keep-alive, an
-    agentkit user agent; ``config`` adds to or overrides that."""
-    from botocore.config import Config
-
-    options: dict[str, Any] = {
-        "retries": {"total_max_attempts": 1, "mode": "standard"},
-        "tcp_keepalive": True,
-        "user_agent_extra": f"agentkit/{__version__}",
-        "max_pool_connections": 16,
-        **config,
-    }
-    with _SESSION_LOCK:
-        return (session or _session()).client(
-            "bedrock-agent-runtime",
-            region_name=region,
-            endpoint_url=endpoint,
-            config=Config(**options),
-            **dict(credentials or {}),
-        )
-
-
-_SESSION_LOCK = threading.RLock()  # boto3 sessions are not thread-safe
-_SESSIONS: list[Any] = []
-
-
-def _session() -> Any:
-    """This module's own session (parsed service models are shared process-wide)."""
-    with _SESSION_LOCK:
-        if not _SESSIONS:
-            _SESSIONS.append(session_without_imds())
-        return _SESSIONS[0]
+def agent_runtime_client(region: str, endpoint: str | None = None, **options: Any) -> Any:
+    """A ``bedrock-agent-runtime`` client, built as agentkit builds every Bedrock client
+    (:func:`agentkit.bedrock.clients.service_client`)."""
+    return service_client("bedrock-agent-runtime", region, endpoint, **options)
 
 
 class KnowledgeClients:
@@ -136,14 +94,11 @@ class KnowledgeClients:
             return client
 
     def _create(self, region: str, endpoint: str | None) -> Any:
-        local = bool(endpoint) and is_loopback(endpoint or "")
-        with _SESSION_LOCK:
-            found = local and credentials_found(self._session or _session())
         return agent_runtime_client(
             region,
             endpoint,
             session=self._session,
-            credentials=EMULATOR_CREDENTIALS if local and not found else None,
+            credentials=credentials_for(endpoint, self._session),
             connect_timeout=self._timeouts.connect_s,
             read_timeout=self._timeouts.read_s,
         )
