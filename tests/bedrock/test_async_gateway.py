@@ -267,7 +267,13 @@ def test_a_hundred_concurrent_calls_complete_on_one_thread(
     bedrock_emulator: Emulator, make_gateway: GatewayFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     gateway = make_gateway(
-        config(bedrock_emulator, models={"routes": [{"model": NOVA, "region": PRIMARY}]})
+        config(
+            bedrock_emulator,
+            models={"routes": [{"model": NOVA, "region": PRIMARY}]},
+            # a hundred connections at once to one emulator port on a loaded machine: what is
+            # tested is the threads, so no call may time out
+            resilience={"timeouts": {"connect_s": 30, "read_s": 30}},
+        )
     )
     gateway.clients.warm([PRIMARY])
     threads: set[int] = set()
