@@ -37,6 +37,22 @@ class RegionQuota(_Frozen):
     tpd: int | None = Field(default=None, gt=0)  # default: tpm x 1440 (BURN)
 
 
+class ToolLoad(_Frozen):
+    """One tool's load for the concurrency check (docs/capacity.md, "Tools"): its call rate,
+    given per model request (RPM) or per second, and its p99 duration."""
+
+    calls_per_request: float | None = Field(default=None, gt=0)  # tool calls per model call
+    calls_per_second: float | None = Field(default=None, gt=0)  # average, before peak_factor
+    duration_s: float = Field(gt=0)  # p99 duration of one call
+    lambda_concurrency: int | None = Field(default=None, ge=1)  # reserved or account limit
+
+    @model_validator(mode="after")
+    def _one_rate(self) -> ToolLoad:
+        if (self.calls_per_request is None) == (self.calls_per_second is None):
+            raise _invalid("give either calls_per_request or calls_per_second, not both")
+        return self
+
+
 class CapacityConfig(_Frozen):
     """Inputs of the capacity calculator. Field order matters: validators read earlier fields."""
 
@@ -66,6 +82,7 @@ class CapacityConfig(_Frozen):
     routing_regions: tuple[str, ...] | None = None  # default: the profile's destinations
     quotas: dict[str, RegionQuota]
     traffic_share: dict[str, Share]
+    tools: dict[str, ToolLoad] = Field(default_factory=dict)  # by tool or MCP server name
 
     @field_validator("avg_completion_tokens")
     @classmethod

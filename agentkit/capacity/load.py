@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from agentkit.capacity.config import CapacityConfig
 from agentkit.errors import ConfigError
+
+if TYPE_CHECKING:
+    from agentkit.config import AgentkitConfig
 
 HOW_TO_FIX = "add a capacity: section (examples/capacity.yaml shows every key)"
 
@@ -20,6 +24,13 @@ def load_capacity(path: Path | None = None) -> CapacityConfig:
 
 def load_with_limits(path: Path | None = None) -> tuple[CapacityConfig, int]:
     """The capacity section and the run token budget (``limits.run_token_budget``) of the file."""
+    config, _ = load_with_source(path)
+    assert config.capacity is not None  # load_with_source refuses a file without one
+    return config.capacity, config.limits.run_token_budget
+
+
+def load_with_source(path: Path | None = None) -> tuple[AgentkitConfig, Path]:
+    """The whole configuration (it has a capacity section) and the file it came from."""
     from agentkit.config import DEFAULT_CONFIG_NAME, load_config
 
     source = path if path is not None else Path(DEFAULT_CONFIG_NAME)
@@ -30,4 +41,4 @@ def load_with_limits(path: Path | None = None) -> tuple[CapacityConfig, int]:
     config = load_config(source, check_residency=False)
     if config.capacity is None:
         raise ConfigError(f"{source}: no capacity: section; {HOW_TO_FIX}")
-    return config.capacity, config.limits.run_token_budget
+    return config, source

@@ -12,6 +12,8 @@ from agentkit.cli.traced import traced
 
 if TYPE_CHECKING:
     from agentkit.capacity.config import CapacityConfig
+    from agentkit.capacity.tools import ToolFigures
+    from agentkit.config import AgentkitConfig
 
 
 @traced("capacity")
@@ -48,17 +50,22 @@ def capacity(
     """Seed and corrected capacity figures, headroom per Region against quotas, TPD and N+1,
     and dollars per month per Region and tier (with the price table's date).
 
-    Reads the capacity: section of agentkit.yaml (see docs/capacity.md).
+    Reads the capacity: section of agentkit.yaml (see docs/capacity.md). With a tools: block,
+    each tool's calls/s x p99 duration against its max_concurrent (and Lambda concurrency);
+    exit 3 naming any tool short of the safety margin.
     """
     import json
 
     from agentkit.capacity.cost import monthly_cost
-    from agentkit.capacity.load import load_with_limits
+    from agentkit.capacity.load import load_with_source
     from agentkit.capacity.model import compute_capacity
     from agentkit.capacity.prices import load_prices
     from agentkit.capacity.report import cost_json, render, render_cost, to_json
+    from agentkit.errors import GateFailed
 
-    settings, run_budget = load_with_limits(config)
+    whole, source = load_with_source(config)
+    assert whole.capacity is not None
+    settings, run_budget = whole.capacity, whole.limits.run_token_budget
     if cache_hit_ratio is not None:
         settings = _with_hit_ratio(settings, cache_hit_ratio)
     if failover:
@@ -67,14 +74,58 @@ def capacity(
     table = load_prices(prices)
     report = compute_capacity(settings)
     cost = monthly_cost(settings, report.model, table, run_token_budget=run_budget)
+    tools = _tools(settings, report.model.rpm, whole, source)
     if json_output:
-        typer.echo(json.dumps({**to_json(report), "cost": cost_json(cost)}, indent=2))
-        return
-    from rich.console import Console
+        data = {**to_json(report), "cost": cost_json(cost)}
+        if tools is not None:
+            from agentkit.capacity.tools import tools_json
 
-    console = Console()
-    render(report, console)
-    render_cost(cost, console)
+            data["tools"] = tools_json(tools)
+        typer.echo(json.dumps(data, indent=2))
+    else:
+        from rich.console import Console
+
+        console = Console()
+        render(report, console)
+        render_cost(cost, console)
+        if tools is not None:
+            _render_tools(tools, settings.safety_margin)
+    if tools is not None:
+        from agentkit.capacity.tools import shortfalls
+
+        problems = shortfalls(tools, settings.safety_margin)
+        if problems:
+            raise GateFailed("; ".join(problems))
+
+
+def _tools(
+    settings: CapacityConfig, rpm: float, whole: AgentkitConfig, source: Path
+) -> tuple[ToolFigures, ...] | None:
+    """Little's law per tool (capacity.tools), or None without a tools block."""
+    if not settings.tools:
+        return None
+    from agentkit.capacity.tools import tool_figures, tool_limits
+    from agentkit.paths import data_dir
+    from agentkit.tools.mcp_client import MCP_LOCK_NAME
+
+    limits = tool_limits(data_dir("tools"), whole.mcp_servers, source.parent / MCP_LOCK_NAME)
+    return tool_figures(settings, rpm, limits)
+
+
+def _render_tools(rows: tuple[ToolFigures, ...], margin: float) -> None:
+    typer.echo("tools: needed = peak x calls/s x p99 duration; headroom = 1 - needed / limit")
+    for row in rows:
+        lam = (
+            f", lambda {row.lambda_concurrency} ({row.lambda_headroom:.0%})"
+            if row.lambda_concurrency is not None and row.lambda_headroom is not None
+            else ""
+        )
+        verdict = "ok" if row.ok else "SHORT"
+        typer.echo(
+            f"  {row.domain} [{', '.join(row.tools)}]: {row.calls_per_second:,.2f} calls/s, "
+            f"needs {row.needed:,.1f} of max_concurrent {row.max_concurrent} "
+            f"(headroom {row.headroom:.0%}{lam}, margin {margin:.0%})   {verdict}"
+        )
 
 
 def _with_hit_ratio(settings: CapacityConfig, ratio: float) -> CapacityConfig:
