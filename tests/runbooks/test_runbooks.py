@@ -27,7 +27,7 @@ from agentkit.runbooks.plan import render_markdown
 from agentkit.runbooks.rules import in_region
 
 TODAY = dt.date(2026, 11, 24)
-RUNBOOKS = {rb.id: rb for rb in load_all()}  # parsed once: 27 files with line tracking
+RUNBOOKS = {rb.id: rb for rb in load_all()}  # parsed once: 28 files with line tracking
 SNAPSHOTS = Path(__file__).parent / "snapshots"
 SCENARIOS = {
     "bedrock_regional_outage",
@@ -55,6 +55,7 @@ SCENARIOS = {
     "runaway_agent",
     "prompt_injection",
     "human_handoff",
+    "agentcore_memory_rebuild",
 }
 ACCOUNT = ArcTarget(account="111122223333")
 # The Region pair each runbook is planned with in the snapshots (in-partition pairs).

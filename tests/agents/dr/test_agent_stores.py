@@ -136,6 +136,12 @@ def test_rpo_zero_on_a_rebuilt_store_needs_approval() -> None:
     assert memory["meets_rpo"] is False
     assert "short-term events" in memory["note"]
     assert [a["code"] for a in advice["approval_required"]] == ["DATA_LOSS_ACCEPTED"]
+    # The memory has its own runbook: a team-built rebuild from streamed records, no AWS failover.
+    assert advice["strategy"] != "backup_restore"
+    assert "agentcore-memory-regional-rebuild" in advice["runbooks"]
+    assert AGENT_STORES["agentcore-memory"]["runbooks"]["failover"] == [
+        "agentcore-memory-regional-rebuild"
+    ]
 
 
 def test_a_rebuilt_store_does_not_raise_the_band_but_aurora_pgvector_does() -> None:
@@ -168,7 +174,11 @@ def test_every_runbook_an_agent_store_names_exists() -> None:
             {"data_stores": stores},
         )
     }
-    assert {"kb-regional-failover", "kb-search-fallback"} <= named
+    assert {
+        "kb-regional-failover",
+        "kb-search-fallback",
+        "agentcore-memory-regional-rebuild",
+    } <= named
     assert named <= known, sorted(named - known)
 
 
@@ -245,3 +255,28 @@ def test_the_eval_cases_for_agent_stores_hold_offline_and_a_wrong_plan_fails() -
     problems = checks._store_plan_problems(advice, planned[0]["store_plan"])
     assert any("RPO floor 60 s" in p for p in problems)
     assert any("not AWS documentation" in p for p in problems)
+
+
+def test_the_memory_runbook_is_found_by_service_and_says_it_is_team_built() -> None:
+    """A ``failover_runbook`` search for AgentCore Memory finds the rebuild runbook, which runs
+    nothing in the lost Region, replays records with BatchCreateMemoryRecords and says plainly
+    that it is a procedure the team builds, not an AWS-managed failover."""
+    from agentkit.runbooks.model import validate
+    from agentkit.runbooks.tool import _matches
+
+    runbooks = {rb.id: rb for rb in load_all(runbook_dir())}
+    found = {i for i, rb in runbooks.items() if _matches(rb, {"services": ["agentcore-memory"]})}
+    assert found == {"agentcore-memory-regional-rebuild"}
+    book = runbooks["agentcore-memory-regional-rebuild"]
+    assert book.spec["scenario"] == "agentcore_memory_rebuild"
+    assert book.spec["execution_mode"] == "ungraceful"
+    assert "not an AWS failover" in book.data["metadata"]["title"]
+    assert validate(book).errors == []
+    steps = {s["id"]: s for s in book.spec["steps"]}
+    assert "BatchCreateMemoryRecords" in steps["drain_replay"]["title"]
+    assert "Team-built" in steps["drain_replay"]["title"]
+    assert steps["point_agent"]["rollback"] == "point_agent_back"
+    for step in steps.values():
+        assert "timeout_s" in step or step["type"] == "approval", step["id"]
+    assert {v["after_step"] for v in book.spec["verification"]} >= {"drain_replay", "point_agent"}
+    assert "short-term history" in steps["approve"]["title"]
