@@ -94,6 +94,11 @@ def serve(tmp_path: Path) -> Iterator[Any]:
         client.__exit__(None, None, None)
 
 
+# Past this the gated turns below answer 504; it must be long enough for a worker thread to pick
+# a turn up on a loaded machine (0.2 s once was not), since "started" decides the message.
+TURN_DEADLINE_S = 3
+
+
 class Gate:
     """A model that waits, inside the turn, until the test lets it answer."""
 
@@ -272,12 +277,14 @@ def test_past_its_deadline_a_turn_is_504_and_a_queued_one_never_starts(
     serve: Any, tmp_path: Path
 ) -> None:
     gate = Gate()
-    served = serve(offline_config(tmp_path), model=gate.model(), deadline_s=0.2, capacity=1)
+    served = serve(
+        offline_config(tmp_path), model=gate.model(), deadline_s=TURN_DEADLINE_S, capacity=1
+    )
     late = served.ask(SAFE, session_id="s-1")
     assert late.status_code == 504
     assert error_of(late) == {
         "code": "deadline_exceeded",
-        "message": "the turn did not finish within the 0.2 s deadline; it runs on and its "
+        "message": "the turn did not finish within the 3 s deadline; it runs on and its "
         "session records it when it ends",
     }
     assert late.headers[SESSION_HEADER] == "s-1"
@@ -292,7 +299,9 @@ def test_on_sqlite_a_worker_takes_turns_one_at_a_time(serve: Any, tmp_path: Path
     """The SQLite store holds one lock for the whole file: another session waits its turn even
     with a free slot (PostgreSQL serialises per session only)."""
     gate = Gate()
-    served = serve(offline_config(tmp_path), model=gate.model(), deadline_s=0.2, capacity=4)
+    served = serve(
+        offline_config(tmp_path), model=gate.model(), deadline_s=TURN_DEADLINE_S, capacity=4
+    )
     assert served.ask(SAFE, session_id="s-1").status_code == 504  # holds the model
     other = served.ask(SAFE, session_id="s-2")
     assert error_of(other)["message"].endswith("never started (the worker is busy); retry later")
@@ -303,7 +312,7 @@ def test_a_streamed_turn_past_its_deadline_ends_with_an_error_event(
     serve: Any, tmp_path: Path
 ) -> None:
     gate = Gate()
-    served = serve(offline_config(tmp_path), model=gate.model(), deadline_s=0.2)
+    served = serve(offline_config(tmp_path), model=gate.model(), deadline_s=TURN_DEADLINE_S)
     response = served.ask(SAFE, stream=True)
     assert response.status_code == 200
     assert events(response.content)[-1] == (
@@ -312,7 +321,7 @@ def test_a_streamed_turn_past_its_deadline_ends_with_an_error_event(
             "type": "error",
             "error": {
                 "code": "deadline_exceeded",
-                "message": "the turn did not finish within the 0.2 s deadline; it runs on and "
+                "message": "the turn did not finish within the 3 s deadline; it runs on and "
                 "its session records it when it ends",
             },
         },
