@@ -9,6 +9,7 @@ import pytest
 
 from agentkit.ops import OverrideView, installed
 from agentkit.ops.store import FileStore, change
+from tests.scaleout.conftest import prefix, redis_url  # noqa: F401  (the Redis fixtures)
 
 
 class Ticks:
@@ -45,31 +46,3 @@ def document(tmp_path: Path) -> Iterator[Document]:
     doc = Document(tmp_path)
     with installed(doc.view):
         yield doc
-
-
-@pytest.fixture
-def redis_url() -> str:
-    import os
-
-    url = os.environ.get("AGENTKIT_TEST_REDIS_URL")
-    if not url:
-        pytest.skip("AGENTKIT_TEST_REDIS_URL is not set (a Redis to share the ops document on)")
-    return url
-
-
-@pytest.fixture
-def prefix(redis_url: str) -> Iterator[str]:
-    """A key prefix of this test's own; its keys are deleted afterwards."""
-    import uuid
-
-    import redis
-
-    name = f"agentkit-test-{uuid.uuid4().hex[:12]}:"
-    yield name
-    client = redis.Redis.from_url(redis_url)
-    try:
-        keys = list(client.scan_iter(match=name + "*", count=1000))
-        if keys:
-            client.delete(*keys)
-    finally:
-        client.close()
