@@ -18,10 +18,14 @@ Its tools, one per fault:
 ``drop``            ends the process mid-call (the connection drops)
 ``bad_output``      answers structured content that breaks its own outputSchema
 ``record``          mutating: counts one execution per new ``idempotency_key`` in
-                    ``DIR/executions.json`` (a repeated key returns the stored result); with
+                    ``DIR/executions.json`` (a repeated key returns the stored result; every
+                    call, repeat or not, is counted in ``calls``); with
                     ``--drop-after-record`` the first execution ends the process after counting,
                     before answering (a transport failure after the side effect)
 ``count``           how many executions ``record`` made
+
+While the file ``DIR/hold`` exists, ``echo`` and ``record`` (after counting) wait before they
+answer: a slow answer whose side effect has already happened, for hedges and kills mid-call.
 
 ``--drift`` changes ``echo``'s schemas (a new required input and output property), the way a
 server upgraded behind a client's back would. The state folder is shared by every process
@@ -54,6 +58,8 @@ TEXT_OUTPUT: dict[str, Any] = {
     "additionalProperties": False,
 }
 EXECUTIONS = "executions.json"
+HOLD = "hold"
+_HOLD_POLL_S = 0.01
 
 
 @dataclass(frozen=True)
@@ -158,22 +164,28 @@ class _Executions:
 
     def read(self) -> dict[str, Any]:
         if not self.path.exists():
-            return {"count": 0, "keys": {}}
+            return {"count": 0, "calls": 0, "keys": {}}
         data: dict[str, Any] = json.loads(self.path.read_text())
         return data
 
     def record(self, key: str, note: str) -> tuple[dict[str, Any], bool]:
         """The stored result for ``key``, and whether this call executed it."""
         data = self.read()
-        if key in data["keys"]:
-            return dict(data["keys"][key]), False
-        data["count"] += 1
-        result = {"recorded": note or key, "execution": data["count"]}
-        data["keys"][key] = result
+        data["calls"] = data.get("calls", 0) + 1
+        executed = key not in data["keys"]
+        if executed:
+            data["count"] += 1
+            data["keys"][key] = {"recorded": note or key, "execution": data["count"]}
         tmp = self.path.with_suffix(".tmp")
         tmp.write_text(json.dumps(data))
         tmp.replace(self.path)
-        return result, True
+        return dict(data["keys"][key]), executed
+
+
+def executions(state: Path) -> dict[str, Any]:
+    """What ``record`` did on the server(s) started on ``state``: ``count`` (executions),
+    ``calls`` (every call, repeats included) and the result stored per key."""
+    return _Executions(state).read()
 
 
 def _result(structured: dict[str, Any], *, error: bool = False) -> types.CallToolResult:
@@ -194,11 +206,16 @@ def build_server(options: FaultOptions) -> Server[Any, Any]:
     async def list_tools() -> list[types.Tool]:
         return tools
 
+    async def held() -> None:
+        while (options.state / HOLD).exists():
+            await anyio.sleep(_HOLD_POLL_S)
+
     async def call(name: str, arguments: dict[str, Any]) -> types.CallToolResult:
         if name == "echo":
             text = arguments.get("text")
             if not isinstance(text, str):
                 raise McpError(types.ErrorData(code=types.INVALID_PARAMS, message="text: required"))
+            await held()
             return _result({"text": text})
         if name == "hang":
             with anyio.move_on_after(float(arguments.get("seconds", 60))):
@@ -231,6 +248,7 @@ def build_server(options: FaultOptions) -> Server[Any, Any]:
             if executed and options.drop_after_record and not marker.exists():
                 marker.touch()
                 os._exit(1)  # the side effect happened; the answer never leaves
+            await held()
             return _result(result)
         if name == "count":
             return _result({"executions": int(executions.read()["count"])})
