@@ -18,7 +18,7 @@ from dataclasses import replace
 from typing import Any, TypeVar
 
 from opentelemetry import trace
-from opentelemetry.metrics import MeterProvider, Observation
+from opentelemetry.metrics import MeterProvider
 from opentelemetry.trace import SpanKind, TracerProvider
 
 from agentkit.bedrock.admission import SPILL, AdmissionGate, Answered
@@ -42,7 +42,7 @@ from agentkit.resilience.retry import RetryBudget, RetryPolicy
 from agentkit.telemetry import providers
 from agentkit.telemetry import semconv as sc
 from agentkit.telemetry.listeners import BreakerTelemetry
-from agentkit.telemetry.metrics import GatewayMetrics
+from agentkit.telemetry.metrics import GatewayMetrics, observe_admission
 
 T = TypeVar("T")
 
@@ -119,17 +119,7 @@ class Gateway:
         )
         self._gate = AdmissionGate(admission, self._chain.converse_kwargs)
         if admission is not None:
-            meter.create_observable_gauge(
-                sc.METRIC_ADMISSION_AVAILABLE,
-                callbacks=[
-                    lambda _: [
-                        Observation(s.level, {sc.ROUTE: route})
-                        for route, s in admission.state().items()
-                    ]
-                ],
-                unit="{token}",
-                description="Quota tokens available to admit calls, per route",
-            )
+            observe_admission(meter, admission)
         self._hedger = Hedger(hedge_delay_s, self._gate) if hedge_delay_s else None
         self._warming = clients.warm_in_background(r.region for r in self.routes)
 

@@ -1,4 +1,5 @@
-"""Breaker state into traces (an event on the current span) and metrics (a gauge per route)."""
+"""Breaker state into traces (an event on the current span) and metrics: a gauge per route, and a
+counter of transitions, so an opening between two metric exports is never missed."""
 
 from __future__ import annotations
 
@@ -26,12 +27,18 @@ class BreakerTelemetry(pybreaker.CircuitBreakerListener):
             callbacks=[self._observe],
             description="Circuit breaker state per route: 0 closed, 1 half-open, 2 open",
         )
+        self._transitions = meter.create_counter(
+            sc.METRIC_BREAKER_TRANSITIONS,
+            unit="{transition}",
+            description="Circuit breaker state changes per route, by the state entered",
+        )
 
     def state_change(self, cb: pybreaker.CircuitBreaker, old_state: Any, new_state: Any) -> None:
         old = old_state.name if old_state is not None else "none"
         trace.get_current_span().add_event(
             sc.EVENT_BREAKER, {sc.ROUTE: str(cb.name), "from": old, "to": new_state.name}
         )
+        self._transitions.add(1, {sc.ROUTE: str(cb.name), sc.BREAKER_TO: str(new_state.name)})
 
     def _observe(self, options: CallbackOptions) -> Iterable[Observation]:
         for route, state in self._owner.breaker_states().items():

@@ -3,17 +3,22 @@
 ``gen_ai.client.operation.duration`` and ``gen_ai.client.token.usage`` follow the GenAI
 conventions (their bucket boundaries included). Requests, attempts, retries and fallbacks have
 no convention yet: agentkit names them ``agentkit.gateway.*``. Breaker state and admission
-headroom are observable gauges (see :mod:`agentkit.telemetry.listeners`).
+headroom are observable gauges (see :mod:`agentkit.telemetry.listeners` and
+:func:`observe_admission`), admission rejections an observable counter.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING
 
-from opentelemetry.metrics import Meter
+from opentelemetry.metrics import CallbackOptions, Meter, Observation
 from opentelemetry.util.types import AttributeValue
 
 from agentkit.telemetry import semconv as sc
+
+if TYPE_CHECKING:
+    from agentkit.resilience.admission import Admission
 
 Attributes = Mapping[str, AttributeValue]
 
@@ -82,3 +87,28 @@ class GatewayMetrics:
         for kind, tokens in zip(("read", "write"), cache, strict=True):
             if tokens:
                 self.prompt_cache_tokens.add(tokens, {**attributes, sc.PROMPT_CACHE: kind})
+
+
+def observe_admission(meter: Meter, admission: Admission) -> None:
+    """``agentkit.admission.available_tokens`` per route and ``agentkit.admission.rejections``
+    (calls refused because no route had quota headroom in time or the queue was full), both
+    read from ``admission`` when metrics are collected."""
+
+    def available(options: CallbackOptions) -> Iterable[Observation]:
+        return [Observation(s.level, {sc.ROUTE: route}) for route, s in admission.state().items()]
+
+    def rejected(options: CallbackOptions) -> Iterable[Observation]:
+        return [Observation(admission.rejected)]
+
+    meter.create_observable_gauge(
+        sc.METRIC_ADMISSION_AVAILABLE,
+        callbacks=[available],
+        unit="{token}",
+        description="Quota tokens available to admit calls, per route",
+    )
+    meter.create_observable_counter(
+        sc.METRIC_ADMISSION_REJECTIONS,
+        callbacks=[rejected],
+        unit="{request}",
+        description="Calls refused by admission control: no route had quota headroom in time",
+    )

@@ -1,0 +1,109 @@
+"""Answer metrics: did a capability answer, and how long did it take? One record per agent run.
+
+A capability is an agent (``gen_ai.agent.name``, e.g. ``dr-advisor``). Each run adds one to
+``agentkit.answers`` and records its seconds in ``agentkit.answer.duration``, both with
+``agentkit.outcome``:
+
+- ``ok``: the run completed with an answer that is not degraded;
+- ``degraded``: it completed, but on a fallback path (a template answer, a missing tool);
+- ``paused``: it stopped for a person's approval (neither a success nor a failure);
+- ``error``: it stopped without an answer (``agentkit.stop_reason``: a budget, the recursion
+  limit, a tool loop, the kill switch) or raised (``error.type``: the exception class).
+
+The answer success rate of a capability is ``ok / (ok + degraded + error)``. The runtime records
+a run with :func:`answer_recorded` around it; :class:`AnswerMetrics` is the instruments.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Callable, Iterator, Mapping
+from typing import Protocol
+
+from opentelemetry.metrics import MeterProvider
+
+from agentkit.telemetry import providers
+from agentkit.telemetry import semconv as sc
+from agentkit.telemetry.metrics import DURATION_BUCKETS_S
+
+OK, DEGRADED, PAUSED, ERROR = "ok", "degraded", "paused", "error"
+COMPLETED, INTERRUPTED = "completed", "interrupted"
+
+
+class RunOutcome(Protocol):
+    """What a run ended with (:class:`agentkit.graph.runtime.RunResult` has these)."""
+
+    @property
+    def stop_reason(self) -> str: ...
+
+    @property
+    def degraded(self) -> bool: ...
+
+
+def outcome_of(result: RunOutcome) -> tuple[str, dict[str, str]]:
+    """``agentkit.outcome`` of a run that returned, and the attributes that explain it."""
+    if result.stop_reason == INTERRUPTED:
+        return PAUSED, {}
+    if result.stop_reason != COMPLETED:
+        reason = result.stop_reason.split(":", 1)[0]  # budget_exceeded:tokens -> budget_exceeded
+        return ERROR, {sc.STOP_REASON: reason}
+    return (DEGRADED if result.degraded else OK), {}
+
+
+class AnswerMetrics:
+    """The answer counter and duration histogram of one meter provider."""
+
+    def __init__(self, meter_provider: MeterProvider | None = None) -> None:
+        meter = providers.get_meter("agentkit.answers", meter_provider)
+        self.answers = meter.create_counter(
+            sc.METRIC_ANSWERS,
+            unit="{answer}",
+            description="Agent runs per capability, by outcome (ok, degraded, paused, error)",
+        )
+        self.duration = meter.create_histogram(
+            sc.METRIC_ANSWER_DURATION,
+            unit="s",
+            description="Seconds from a run's start to its answer (or its end), per capability",
+            explicit_bucket_boundaries_advisory=DURATION_BUCKETS_S,
+        )
+
+    def record(
+        self, agent: str, outcome: str, seconds: float, attributes: Mapping[str, str] = {}
+    ) -> None:
+        tags = {sc.AGENT_NAME: agent, sc.OUTCOME: outcome, **attributes}
+        self.answers.add(1, tags)
+        self.duration.record(seconds, tags)
+
+
+class AnswerRecord:
+    """Handed to the block of :func:`answer_recorded`: call :meth:`ended` with the result."""
+
+    def __init__(self) -> None:
+        self.result: RunOutcome | None = None
+
+    def ended(self, result: RunOutcome) -> None:
+        self.result = result
+
+
+@contextlib.contextmanager
+def answer_recorded(
+    agent: str,
+    *,
+    meter_provider: MeterProvider | None = None,
+    monotonic: Callable[[], float] = time.monotonic,
+) -> Iterator[AnswerRecord]:
+    """Record one run of ``agent``: its outcome from the result given to
+    :meth:`AnswerRecord.ended`, or ``error`` with the exception's class when the block raised
+    (a refused run, all routes failed). A block that ends without a result records nothing."""
+    record = AnswerRecord()
+    started = monotonic()
+    metrics = AnswerMetrics(meter_provider)
+    try:
+        yield record
+    except Exception as error:
+        metrics.record(agent, ERROR, monotonic() - started, {sc.ERROR_TYPE: type(error).__name__})
+        raise
+    if record.result is not None:
+        outcome, attributes = outcome_of(record.result)
+        metrics.record(agent, outcome, monotonic() - started, attributes)
