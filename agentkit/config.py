@@ -35,6 +35,11 @@ class Route(Frozen):
     # A chain may step tiers on one model and Region (priority, then default) before it moves.
     service_tier: ServiceTier | None = None
     latency: Latency | None = None
+    # Context budget (agentkit.bedrock.sizing, docs/gateway.md): the operator's own window for
+    # this route (the smaller of it and the packaged table's is used), and whether every
+    # request is counted with Bedrock's CountTokens rather than only those near the window.
+    context_window: int | None = Field(default=None, ge=1)
+    count_tokens: bool = False
 
     @property
     def name(self) -> str:

@@ -195,6 +195,29 @@ class ContextOverflow(ModelRejected):
     action = Action.REDUCE_CONTEXT
 
 
+class ContextWindowExceeded(ContextOverflow):
+    """Found before sending: the request's input tokens plus its ``max_tokens`` exceed the
+    window of every route that could take it, so nothing was sent (``agentkit.bedrock.sizing``).
+    A user's fix, not a failure of the route: exits like a user mistake."""
+
+    exit_code = 2
+
+    def __init__(
+        self, *, input_tokens: int, max_tokens: int, window: int, source: str, **kw: Any
+    ) -> None:
+        super().__init__(
+            f"request too large for the context window: {input_tokens} input tokens "
+            f"({source}) + max_tokens {max_tokens} > {window} on {kw.get('model_id', '?')}; "
+            "shorten the history, lower max_tokens, or add a route with a larger window",
+            code="ContextWindowExceeded",
+            **kw,
+        )
+        self.input_tokens = input_tokens
+        self.max_tokens = max_tokens
+        self.window = window
+        self.source = source
+
+
 class AccessDenied(ModelError):
     """403: model access is usually Region-specific, so move to the next route at once."""
 

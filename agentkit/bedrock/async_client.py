@@ -96,7 +96,7 @@ class Pools:
 
 
 class AsyncRuntimeClient:
-    """``converse`` and ``converse_stream`` as coroutines, for one Region."""
+    """``converse``, ``converse_stream`` and ``count_tokens`` as coroutines, for one Region."""
 
     def __init__(self, client: Any, pools: Pools) -> None:
         self._client = client  # the Region's boto3 client: model, serializer, signer, endpoint
@@ -109,13 +109,20 @@ class AsyncRuntimeClient:
         return str(self._client.meta.endpoint_url)
 
     async def converse(self, **params: Any) -> dict[str, Any]:
-        request = self._prepare("Converse", params)
+        return await self._unary("Converse", params)
+
+    async def count_tokens(self, **params: Any) -> dict[str, Any]:
+        """``CountTokens``: the input tokens of a request, as the model counts them."""
+        return await self._unary("CountTokens", params)
+
+    async def _unary(self, operation_name: str, params: dict[str, Any]) -> dict[str, Any]:
+        request = self._prepare(operation_name, params)
         index = await self.pools.acquire()
         try:
             response = await self._send(index, request, stream=False)
         finally:
             self.pools.release(index)
-        return self._parsed("Converse", response, response.content)
+        return self._parsed(operation_name, response, response.content)
 
     async def converse_stream(self, **params: Any) -> dict[str, Any]:
         """The parsed initial response; ``["stream"]`` is an :class:`AsyncEventStream`, which

@@ -23,6 +23,14 @@ from agentkit.telemetry import semconv as sc
 
 if TYPE_CHECKING:
     from agentkit.bedrock.gateway import Gateway
+    from agentkit.bedrock.sizing import Sizing
+
+# The context budget's figures (agentkit.bedrock.sizing): on the span, for the route that was
+# sized last, and as an event per route sized.
+INPUT_TOKENS = "agentkit.request.input_tokens"
+INPUT_TOKENS_SOURCE = "agentkit.request.input_tokens.source"
+CONTEXT_WINDOW = "agentkit.request.context_window"
+EVENT_SIZED = "agentkit.context.sized"
 
 
 class CallRecorder:
@@ -34,6 +42,7 @@ class CallRecorder:
         self.started = time.perf_counter()
         self._lock = threading.Lock()
         self._fallbacks = 0
+        self._sizings: dict[str, Sizing] = {}
         self._metrics = gateway.metrics
         self._clients = gateway.clients
         self._requested = gateway.routes[0].model
@@ -48,8 +57,41 @@ class CallRecorder:
             span.set_attribute(sc.INPUT_MESSAGES, _redacted(list(request.messages)))
         self._capture = gateway.capture_content
 
+    def sized(self, sizing: Sizing) -> None:
+        """A request sized for a route before it is sent: its input tokens and their source go
+        on the span, and on that route's attempts."""
+        route = sizing.route
+        with self._lock:
+            self._sizings[route.name] = sizing
+        attributes: dict[str, AttributeValue] = {
+            sc.ROUTE: route.name,
+            INPUT_TOKENS: sizing.input_tokens,
+            INPUT_TOKENS_SOURCE: sizing.source,
+            "fits": sizing.fits,
+        }
+        if sizing.window is not None:
+            attributes[CONTEXT_WINDOW] = sizing.window
+        self.span.add_event(EVENT_SIZED, attributes)
+        self.span.set_attribute(INPUT_TOKENS, sizing.input_tokens)
+        self.span.set_attribute(INPUT_TOKENS_SOURCE, sizing.source)
+
+    def _attempt(
+        self, route: Route, outcome: str, code: str | None = None, latency_s: float = 0.0
+    ) -> Attempt:
+        sizing = self._sizings.get(route.name)
+        return Attempt(
+            route.name,
+            route.region,
+            route.model,
+            outcome,
+            code,
+            latency_s,
+            input_tokens=sizing.input_tokens if sizing else None,
+            input_tokens_source=sizing.source if sizing else None,
+        )
+
     def attempted(self, route: Route, outcome: str, code: str | None, latency_s: float) -> None:
-        attempt = Attempt(route.name, route.region, route.model, outcome, code, round(latency_s, 6))
+        attempt = self._attempt(route, outcome, code, round(latency_s, 6))
         with self._lock:
             self.attempts.append(attempt)
         attributes = {sc.ROUTE: route.name, sc.CLOUD_REGION: route.region, sc.OUTCOME: outcome}
@@ -59,11 +101,11 @@ class CallRecorder:
 
     def skipped(self, route: Route, reason: str) -> None:
         with self._lock:
-            self.attempts.append(Attempt(route.name, route.region, route.model, "skipped", reason))
+            self.attempts.append(self._attempt(route, "skipped", reason))
 
     def abandoned(self, route: Route) -> None:
         with self._lock:
-            self.attempts.append(Attempt(route.name, route.region, route.model, "abandoned"))
+            self.attempts.append(self._attempt(route, "abandoned"))
 
     def fallback(self, source: Route, target: Route, reason: str) -> None:
         with self._lock:

@@ -26,13 +26,21 @@ from agentkit.bedrock.async_client import AsyncClientFactory
 from agentkit.bedrock.attempts import AsyncAttemptFn, AttemptFn, AttemptLoop
 from agentkit.bedrock.call import CallRecorder, account, answered
 from agentkit.bedrock.clients import ClientFactory
-from agentkit.bedrock.errors import translate
+from agentkit.bedrock.errors import bedrock_errors, translate
 from agentkit.bedrock.hedging import BothFailed, Hedger
 from agentkit.bedrock.routing import RouteChain
+from agentkit.bedrock.sizing import Plan, Sizing, count_params, plan, settle
 from agentkit.bedrock.stream import AsyncGatewayStream, GatewayStream, aprime_stream, prime_stream
 from agentkit.bedrock.types import ModelRequest, ModelResponse, Usage
 from agentkit.config import AgentkitConfig, GuardrailRef, Route, optional_module
-from agentkit.errors import Action, AgentkitError, AllRoutesFailed, CircuitOpen, ModelError
+from agentkit.errors import (
+    Action,
+    AgentkitError,
+    AllRoutesFailed,
+    CircuitOpen,
+    ContextWindowExceeded,
+    ModelError,
+)
 from agentkit.residency import check_routes
 from agentkit.resilience.admission import Admission, Ticket, build_admission
 from agentkit.resilience.breaker import BreakerPolicy, BreakerStore, MemoryBreakerStore
@@ -40,7 +48,6 @@ from agentkit.resilience.budget import RunBudget
 from agentkit.resilience.clock import SYSTEM_CLOCK, Clock
 from agentkit.resilience.retry import RetryBudget, RetryPolicy
 from agentkit.telemetry import providers
-from agentkit.telemetry import semconv as sc
 from agentkit.telemetry.listeners import BreakerTelemetry
 from agentkit.telemetry.metrics import GatewayMetrics, observe_admission
 
@@ -280,9 +287,12 @@ class Gateway:
 
         walk = _Walk(self._chain, self._hedger, request, recorder)
         for route, hedge in walk:
+            if not self._fits(route, request, walk):
+                continue
+            partner = hedge if hedge is None or self._fits(hedge, request, walk) else None
             try:
-                if self._hedger is not None and hedge is not None:
-                    return self._hedger.race(route, hedge, call, run)
+                if self._hedger is not None and partner is not None:
+                    return self._hedger.race(route, partner, call, run)
                 ticket = self._gate.admit(route, call)
                 if ticket is SPILL:
                     walk.spill(route)
@@ -313,9 +323,12 @@ class Gateway:
 
         walk = _Walk(self._chain, self._hedger, request, recorder)
         for route, hedge in walk:
+            if not await self._afits(route, request, walk):
+                continue
+            partner = hedge if hedge is None or await self._afits(hedge, request, walk) else None
             try:
-                if self._hedger is not None and hedge is not None:
-                    return await self._hedger.arace(route, hedge, call, run)
+                if self._hedger is not None and partner is not None:
+                    return await self._hedger.arace(route, partner, call, run)
                 ticket = self._gate.admit(route, call)
                 if ticket is SPILL:
                     walk.spill(route)
@@ -332,6 +345,47 @@ class Gateway:
             except (CircuitOpen, ModelError):
                 raise AllRoutesFailed(recorder.attempts) from None
         raise walk.all_failed()
+
+    # --- the context budget (agentkit.bedrock.sizing) -----------------------------------------
+
+    def _fits(self, route: Route, request: ModelRequest, walk: _Walk) -> bool:
+        """Whether the request fits the route's context window, sized once per call and route
+        (CountTokens on the route when the estimate is near the window)."""
+        sizing = walk.sizings.get(route.name)
+        if sizing is None:
+            kwargs = self._chain.converse_kwargs(request, route)
+            sized = plan(route, kwargs)
+            counted = self._count(sized, kwargs) if sized.count else None
+            sizing = walk.sized(settle(sized, counted))
+        return sizing.fits
+
+    async def _afits(self, route: Route, request: ModelRequest, walk: _Walk) -> bool:
+        """:meth:`_fits` on the event loop: the CountTokens call is awaited."""
+        sizing = walk.sizings.get(route.name)
+        if sizing is None:
+            kwargs = self._chain.converse_kwargs(request, route)
+            sized = plan(route, kwargs)
+            counted = await self._acount(sized, kwargs) if sized.count else None
+            sizing = walk.sized(settle(sized, counted))
+        return sizing.fits
+
+    def _count(self, sized: Plan, kwargs: dict[str, Any]) -> int | None:
+        """CountTokens' figure on the route, or None when the count failed (the estimate
+        stands in: sizing never fails a call by failing itself)."""
+        route = sized.route
+        with contextlib.suppress(AgentkitError), bedrock_errors(route.model, route.region):
+            client = self.clients.client(route.region)
+            return int(client.count_tokens(**count_params(sized, kwargs))["inputTokens"])
+        return None
+
+    async def _acount(self, sized: Plan, kwargs: dict[str, Any]) -> int | None:
+        route = sized.route
+        assert self._attempts.async_clients is not None
+        with contextlib.suppress(AgentkitError), bedrock_errors(route.model, route.region):
+            client = self._attempts.async_clients.client(route.region)
+            answer = await client.count_tokens(**count_params(sized, kwargs))
+            return int(answer["inputTokens"])
+        return None
 
     # --- what a stream reports back (agentkit.bedrock.stream.StreamOwner) ----------------------
 
@@ -408,6 +462,8 @@ class _Walk:
         self.spilled: list[Route] = []
         self._previous: tuple[Route, str] | None = None
         self._last_error: BaseException | None = None
+        self._too_large: ContextWindowExceeded | None = None
+        self.sizings: dict[str, Sizing] = {}  # route name -> the request sized for it
         self._index = 0
 
     def __iter__(self) -> Iterator[tuple[Route, Route | None]]:
@@ -426,6 +482,17 @@ class _Walk:
                 hedger.partner(routes, self._index - 1, self._unusable_models) if hedger else None
             )
             yield route, partner
+
+    def sized(self, sizing: Sizing) -> Sizing:
+        """Record a route's sizing; one that does not fit passes the route over."""
+        route = sizing.route
+        self.sizings[route.name] = sizing
+        self._recorder.sized(sizing)
+        if not sizing.fits:
+            self._recorder.skipped(route, "ContextWindowExceeded")
+            self._previous = (route, "context_window")
+            self._too_large = self._too_large or sizing.error()
+        return sizing
 
     def spill(self, route: Route) -> None:
         self.spilled.append(route)
@@ -448,7 +515,11 @@ class _Walk:
             self._last_error = error.__cause__ or error
             self._index += 1
 
-    def all_failed(self) -> AllRoutesFailed:
+    def all_failed(self) -> AgentkitError:
+        """What the call raises when no route answered: the request too large for every
+        route that could take it, else :class:`AllRoutesFailed`."""
+        if self._too_large is not None and self._last_error is None:
+            return self._too_large
         failed = AllRoutesFailed(self._recorder.attempts)
         failed.__cause__ = self._last_error
         return failed

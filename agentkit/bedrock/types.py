@@ -57,6 +57,10 @@ class Attempt:
     latency_s: float = 0.0
     cache_read_tokens: int = 0  # of the attempt that answered: input read from the prompt cache
     cache_write_tokens: int = 0  # ... and written to it
+    # The request's input tokens as sized before it was sent (agentkit.bedrock.sizing), and
+    # where the figure came from: "count_tokens" (Bedrock's CountTokens) or "estimate".
+    input_tokens: int | None = None
+    input_tokens_source: str | None = None
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,190 @@
+"""The context budget: each request is sized before it is sent (agentkit.bedrock.sizing)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from agentkit.bedrock.call import INPUT_TOKENS, INPUT_TOKENS_SOURCE
+from agentkit.bedrock.sizing import COUNT_MARGIN, route_window, window_table
+from agentkit.bedrock.tokens import text_tokens
+from agentkit.config import Route
+from agentkit.emulator import Emulator
+from agentkit.errors import Action, ContextOverflow, ContextWindowExceeded
+
+from .conftest import NOVA, PRIMARY, SECONDARY, SONNET, TERTIARY, GatewayFactory, config
+from .test_async_gateway import converse as aconverse
+
+HAIKU_35 = "us.anthropic.claude-3-5-haiku-20241022-v1:0"  # the table says CountTokens takes it
+WINDOW = 1_000  # a route's configured window, small so that tests stay small
+
+
+def words(tokens: int) -> list[dict[str, Any]]:
+    """A user message of about ``tokens`` tokens by agentkit's counting rule."""
+    text = "abcd" * tokens
+    assert text_tokens(text) == tokens
+    return [{"role": "user", "content": [{"text": text}]}]
+
+
+def routes(*entries: dict[str, Any]) -> dict[str, Any]:
+    return {"routes": list(entries)}
+
+
+def operations(emu: Emulator) -> list[tuple[str, str]]:
+    return [(c.operation, c.region) for c in emu.calls()]
+
+
+# --- the table ---------------------------------------------------------------------------------
+
+
+def test_every_row_of_the_table_has_a_source_and_only_sourced_figures() -> None:
+    import json
+
+    from agentkit.bedrock.sizing import TABLE_PATH
+
+    raw = json.loads(TABLE_PATH.read_text(encoding="utf-8"))
+    for row in raw["models"]:
+        source = raw["sources"][row["source"]]
+        assert source["url"].startswith("https://")
+        assert source["read"]
+    assert window_table().lookup(SONNET) is not None
+    assert route_window(Route(model=SONNET, region=PRIMARY)) == 200_000
+    assert route_window(Route(model=NOVA, region=PRIMARY, context_window=WINDOW)) == WINDOW
+    # A model without a sourced window is unknown: only the configured limit applies.
+    assert route_window(Route(model="us.meta.llama3-3-70b-instruct-v1:0", region=PRIMARY)) is None
+
+
+# --- the gateway --------------------------------------------------------------------------------
+
+
+@pytest.mark.emulator(regions=[PRIMARY, SECONDARY, TERTIARY])
+def test_far_from_the_window_the_estimate_sizes_the_request_and_nothing_more_is_called(
+    bedrock_emulator: Emulator, make_gateway: GatewayFactory
+) -> None:
+    gateway = make_gateway(
+        config(bedrock_emulator, models=routes({"model": HAIKU_35, "region": PRIMARY}))
+    )
+    response = gateway.converse(messages=words(100), max_tokens=256)
+    assert operations(bedrock_emulator) == [("Converse", PRIMARY)]
+    [attempt] = response.attempts
+    assert (attempt.input_tokens, attempt.input_tokens_source) == (100, "estimate")
+    [span] = make_gateway.spans.get_finished_spans()
+    assert span.attributes is not None
+    assert span.attributes[INPUT_TOKENS] == 100
+    assert span.attributes[INPUT_TOKENS_SOURCE] == "estimate"
+
+
+@pytest.mark.emulator(regions=[PRIMARY, SECONDARY, TERTIARY])
+def test_near_the_window_count_tokens_on_the_route_sizes_it(
+    bedrock_emulator: Emulator, make_gateway: GatewayFactory
+) -> None:
+    route = {"model": HAIKU_35, "region": PRIMARY, "context_window": WINDOW}
+    gateway = make_gateway(config(bedrock_emulator, models=routes(route)))
+    near = int(WINDOW * (1 - COUNT_MARGIN)) - 256 + 10  # estimate + max_tokens past the margin
+    response = gateway.converse(messages=words(near), max_tokens=256)
+    assert operations(bedrock_emulator) == [("CountTokens", PRIMARY), ("Converse", PRIMARY)]
+    counted = bedrock_emulator.calls()[0]
+    assert counted.model == "anthropic.claude-3-5-haiku-20241022-v1:0"  # the bare model ID
+    [attempt] = response.attempts
+    assert (attempt.input_tokens, attempt.input_tokens_source) == (near, "count_tokens")
+
+
+@pytest.mark.emulator(regions=[PRIMARY, SECONDARY, TERTIARY])
+def test_a_route_that_asks_for_exact_counting_is_always_counted(
+    bedrock_emulator: Emulator, make_gateway: GatewayFactory
+) -> None:
+    route = {"model": SONNET, "region": PRIMARY, "count_tokens": True}
+    gateway = make_gateway(config(bedrock_emulator, models=routes(route)))
+    response = gateway.converse(messages=words(10), max_tokens=256)
+    assert operations(bedrock_emulator) == [("CountTokens", PRIMARY), ("Converse", PRIMARY)]
+    assert response.attempts[0].input_tokens_source == "count_tokens"
+
+
+@pytest.mark.emulator(regions=[PRIMARY, SECONDARY, TERTIARY])
+def test_a_failed_count_falls_back_to_the_estimate(
+    bedrock_emulator: Emulator, make_gateway: GatewayFactory
+) -> None:
+    bedrock_emulator.set_faults(
+        {
+            "regions": {
+                PRIMARY: {
+                    "errors": [{"code": "InternalServerException", "operations": ["CountTokens"]}]
+                }
+            }
+        }
+    )
+    route = {"model": SONNET, "region": PRIMARY, "count_tokens": True}
+    gateway = make_gateway(config(bedrock_emulator, models=routes(route)))
+    response = gateway.converse(messages=words(10), max_tokens=256)
+    assert response.attempts[-1].input_tokens_source == "estimate"
+    assert response.attempts[-1].outcome == "ok"
+
+
+@pytest.mark.emulator(regions=[PRIMARY, SECONDARY, TERTIARY])
+def test_a_request_over_the_window_fails_before_anything_is_sent(
+    bedrock_emulator: Emulator, make_gateway: GatewayFactory
+) -> None:
+    route = {"model": HAIKU_35, "region": PRIMARY, "context_window": WINDOW}
+    gateway = make_gateway(config(bedrock_emulator, models=routes(route)))
+    with pytest.raises(ContextWindowExceeded) as caught:
+        gateway.converse(messages=words(900), max_tokens=256)
+    # Only the count was asked for: no Converse reached the emulator.
+    assert operations(bedrock_emulator) == [("CountTokens", PRIMARY)]
+    error = caught.value
+    assert isinstance(error, ContextOverflow)
+    assert error.action is Action.REDUCE_CONTEXT
+    assert (error.input_tokens, error.max_tokens, error.window) == (900, 256, WINDOW)
+    message = str(error)
+    assert "\n" not in message
+    assert "shorten the history, lower max_tokens, or add a route with a larger window" in message
+    [span] = make_gateway.spans.get_finished_spans()
+    assert span.attributes is not None
+    assert span.attributes["error.type"] == "ContextWindowExceeded"
+
+
+@pytest.mark.emulator(regions=[PRIMARY, SECONDARY, TERTIARY])
+def test_an_unknown_window_is_sized_by_the_estimate_and_never_refused(
+    bedrock_emulator: Emulator, make_gateway: GatewayFactory
+) -> None:
+    route = {"model": "us.meta.llama3-3-70b-instruct-v1:0", "region": PRIMARY}
+    gateway = make_gateway(config(bedrock_emulator, models=routes(route)))
+    response = gateway.converse(messages=words(3_000), max_tokens=256)
+    assert operations(bedrock_emulator) == [("Converse", PRIMARY)]
+    assert response.attempts[0].input_tokens_source == "estimate"
+
+
+@pytest.mark.emulator(regions=[PRIMARY, SECONDARY, TERTIARY])
+def test_a_chain_answers_from_a_larger_window_route(
+    bedrock_emulator: Emulator, make_gateway: GatewayFactory
+) -> None:
+    small = {"model": SONNET, "region": PRIMARY, "context_window": WINDOW}
+    large = {"model": NOVA, "region": TERTIARY}  # 300K per the table
+    gateway = make_gateway(config(bedrock_emulator, models=routes(small, large)))
+    response = gateway.converse(messages=words(2_000), max_tokens=256)
+    assert (response.region, response.model) == (TERTIARY, NOVA)
+    assert operations(bedrock_emulator) == [("Converse", TERTIARY)]
+    skipped, answered = response.attempts
+    assert (skipped.outcome, skipped.error_code) == ("skipped", "ContextWindowExceeded")
+    assert (answered.input_tokens, answered.input_tokens_source) == (2_000, "estimate")
+    [span] = make_gateway.spans.get_finished_spans()
+    fallbacks = [e for e in span.events if e.name == "agentkit.fallback"]
+    assert fallbacks
+    assert fallbacks[0].attributes is not None
+    assert fallbacks[0].attributes["reason"] == "context_window"
+
+
+@pytest.mark.emulator(regions=[PRIMARY, SECONDARY, TERTIARY])
+def test_the_async_path_sizes_with_the_same_rule(
+    bedrock_emulator: Emulator, make_gateway: GatewayFactory
+) -> None:
+    route = {"model": SONNET, "region": PRIMARY, "context_window": WINDOW, "count_tokens": True}
+    gateway = make_gateway(config(bedrock_emulator, models=routes(route)))
+    response = aconverse(gateway, messages=words(100), max_tokens=256)
+    assert response.attempts[0].input_tokens_source == "count_tokens"
+    assert operations(bedrock_emulator) == [("CountTokens", PRIMARY), ("Converse", PRIMARY)]
+    bedrock_emulator.clear_calls()
+    over = make_gateway(config(bedrock_emulator, models=routes(route)))
+    with pytest.raises(ContextWindowExceeded):
+        aconverse(over, messages=words(900), max_tokens=256)
+    assert operations(bedrock_emulator) == [("CountTokens", PRIMARY)]
