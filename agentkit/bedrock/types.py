@@ -1,13 +1,15 @@
 """The model interface graph nodes use: Converse-shaped requests and responses, sync and streaming.
 
 Nodes depend on :class:`ModelInterface`, never on a boto3 client; the gateway implements it, and
-so do the test doubles in ``agentkit.testing``.
+so do the test doubles in ``agentkit.testing``. A model that also implements
+:class:`AsyncModelInterface` (the gateway does) is called on the event loop by the async steps
+(``agentkit.graph.steps.astructured_step``); one that does not is called in a worker thread.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
@@ -213,3 +215,23 @@ class ModelInterface(Protocol):
     def converse_stream(
         self, request: ModelRequest, *, budget: RunBudget | None = None
     ) -> ModelStream: ...
+
+
+class AsyncModelStream(Protocol):
+    def __aiter__(self) -> AsyncIterator[dict[str, Any]]: ...
+
+    @property
+    def response(self) -> ModelResponse: ...
+
+
+class AsyncModelInterface(Protocol):
+    """What async graph nodes call when the model has it: :class:`ModelInterface` as
+    coroutines, with no thread per call."""
+
+    async def aconverse(
+        self, request: ModelRequest, *, budget: RunBudget | None = None
+    ) -> ModelResponse: ...
+
+    async def aconverse_stream(
+        self, request: ModelRequest, *, budget: RunBudget | None = None
+    ) -> AsyncModelStream: ...

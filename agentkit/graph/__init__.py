@@ -1,8 +1,15 @@
 """LangGraph building blocks: explicit workflows with limits, budgets, fallbacks and traces."""
 
 from agentkit.graph.context import RunContext, run_context
+from agentkit.graph.nodes import inline, node
 from agentkit.graph.runtime import AgentRuntime, RunResult, approval
-from agentkit.graph.steps import StepOutcome, structured_step, text_step
+from agentkit.graph.steps import (
+    StepOutcome,
+    astructured_step,
+    atext_step,
+    structured_step,
+    text_step,
+)
 
 __all__ = [
     "AgentRuntime",
@@ -10,6 +17,10 @@ __all__ = [
     "RunResult",
     "StepOutcome",
     "approval",
+    "astructured_step",
+    "atext_step",
+    "inline",
+    "node",
     "run_context",
     "structured_step",
     "text_step",

@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+import anyio.to_thread
 from langchain_core.runnables import RunnableConfig
 from langgraph.config import get_config
 from langgraph.func import task
@@ -99,6 +100,23 @@ class RunContext:
         self.record_tool_call(result.name, result.version, payload, result.output)
         return result
 
+    async def acall_tool(
+        self, name: str, payload: Any, *, call_id: str | None = None
+    ) -> ToolResult:
+        """:meth:`call_tool` from an async node: the same limits, checkpoint and record. The
+        registry's call is synchronous (its bulkhead waits on a thread), so it is waited on in
+        a worker thread for the length of the call, never on the event loop."""
+        if self.tools is None:
+            raise ToolNotFound(f"no tool registry in this run; cannot call {name!r}")
+        name = self._rerouted(name)
+        self._count_repeat(name, payload)
+        if _inside_run():
+            result = ToolResult(**await _adurable_call(name, payload, call_id))
+        else:
+            result = await _in_thread(self.tools, name, payload, call_id)
+        self.record_tool_call(result.name, result.version, payload, result.output)
+        return result
+
     def _rerouted(self, name: str) -> str:
         """The tool the operator re-routed ``name`` to, when it answers in the same response
         schema (said on the run's span either way), else ``name``."""
@@ -156,3 +174,21 @@ def _tool_call(name: str, payload: Any, call_id: str | None) -> dict[str, Any]:
 
 
 _durable_call = task(_tool_call)
+
+
+async def _atool_call(name: str, payload: Any, call_id: str | None) -> dict[str, Any]:
+    """:func:`_tool_call` for an async run, under the same task name, so a run recovered the
+    other way still finds the stored results."""
+    ctx = run_context(get_config())
+    assert ctx.tools is not None
+    return asdict(await _in_thread(ctx.tools, name, payload, call_id))
+
+
+async def _in_thread(
+    tools: ToolRegistry, name: str, payload: Any, call_id: str | None
+) -> ToolResult:
+    return await anyio.to_thread.run_sync(lambda: tools.call(name, payload, call_id=call_id))
+
+
+_atool_call.__name__ = _tool_call.__name__  # the task's name (LangGraph keys results by it)
+_adurable_call = task(_atool_call)

@@ -10,13 +10,15 @@ budget and deadline cover every model call of every node. Each run is one
 ``invoke_agent {agent}`` span, with one ``step {node}`` span per node run beneath it, and the
 node's ``chat {model}`` and ``execute_tool {tool}`` spans beneath that. A node may pause for
 approval with :func:`approval` and the run resumes with ``run(resume=...)`` (needs a
-checkpointer).
+checkpointer). :meth:`AgentRuntime.arun` is the same run on the event loop: a node given an
+async variant (:func:`agentkit.graph.node`) runs it there, with no thread per run.
 """
 
 from __future__ import annotations
 
+import contextlib
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -133,6 +135,47 @@ class AgentRuntime:
         """Run ``inputs`` on ``thread_id``; ``resume`` answers a pending approval; ``recover``
         continues a run that died (a crash, a killed worker) from its last checkpoint, reusing
         the tool results stored there (needs a checkpointer)."""
+        ctx, payload, config = self._start(inputs, thread_id, resume, recover, on_context)
+        with self._run_span(ctx) as span:
+            state: dict[str, Any] = {}
+            try:
+                for chunk in self.graph.stream(payload, config, stream_mode="values"):
+                    state = dict(chunk)
+            except _STOPS as error:
+                return self._result(ctx, span, _stopped(state, error))
+            return self._result(ctx, span, _ended(state))
+
+    async def arun(
+        self,
+        inputs: dict[str, Any] | None = None,
+        *,
+        thread_id: str | None = None,
+        resume: Any = None,
+        recover: bool = False,
+        on_context: Callable[[RunContext], None] | None = None,
+    ) -> RunResult:
+        """:meth:`run` on the event loop (LangGraph's ``astream``): the same arguments, limits,
+        spans and result. Nodes with an async variant run it; the checkpointer must have async
+        methods (``agentkit.agents.sessions``' stores do)."""
+        ctx, payload, config = self._start(inputs, thread_id, resume, recover, on_context)
+        with self._run_span(ctx) as span:
+            state: dict[str, Any] = {}
+            try:
+                async for chunk in self.graph.astream(payload, config, stream_mode="values"):
+                    state = dict(chunk)
+            except _STOPS as error:
+                return self._result(ctx, span, _stopped(state, error))
+            return self._result(ctx, span, _ended(state))
+
+    def _start(
+        self,
+        inputs: dict[str, Any] | None,
+        thread_id: str | None,
+        resume: Any,
+        recover: bool,
+        on_context: Callable[[RunContext], None] | None,
+    ) -> tuple[RunContext, Any, RunnableConfig]:
+        """The run's context, what LangGraph is given, and its config."""
         if recover and self.checkpointer is None:
             raise ValueError("recover needs a checkpointer: nothing was kept to continue from")
         thread_id = thread_id or uuid.uuid4().hex
@@ -146,12 +189,18 @@ class AgentRuntime:
         payload: Any = Command(resume=resume) if resume is not None else (inputs or {})
         if recover:
             payload = None  # LangGraph: continue from the thread's last checkpoint
+        return ctx, payload, config
+
+    @contextlib.contextmanager
+    def _run_span(self, ctx: RunContext) -> Iterator[Span]:
+        """The run's ``invoke_agent`` span; the operator's kill switch refuses the run here,
+        before any step."""
         with self._tracer.start_as_current_span(
             f"invoke_agent {self.name}", kind=SpanKind.INTERNAL
         ) as span:
             span.set_attribute(sc.OPERATION_NAME, "invoke_agent")
             span.set_attribute(sc.AGENT_NAME, self.name)
-            span.set_attribute(sc.CONVERSATION_ID, thread_id)
+            span.set_attribute(sc.CONVERSATION_ID, ctx.conversation_id or "")
             ctx.span = span  # run-level events (prompt, guardrail, degraded) go here
             overrides = ops.current()
             if overrides.active:
@@ -159,44 +208,52 @@ class AgentRuntime:
             if overrides.kill_switch:  # refused before any step runs
                 span.set_attribute("agentkit.stop_reason", KILLED)
                 raise KillSwitchOn(overrides)
-            state, stop_reason, pending, message = self._stream(payload, config)
-            if stop_reason == COMPLETED and ctx.budget_exceeded:
-                stop_reason = f"budget_exceeded:{ctx.budget_exceeded}"
-            result = RunResult(
-                state={k: v for k, v in state.items() if k != "__interrupt__"},
-                stop_reason=stop_reason,
-                degraded=ctx.degraded,
-                degraded_reasons=tuple(ctx.degraded_reasons),
-                budget=ctx.budget.snapshot(),
-                tool_calls=tuple(ctx.tool_calls),
-                answered_by=dict(ctx.answered_by),
-                fell_back=ctx.fell_back,
-                interrupt=pending,
-                thread_id=thread_id,
-                stop_message=message,
-            )
-            _describe(span, result)
-            return result
+            yield span
 
-    def _stream(
-        self, payload: Any, config: RunnableConfig
-    ) -> tuple[dict[str, Any], str, Any, str | None]:
-        state: dict[str, Any] = {}
-        try:
-            for chunk in self.graph.stream(payload, config, stream_mode="values"):
-                state = dict(chunk)
-        except GraphRecursionError:
-            return state, RECURSION_LIMIT, None, None
-        except BudgetExceeded as error:
-            return state, f"budget_exceeded:{error.kind}", None, None
-        except ToolLoop as error:
-            return state, TOOL_LOOP, None, str(error)
-        except KillSwitchOn as error:
-            return state, KILLED, None, str(error)
-        interrupts = state.get("__interrupt__")
-        if interrupts:
-            return state, INTERRUPTED, interrupts[0].value, None
-        return state, COMPLETED, None, None
+    def _result(self, ctx: RunContext, span: Span, outcome: _Outcome) -> RunResult:
+        state, stop_reason, pending, message = outcome
+        if stop_reason == COMPLETED and ctx.budget_exceeded:
+            stop_reason = f"budget_exceeded:{ctx.budget_exceeded}"
+        result = RunResult(
+            state={k: v for k, v in state.items() if k != "__interrupt__"},
+            stop_reason=stop_reason,
+            degraded=ctx.degraded,
+            degraded_reasons=tuple(ctx.degraded_reasons),
+            budget=ctx.budget.snapshot(),
+            tool_calls=tuple(ctx.tool_calls),
+            answered_by=dict(ctx.answered_by),
+            fell_back=ctx.fell_back,
+            interrupt=pending,
+            thread_id=ctx.conversation_id or "",
+            stop_message=message,
+        )
+        _describe(span, result)
+        return result
+
+
+# What a run's stream ends with: the last state, the stop reason, the pending approval, and why
+# the run stopped early (in one line), if it did.
+_Outcome = tuple[dict[str, Any], str, Any, str | None]
+# Errors that stop a run gracefully, with its partial state.
+_STOPS = (GraphRecursionError, BudgetExceeded, ToolLoop, KillSwitchOn)
+
+
+def _stopped(state: dict[str, Any], error: Exception) -> _Outcome:
+    """The one place a graceful stop becomes a stop reason."""
+    if isinstance(error, GraphRecursionError):
+        return state, RECURSION_LIMIT, None, None
+    if isinstance(error, BudgetExceeded):
+        return state, f"budget_exceeded:{error.kind}", None, None
+    if isinstance(error, ToolLoop):
+        return state, TOOL_LOOP, None, str(error)
+    return state, KILLED, None, str(error)
+
+
+def _ended(state: dict[str, Any]) -> _Outcome:
+    interrupts = state.get("__interrupt__")
+    if interrupts:
+        return state, INTERRUPTED, interrupts[0].value, None
+    return state, COMPLETED, None, None
 
 
 def _describe(span: Span, result: RunResult) -> None:

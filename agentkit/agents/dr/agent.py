@@ -149,15 +149,30 @@ def ask(
     on_text: Callable[[str], None] | None = None,
 ) -> Answer:
     """One turn. PII and secrets are redacted before the question is stored anywhere."""
+    inputs, attach = _turn(question, on_text)
+    return Answer.from_run(runtime.run(inputs, thread_id=session, on_context=attach))
+
+
+async def aask(
+    runtime: AgentRuntime,
+    question: str,
+    session: str | None = None,
+    on_text: Callable[[str], None] | None = None,
+) -> Answer:
+    """:func:`ask` on the event loop (``AgentRuntime.arun``); ``on_text`` is called there."""
+    inputs, attach = _turn(question, on_text)
+    return Answer.from_run(await runtime.arun(inputs, thread_id=session, on_context=attach))
+
+
+def _turn(
+    question: str, on_text: Callable[[str], None] | None
+) -> tuple[dict[str, Any], Callable[[RunContext], None]]:
     question = redact(question).text
 
     def attach(ctx: RunContext) -> None:
         ctx.on_text = on_text
 
-    result = runtime.run(
-        {"question": question, "history": [question]}, thread_id=session, on_context=attach
-    )
-    return Answer.from_run(result)
+    return {"question": question, "history": [question]}, attach
 
 
 def decide(runtime: AgentRuntime, session: str, approved: bool, by: str) -> Answer:
@@ -165,10 +180,24 @@ def decide(runtime: AgentRuntime, session: str, approved: bool, by: str) -> Answ
     return Answer.from_run(runtime.run(thread_id=session, resume={"approved": approved, "by": by}))
 
 
+async def adecide(runtime: AgentRuntime, session: str, approved: bool, by: str) -> Answer:
+    """:func:`decide` on the event loop."""
+    resume = {"approved": approved, "by": by}
+    return Answer.from_run(await runtime.arun(thread_id=session, resume=resume))
+
+
 def pending_approval(runtime: AgentRuntime, session: str) -> list[str] | None:
     """The reasons of an approval ``session`` is paused on (an ``ask --session`` left it), or
     None."""
-    snapshot = runtime.graph.get_state({"configurable": {"thread_id": session}})
+    return _pending(runtime.graph.get_state({"configurable": {"thread_id": session}}))
+
+
+async def apending_approval(runtime: AgentRuntime, session: str) -> list[str] | None:
+    """:func:`pending_approval` on the event loop (the checkpointer's async reads)."""
+    return _pending(await runtime.graph.aget_state({"configurable": {"thread_id": session}}))
+
+
+def _pending(snapshot: Any) -> list[str] | None:
     for pending in getattr(snapshot, "interrupts", ()) or ():
         value = getattr(pending, "value", None)
         if isinstance(value, dict) and value.get("kind") == "high_stakes_advice":

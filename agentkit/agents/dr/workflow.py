@@ -5,6 +5,12 @@ over the conversation's stored requirements, so a follow-up changes them) -> ask
 when missing -> dr_advisor tool -> failover_runbook tool -> compose (model, grounded in the tool
 results; template fallback) -> guard output. Input the advisor cannot use (an unreadable
 residency, a primary Region outside it) ends the turn with an ``input_error`` answer.
+
+Every node has an async variant for ``AgentRuntime.arun``: the model steps await the model, the
+tool calls wait in a worker thread for the length of the call, and the steps that only compute
+run on the event loop. Two nodes call synchronous boto3 and run in a worker thread under
+``arun``: the input guard when a Bedrock guardrail's prompt-attack filter is configured, and the
+documentation search when a Knowledge Base is.
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ import operator
 from dataclasses import dataclass
 from typing import Annotated, Any, TypedDict
 
+import anyio.to_thread
 from langchain_core.runnables import RunnableConfig
 from langgraph.graph import END, START, StateGraph
 
@@ -22,8 +29,20 @@ from agentkit.agents.dr.answer import render_answer, render_question_for_targets
 from agentkit.agents.dr.parser import Requirements, parse_requirements
 from agentkit.agents.dr.sources import FindSources, render_sources
 from agentkit.errors import ToolError, ToolInputInvalid
-from agentkit.graph import RunContext, approval, run_context, structured_step, text_step
+from agentkit.graph import (
+    RunContext,
+    StepOutcome,
+    approval,
+    astructured_step,
+    atext_step,
+    inline,
+    node,
+    run_context,
+    structured_step,
+    text_step,
+)
 from agentkit.guardrails import InputGuard, OutputGuard
+from agentkit.guardrails.injection import HeuristicClassifier
 from agentkit.guardrails.stream import GuardedText
 from agentkit.paths import data_dir
 from agentkit.prompts import load_prompt
@@ -70,6 +89,19 @@ class GuardInput:
     def __call__(self, state: DRState, config: RunnableConfig) -> DRState:
         ctx = run_context(config)
         verdict = self.guard.check(state["question"])
+        return self._decided(ctx, verdict)
+
+    async def acall(self, state: DRState, config: RunnableConfig) -> DRState:
+        """The node under ``arun``: a Bedrock guardrail's filter (boto3) in a worker thread,
+        the local heuristics on the loop."""
+        ctx = run_context(config)
+        if isinstance(self.guard.classifier, HeuristicClassifier):
+            verdict = self.guard.check(state["question"])
+        else:
+            verdict = await anyio.to_thread.run_sync(self.guard.check, state["question"])
+        return self._decided(ctx, verdict)
+
+    def _decided(self, ctx: RunContext, verdict: Any) -> DRState:
         for reason in verdict.reasons:
             ctx.guardrail_event("input", "blocked" if not verdict.allowed else "redacted", reason)
         if not verdict.allowed:
@@ -85,22 +117,34 @@ class GuardInput:
 
 def extract(state: DRState, config: RunnableConfig) -> DRState:
     ctx = run_context(config)
+    return _extracted(state, structured_step(ctx, **_extraction(state, ctx)))
+
+
+async def aextract(state: DRState, config: RunnableConfig) -> DRState:
+    ctx = run_context(config)
+    return _extracted(state, await astructured_step(ctx, **_extraction(state, ctx)))
+
+
+def _extraction(state: DRState, ctx: RunContext) -> dict[str, Any]:
+    """The extraction step's arguments: the question, with the earlier ones as context."""
     history = recent(state.get("history", [])[:-1])  # the questions before this one
+    prompt = load_prompt("dr_advisor.extract")
+    ctx.prompt_used(prompt.name, prompt.version)
+    return {
+        "name": "requirements",
+        "description": prompt.description,
+        "schema": extraction_schema(),
+        "system": cacheable_system(*prompt.render_split(history="\n".join(history) or "(nothing)")),
+        "messages": [{"role": "user", "content": [{"text": state["question"]}]}],
+        "fallback": lambda: {},
+        "cached_system_blocks": 1,  # the tool spec and the instructions; the history changes
+    }
+
+
+def _extracted(state: DRState, outcome: StepOutcome[dict[str, Any]]) -> DRState:
     parsed = parse_requirements(state["question"])
     stored = state.get("requirements") or {}
     earlier = Requirements.from_json(stored)
-    prompt = load_prompt("dr_advisor.extract")
-    ctx.prompt_used(prompt.name, prompt.version)
-    outcome = structured_step(
-        ctx,
-        name="requirements",
-        description=prompt.description,
-        schema=extraction_schema(),
-        system=cacheable_system(*prompt.render_split(history="\n".join(history) or "(nothing)")),
-        messages=[{"role": "user", "content": [{"text": state["question"]}]}],
-        fallback=lambda: {},
-        cached_system_blocks=1,  # the tool spec and the instructions; the history changes
-    )
     # The model proposes, code decides: the parser's reading of the text wins; the model may
     # only fill gaps with values the question actually contains.
     merged = parsed.merged_over(_grounded(outcome.value, state["question"])).merged_over(earlier)
@@ -190,20 +234,34 @@ def ask(state: DRState, config: RunnableConfig) -> DRState:
 
 def advise(state: DRState, config: RunnableConfig) -> DRState:
     ctx = run_context(config)
-    request = _advisor_request(state["requirements"])
     try:
-        advice = _call_tool(ctx, "dr_advisor", request)
-    except ToolInputInvalid as error:
-        message = str(error)
-        return {"answer": message, "answer_source": "input_error", "refusal": message}
+        advice = ctx.call_tool("dr_advisor", _advisor_request(state["requirements"])).output
     except ToolError as error:
-        return {
-            "answer": f"I could not evaluate these requirements: {error}",
-            "answer_source": "refusal",
-            "refusal": str(error),
-        }
+        return _not_advised(error)
     runbooks = _call_tool(ctx, "failover_runbook", _runbook_request(advice))
     return {"advice": advice, "runbooks": runbooks, "refusal": None}
+
+
+async def aadvise(state: DRState, config: RunnableConfig) -> DRState:
+    ctx = run_context(config)
+    try:
+        result = await ctx.acall_tool("dr_advisor", _advisor_request(state["requirements"]))
+    except ToolError as error:
+        return _not_advised(error)
+    advice = result.output
+    runbooks = (await ctx.acall_tool("failover_runbook", _runbook_request(advice))).output
+    return {"advice": advice, "runbooks": runbooks, "refusal": None}
+
+
+def _not_advised(error: ToolError) -> DRState:
+    if isinstance(error, ToolInputInvalid):
+        message = str(error)
+        return {"answer": message, "answer_source": "input_error", "refusal": message}
+    return {
+        "answer": f"I could not evaluate these requirements: {error}",
+        "answer_source": "refusal",
+        "refusal": str(error),
+    }
 
 
 def _call_tool(ctx: RunContext, name: str, payload: dict[str, Any]) -> dict[str, Any]:
@@ -234,6 +292,18 @@ def _runbook_request(advice: dict[str, Any]) -> dict[str, Any]:
 
 def compose(state: DRState, config: RunnableConfig) -> DRState:
     ctx = run_context(config)
+    arguments, streamed = _composition(state, ctx)
+    return _composed(state, text_step(ctx, **arguments), streamed)
+
+
+async def acompose(state: DRState, config: RunnableConfig) -> DRState:
+    ctx = run_context(config)
+    arguments, streamed = _composition(state, ctx)
+    return _composed(state, await atext_step(ctx, **arguments), streamed)
+
+
+def _composition(state: DRState, ctx: RunContext) -> tuple[dict[str, Any], GuardedText | None]:
+    """The compose step's arguments, and the guard the streamed text goes through."""
     results = {
         "dr_advisor": state["advice"],
         "failover_runbook": state["runbooks"],
@@ -246,8 +316,7 @@ def compose(state: DRState, config: RunnableConfig) -> DRState:
     ctx.prompt_used(prompt.name, prompt.version)
     # What streams to the user is guarded at the source: redacted and grounded a sentence at a
     # time, never raw model text.
-    tool_results = _evidence(state)
-    streamed = GuardedText(ctx.on_text, tool_results) if ctx.on_text else None
+    streamed = GuardedText(ctx.on_text, _evidence(state)) if ctx.on_text else None
     instructions, results_text = prompt.render_split(
         tool_results=json.dumps(results, indent=1, sort_keys=True)
     )
@@ -255,16 +324,19 @@ def compose(state: DRState, config: RunnableConfig) -> DRState:
     # requirements; only this_turn, last in key order, is new on each turn.
     decision, _, turn = results_text.rpartition(_THIS_TURN)
     stable = instructions + decision if decision else instructions
-    outcome = text_step(
-        ctx,
-        system=cacheable_system(stable, _THIS_TURN + turn if decision else results_text),
-        cached_system_blocks=1,
-        messages=[{"role": "user", "content": [{"text": state["question"]}]}],
-        fallback=lambda: render_answer(
+    arguments = {
+        "system": cacheable_system(stable, _THIS_TURN + turn if decision else results_text),
+        "cached_system_blocks": 1,
+        "messages": [{"role": "user", "content": [{"text": state["question"]}]}],
+        "fallback": lambda: render_answer(
             state["advice"], state["runbooks"], state["requirements"], _turn(state)
         ),
-        on_text=streamed,
-    )
+        "on_text": streamed,
+    }
+    return arguments, streamed
+
+
+def _composed(state: DRState, outcome: StepOutcome[str], streamed: GuardedText | None) -> DRState:
     block = render_sources(state.get("sources"))
     if streamed is not None:
         if block and outcome.source == "model":
@@ -349,28 +421,44 @@ def build_graph(
     local heuristics (see :func:`agentkit.agents.dr.agent.build_advisor`); ``documentation``
     names the Knowledge Base searched for sources after the advice (none: no search)."""
     graph: StateGraph[Any, Any, Any, Any] = StateGraph(DRState)
-    graph.add_node("guard_input", GuardInput(input_guard or InputGuard()))
-    graph.add_node("extract", extract)
-    graph.add_node("ask", ask)
-    graph.add_node("advise", advise)
-    graph.add_node("compose", compose)
-    graph.add_node("guard_output", guard_output)
-    graph.add_node("finish", finish)
+    guard = GuardInput(input_guard or InputGuard())
+    graph.add_node("guard_input", node(guard, guard.acall, name="guard_input"))
+    graph.add_node("extract", node(extract, aextract))
+    graph.add_node("ask", node(ask))
+    graph.add_node("advise", node(advise, aadvise))
+    graph.add_node("compose", node(compose, acompose))
+    graph.add_node("guard_output", node(guard_output))
+    graph.add_node("finish", node(finish))
     graph.add_edge(START, "guard_input")
-    graph.add_conditional_edges(
-        "guard_input", lambda s: "finish" if s.get("refusal") else "extract"
-    )
-    graph.add_conditional_edges("extract", needs_targets)
+    graph.add_conditional_edges("guard_input", inline(_after_guard))
+    graph.add_conditional_edges("extract", inline(needs_targets))
     graph.add_edge("ask", "finish")
     explain = "compose"
     if documentation is not None:  # a step only when a documentation Knowledge Base is set
-        graph.add_node("sources", FindSources(documentation))
+        search = FindSources(documentation)
+        graph.add_node("sources", node(search, _in_a_thread(search), name="sources"))
         graph.add_edge("sources", "compose")
         explain = "sources"
-    graph.add_conditional_edges("advise", lambda s: "finish" if s.get("refusal") else explain)
+    graph.add_conditional_edges(
+        "advise", inline(lambda s: "finish" if s.get("refusal") else explain)
+    )
     graph.add_edge("compose", "guard_output")
-    graph.add_node("approve", approve)
+    graph.add_node("approve", node(approve))
     graph.add_edge("guard_output", "approve")
     graph.add_edge("approve", "finish")
     graph.add_edge("finish", END)
     return graph
+
+
+def _after_guard(state: DRState) -> str:
+    return "finish" if state.get("refusal") else "extract"
+
+
+def _in_a_thread(search: FindSources) -> Any:
+    """The documentation search under ``arun``: the Knowledge Base client is synchronous
+    (boto3), so it waits in a worker thread, off the event loop."""
+
+    async def asearch(state: DRState, config: RunnableConfig) -> DRState:
+        return await anyio.to_thread.run_sync(search, state, config)
+
+    return asearch
