@@ -172,18 +172,43 @@ class KnowledgeBaseConfig(Frozen):
     dr_advisor: bool = False
 
 
+class OpsAppConfig(Frozen):
+    """The AWS AppConfig configuration profile holding the ops document (its ids; workers read
+    it through appconfigdata, ``ops set`` writes a hosted version and deploys it)."""
+
+    application: str = Field(min_length=1, max_length=128)
+    environment: str = Field(min_length=1, max_length=128)
+    profile: str = Field(min_length=1, max_length=128)
+    region: str = Field(pattern=r"^[a-z]{2}(-[a-z]+)+-\d$")
+    deployment_strategy: str = Field(
+        default="AppConfig.AllAtOnce",  # predefined: every target at once, no bake time
+        pattern=r"(^[a-z0-9]{4,7}$|^AppConfig\.[A-Za-z0-9]{9,40}$)",  # botocore's appconfig model
+    )
+
+
 class OpsConfig(Frozen):
     """Where operator overrides live (docs/ops.md): ``file`` (one host, the default: ``path``,
-    else ``$AGENTKIT_HOME/ops.json``) or ``redis`` (a fleet; ``url`` and ``prefix`` default to
-    ``resilience.state``'s). Every worker re-reads the document at most every ``poll_s``."""
+    else ``$AGENTKIT_HOME/ops.json``), ``redis`` (a fleet; ``url`` and ``prefix`` default to
+    ``resilience.state``'s) or ``appconfig`` (a fleet on AWS: the ``appconfig`` section). Every
+    worker re-reads the document at most every ``poll_s``."""
 
-    backend: Literal["file", "redis"] = "file"
+    backend: Literal["file", "redis", "appconfig"] = "file"
+    appconfig: OpsAppConfig | None = None
     path: str | None = None
     url: str | None = None
     prefix: str | None = Field(default=None, min_length=1)
     poll_s: float = Field(default=2.0, gt=0, le=60)
     audit: str | None = None  # the JSONL audit file; default: beside the document or in the home
     socket_timeout_s: float = Field(default=0.25, gt=0)
+
+    @model_validator(mode="after")
+    def _appconfig_named(self) -> OpsConfig:
+        if self.backend == "appconfig" and self.appconfig is None:
+            raise ValueError(
+                "backend appconfig needs an appconfig section: application, environment, "
+                "profile, region"
+            )
+        return self
 
 
 class McpBreakerConfig(Frozen):

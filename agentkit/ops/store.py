@@ -1,6 +1,7 @@
-"""Where the control document lives: a JSON file (one host) or a Redis hash (a fleet).
+"""Where the control document lives: a JSON file (one host), a Redis hash (a fleet) or an AWS
+AppConfig configuration profile (a fleet on AWS: :mod:`agentkit.ops.appconfig`).
 
-Both keep the same flat ``KEY=VALUE`` fields (:mod:`agentkit.ops.document`) and who changed them
+All keep the same flat ``KEY=VALUE`` fields (:mod:`agentkit.ops.document`) and who changed them
 last, when. A change is one atomic step: the file under an advisory lock, then written to a
 temporary sibling and renamed; the Redis hash in one ``MULTI`` transaction. Every change appends
 one JSON line to the audit file (and, on Redis, to a list the fleet shares): who, what, when.
@@ -10,85 +11,42 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import getpass
-import json
-import os
-from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import urlsplit, urlunsplit
 
-from agentkit.errors import AgentkitError, ConfigError
+from agentkit.errors import ConfigError
 from agentkit.fsutil import atomic_write
+from agentkit.ops.changes import (
+    Change,
+    OpsUnavailable,
+    append_audit,
+    apply,
+    change,
+    operator,
+    parse_document,
+    render_document,
+)
 from agentkit.ops.document import KILL_SWITCH, Overrides
 
 if TYPE_CHECKING:
     from agentkit.config import AgentkitConfig
 
+__all__ = [  # the changes' names stay importable from here
+    "Change",
+    "FileStore",
+    "OpsStore",
+    "OpsUnavailable",
+    "RedisStore",
+    "apply",
+    "change",
+    "open_store",
+    "operator",
+]
+
 DOCUMENT_NAME, AUDIT_NAME = "ops.json", "ops-audit.jsonl"
 _META_BY, _META_AT = "_by", "_at"  # Redis hash fields of the last change (not overrides)
-
-
-class OpsUnavailable(AgentkitError):
-    """The control document could not be read or written (Redis down, a file not readable)."""
-
-
-@dataclass(frozen=True)
-class Change:
-    """One ``ops set`` or ``ops clear``: the fields set, the keys cleared (None: all)."""
-
-    by: str
-    at: str
-    set: Mapping[str, str]
-    cleared: tuple[str, ...] | None = ()
-
-    def audit_line(self, where: str) -> str:
-        action = "set" if self.set else "clear"
-        record: dict[str, Any] = {"at": self.at, "by": self.by, "action": action, "where": where}
-        if self.set:
-            record["set"] = dict(self.set)
-        if self.cleared is None or self.cleared:
-            record["cleared"] = "all" if self.cleared is None else list(self.cleared)
-        return json.dumps(record, sort_keys=True)
-
-
-def change(
-    set_fields: Mapping[str, str],
-    cleared: Iterable[str] | None = (),
-    *,
-    by: str | None = None,
-    now: datetime | None = None,
-) -> Change:
-    """A change made by ``by`` (default: the OS user) at ``now`` (default: the time, UTC)."""
-    at = (now or datetime.now(UTC)).isoformat(timespec="seconds").replace("+00:00", "Z")
-    return Change(
-        by=by or operator(),
-        at=at,
-        set=dict(set_fields),
-        cleared=None if cleared is None else tuple(cleared),
-    )
-
-
-def operator() -> str:
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):  # no name for this uid (a container)
-        return f"uid:{os.getuid()}"
-
-
-def apply(fields: Mapping[str, str], change: Change) -> dict[str, str]:
-    """The document's fields after ``change`` (``kill_switch=off`` removes the switch)."""
-    result = {} if change.cleared is None else dict(fields)
-    for key in change.cleared or ():
-        result.pop(key, None)
-    for key, value in change.set.items():
-        if key == KILL_SWITCH and value == "off":
-            result.pop(key, None)
-        else:
-            result[key] = value
-    return result
 
 
 class OpsStore(Protocol):
@@ -116,17 +74,7 @@ class FileStore:
             return Overrides()
         except OSError as error:
             raise OpsUnavailable(f"{self.path}: cannot read the ops document: {error}") from None
-        try:
-            data = json.loads(text)
-            fields = {str(k): str(v) for k, v in dict(data.get("overrides") or {}).items()}
-        except (ValueError, TypeError, AttributeError):
-            raise OpsUnavailable(
-                f"{self.path}: not an ops document (JSON with an overrides object); "
-                "`agentkit ops clear` rewrites it"
-            ) from None
-        return Overrides.from_fields(
-            fields, {"by": str(data.get("by") or ""), "at": str(data.get("at") or "")}
-        )
+        return parse_document(text, self.where)
 
     def update(self, change: Change) -> Overrides:
         with self._locked():
@@ -137,9 +85,8 @@ class FileStore:
                     raise
                 current = {}  # a clear of everything may replace a broken document
             fields = apply(current, change)
-            document = {"overrides": fields, "by": change.by, "at": change.at}
-            atomic_write(self.path, json.dumps(document, indent=2, sort_keys=True) + "\n")
-            _append(self.audit, change.audit_line(self.where))
+            atomic_write(self.path, render_document(fields, change))
+            append_audit(self.audit, change.audit_line(self.where))
         return Overrides.from_fields(fields, {"by": change.by, "at": change.at})
 
     @contextlib.contextmanager
@@ -198,7 +145,7 @@ class RedisStore:
                 pipe.execute()
         except redis.RedisError as error:
             raise OpsUnavailable(f"{self.where}: the change was not made: {error}") from None
-        _append(self.audit, line)
+        append_audit(self.audit, line)
         return self.read()
 
     def close(self) -> None:
@@ -215,6 +162,12 @@ def open_store(config: AgentkitConfig) -> OpsStore:
         path = Path(ops.path).expanduser() if ops.path else home / DOCUMENT_NAME
         audit = Path(ops.audit).expanduser() if ops.audit else path.with_name(AUDIT_NAME)
         return FileStore(path, audit)
+    if ops.backend == "appconfig":
+        from agentkit.ops.appconfig import open_appconfig
+
+        assert ops.appconfig is not None  # OpsConfig checks it
+        audit = Path(ops.audit).expanduser() if ops.audit else home / AUDIT_NAME
+        return open_appconfig(ops.appconfig, audit, poll_s=ops.poll_s)
     from agentkit.config import optional_module
 
     redis = optional_module("redis", "ops.backend")
@@ -235,12 +188,6 @@ def open_store(config: AgentkitConfig) -> OpsStore:
         raise ConfigError(f"ops.url: {error}") from None
     audit = Path(ops.audit).expanduser() if ops.audit else home / AUDIT_NAME
     return RedisStore(client, prefix, audit, url)
-
-
-def _append(path: Path, line: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("a", encoding="utf-8") as handle:
-        handle.write(line + "\n")
 
 
 def _text(value: bytes | str) -> str:

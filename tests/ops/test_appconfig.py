@@ -1,0 +1,201 @@
+"""The AppConfig backend: workers poll appconfigdata as AppConfig asks, ``ops set/clear`` write a
+hosted version and deploy it, and AWS mistakes are one line (botocore's ``Stubber``)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+
+from agentkit.cli.app import main
+from agentkit.ops import OverrideView
+from agentkit.ops.appconfig import AppConfigStore, OpsMisconfigured
+from agentkit.ops.store import OpsUnavailable, change
+
+from .appconfig_stubs import SETTINGS, AppConfigStubs, document
+from .conftest import Ticks
+
+
+@pytest.fixture
+def aws() -> Iterator[AppConfigStubs]:
+    stubs = AppConfigStubs()
+    yield stubs
+    stubs.done()
+
+
+def store(aws: AppConfigStubs, tmp_path: Path, clock: Ticks | None = None) -> AppConfigStore:
+    return AppConfigStore(
+        SETTINGS,
+        aws.control,
+        aws.data,
+        tmp_path / "audit.jsonl",
+        monotonic=clock or Ticks(),
+    )
+
+
+def test_a_worker_polls_with_the_next_token_no_sooner_than_appconfig_asks(
+    aws: AppConfigStubs, tmp_path: Path
+) -> None:
+    clock = Ticks()
+    aws.session("t0")
+    aws.latest("t0", "t1", document(kill_switch="on"), interval=30)
+    aws.latest("t1", "t2", None)  # unchanged since the last call: an empty configuration
+    aws.latest("t2", "t3", document(by="bob"))
+    view = OverrideView(store(aws, tmp_path, clock), poll_s=2.0, monotonic=clock)
+
+    first = view.current()
+    assert first.kill_switch
+    assert first.set_by == "alice"
+    for _ in range(14):  # the view asks the store every 2 s; AppConfig asked for 30 s
+        clock.now += 2
+        assert view.current().kill_switch
+    clock.now = 130.0
+    assert view.current().kill_switch  # t1: nothing new, the last reading stands
+    clock.now += 15
+    assert not view.current().active  # t2: cleared by bob
+    assert view.current().set_by == "bob"
+
+
+def test_an_expired_token_starts_a_new_session(aws: AppConfigStubs, tmp_path: Path) -> None:
+    aws.session("t0")
+    aws.latest("t0", "t1", document(max_tokens="512"))
+    aws.data_stub.add_client_error(
+        "get_latest_configuration", "BadRequestException", "Token expired"
+    )
+    aws.session("s1")
+    aws.latest("s1", "s2", document(max_tokens="256"))
+    clock = Ticks()
+    backend = store(aws, tmp_path, clock)
+    assert backend.read().max_tokens == 512
+    clock.now += 15
+    assert backend.read().max_tokens == 256
+
+
+def test_set_writes_the_next_hosted_version_over_the_newest_and_deploys_it(
+    aws: AppConfigStubs, tmp_path: Path
+) -> None:
+    aws.versions(1, 3, 2)
+    aws.version(3, document(max_tokens="512"))
+    aws.create(latest=3, new=4)
+    aws.deploy(4)
+    now = store(aws, tmp_path).update(change({"kill_switch": "on"}, by="carol"))
+    assert now.fields() == {"kill_switch": "on", "max_tokens": "512"}
+    written = aws.written()
+    assert written["overrides"] == {"kill_switch": "on", "max_tokens": "512"}
+    assert written["by"] == "carol"
+    assert json.loads(aws.created[0]["Description"])["by"] == "carol"
+    (line,) = (tmp_path / "audit.jsonl").read_text().splitlines()
+    assert json.loads(line)["set"] == {"kill_switch": "on"}
+    assert "appconfig us-east-1 application abc1234" in json.loads(line)["where"]
+
+
+def test_the_first_change_creates_the_first_version(aws: AppConfigStubs, tmp_path: Path) -> None:
+    aws.versions()
+    aws.create(latest=None, new=1)
+    aws.deploy(1)
+    store(aws, tmp_path).update(change({"pin": "us-west-2"}, by="dan"))
+    assert aws.written()["overrides"] == {"pin": "us-west-2"}
+
+
+def test_a_concurrent_change_is_refused_not_lost(aws: AppConfigStubs, tmp_path: Path) -> None:
+    aws.versions(3)
+    aws.version(3, document())
+    aws.control_stub.add_client_error(
+        "create_hosted_configuration_version", "ConflictException", "version 4 exists"
+    )
+    with pytest.raises(OpsUnavailable, match="another change or a deployment is in progress"):
+        store(aws, tmp_path).update(change({"kill_switch": "on"}, by="erin"))
+    assert not (tmp_path / "audit.jsonl").exists()  # no audit line for a change not made
+
+
+# --- the CLI, with boto3's clients replaced by the stubbed ones --------------------------------
+
+
+@pytest.fixture
+def cli_config(tmp_path: Path) -> Path:
+    path = tmp_path / "agentkit.yaml"
+    path.write_text(
+        "ops:\n  backend: appconfig\n"
+        f"  audit: {tmp_path / 'audit.jsonl'}\n"
+        "  appconfig: {application: abc1234, environment: env5678, profile: prof901, "
+        "region: us-east-1}\n"
+    )
+    return path
+
+
+@pytest.fixture
+def stubbed_boto3(aws: AppConfigStubs, monkeypatch: pytest.MonkeyPatch) -> AppConfigStubs:
+    clients = {"appconfig": aws.control, "appconfigdata": aws.data}
+
+    def client(service: str, **options: Any) -> Any:
+        assert options["region_name"] == "us-east-1"
+        return clients[service]
+
+    monkeypatch.setattr(boto3, "client", client)
+    return aws
+
+
+def cli(*args: str, capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    with pytest.raises(SystemExit) as done:
+        main(list(args))
+    out, err = capsys.readouterr()
+    code = done.value.code
+    return (code if isinstance(code, int) else 0), out, err
+
+
+def test_ops_set_and_show_on_appconfig(
+    stubbed_boto3: AppConfigStubs, cli_config: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    aws = stubbed_boto3
+    aws.versions()
+    aws.create(latest=None, new=1)
+    aws.deploy(1)
+    code, out, err = cli(
+        "ops", "set", "kill_switch=on", "-c", str(cli_config), "--by", "al", capsys=capsys
+    )
+    assert code == 0, err
+    assert "overrides now: kill_switch=on (appconfig us-east-1 application abc1234" in out
+    aws.session("t0")
+    aws.latest("t0", "t1", aws.written())
+    code, out, err = cli("ops", "show", "--json", "-c", str(cli_config), capsys=capsys)
+    assert code == 0, err
+    shown = json.loads(out)
+    assert (shown["overrides"], shown["set_by"]) == ({"kill_switch": "on"}, "al")
+
+
+def test_an_unknown_application_is_one_line_and_exit_2(
+    stubbed_boto3: AppConfigStubs, cli_config: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    stubbed_boto3.data_stub.add_client_error(
+        "start_configuration_session",
+        "ResourceNotFoundException",
+        "Application abc1234 not found",
+        http_status_code=404,
+    )
+    code, _out, err = cli("ops", "show", "-c", str(cli_config), capsys=capsys)
+    assert code == 2
+    assert err.count("\n") == 1
+    assert "Traceback" not in err
+    assert "ResourceNotFoundException: Application abc1234 not found" in err
+    assert "check ops.appconfig in agentkit.yaml" in err
+
+
+def test_no_credentials_is_one_line_and_exit_2(
+    cli_config: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """No stub: a real client in an environment without credentials (tests/conftest.py)."""
+    code, _out, err = cli("ops", "set", "kill_switch=on", "-c", str(cli_config), capsys=capsys)
+    assert code == 2
+    assert err.count("\n") == 1
+    assert "Traceback" not in err
+    assert "the change was not made: no AWS credentials found" in err
+    assert not (cli_config.parent / "audit.jsonl").exists()
+
+
+def test_a_worker_keeps_its_last_reading_when_appconfig_is_misconfigured() -> None:
+    assert issubclass(OpsMisconfigured, OpsUnavailable)  # what OverrideView catches
+    assert OpsMisconfigured("x").exit_code == 2
