@@ -7,7 +7,9 @@ has a deadline (the server's ``timeout_s``, or less when the caller's budget is 
 for one of the server's ``max_concurrent`` slots (``max_queue`` may wait; more are refused at
 once), and goes through the server's circuit breaker. Only a transport failure is retried, and
 only for a ``read_only`` or ``idempotent`` tool, or a ``mutating`` one called with an
-``idempotency_key`` (the server deduplicates the repeat); the session is reopened first.
+``idempotency_key`` (the server deduplicates the repeat); the session is reopened first. A
+server with ``hedge_after_s`` races a slow ``read_only`` or ``idempotent`` call on its fallback
+(:mod:`agentkit.tools.mcp_hedge`); a ``mutating`` call is never hedged.
 
 Every failure is translated into agentkit's error tree in one place, :func:`translate`:
 
@@ -63,6 +65,7 @@ from agentkit.resilience.breaker import BreakerPolicy, MemoryBreakerStore, Route
 from agentkit.resilience.clock import SYSTEM_CLOCK, Clock
 from agentkit.tools.bulkhead import BulkheadPolicy
 from agentkit.tools.contracts import IDEMPOTENCY_KEY, SideEffect, ToolContract
+from agentkit.tools.mcp_hedge import Hedger, Recorder, SpanLike
 from agentkit.yamlsource import read_json
 
 if TYPE_CHECKING:
@@ -312,10 +315,13 @@ class _Connection:
         self._owner: asyncio.Task[None] | None = None
         self._stop: asyncio.Event | None = None
         self._finished: list[concurrent.futures.Future[None]] = []
+        self._closed = False
 
     def open(self, timeout_s: float) -> list[types.Tool] | None:
         """Open a session unless one is open; the served tools when a new one was opened."""
         with self._lock:
+            if self._closed:
+                raise _Dropped("the client is closed")
             if self._session is not None and self._owner is not None and not self._owner.done():
                 return None
             self._discard()
@@ -429,9 +435,15 @@ class _Connection:
         if stop is not None:
             self._loop.call_soon_threadsafe(stop.set)
 
+    def closing(self) -> None:
+        """Refuse new sessions and end the open one: calls in flight fail at once."""
+        with self._lock:
+            self._closed = True
+            self._discard()
+
     def close(self) -> None:
         """Close the session (a stdio server's process ends) and stop the loop thread."""
-        self.reset()
+        self.closing()
         for finished in self._finished:
             with contextlib.suppress(BaseException):
                 finished.result(timeout=_CLOSE_WAIT_S)
@@ -521,6 +533,12 @@ class McpClient:
             for tool in self._lock[name].values():
                 self._tools.setdefault(tool.name, tool)
         self._validators: dict[tuple[str, str], tuple[Draft202012Validator, Any]] = {}
+        hedged = [c for c in servers.values() if c.hedge_after_s and c.fallback in servers]
+        self._hedger = (
+            Hedger(sum(_admits(c) + _admits(servers[c.fallback or ""]) for c in hedged))
+            if hedged
+            else None
+        )
 
     @classmethod
     def from_config(
@@ -605,7 +623,7 @@ class McpClient:
             self._validate(tool, payload, request=True)
         span = trace.get_current_span()
         try:
-            output = self._on_server(tool.server, tool, payload, timeout_s, span)
+            output = self._first_answer(tool, payload, timeout_s, span)
         except (McpTransportFailed, McpTimedOut, CircuitOpen, ToolBusy) as error:
             output = self._fallback(tool, payload, timeout_s, span, error)
         except ToolFailed as error:
@@ -616,12 +634,45 @@ class McpClient:
             self._validate(tool, output, request=False)
         return output
 
+    def _first_answer(
+        self, tool: LockedTool, payload: dict[str, Any], timeout_s: float | None, span: SpanLike
+    ) -> dict[str, Any]:
+        """The call on its server, or hedged on the fallback when it is slow (never a mutating
+        call: a hedge would execute it twice)."""
+        config = self._servers[tool.server].config
+        alternative = self._alternative(tool, config.fallback)
+        if (
+            self._hedger is None
+            or config.hedge_after_s is None
+            or tool.side_effect == "mutating"
+            or config.fallback is None
+            or alternative is None
+        ):
+            return self._on_server(tool.server, tool, payload, timeout_s, span)
+
+        def leg(server: str, recorder: Recorder) -> dict[str, Any]:
+            chosen = tool if server == tool.server else alternative
+            return self._on_server(server, chosen, payload, timeout_s, recorder)
+
+        return self._hedger.race(
+            config.hedge_after_s, tool.server, config.fallback, leg, span, final=_final
+        )
+
+    def _alternative(self, tool: LockedTool, fallback: str | None) -> LockedTool | None:
+        """``tool`` as ``fallback`` serves it, when it answers in the same output schema."""
+        alternative = self._lock[fallback].get(tool.name) if fallback else None
+        if alternative is None or output_digest(alternative.output_schema) != output_digest(
+            tool.output_schema
+        ):
+            return None
+        return alternative
+
     def _fallback(
         self,
         tool: LockedTool,
         payload: dict[str, Any],
         timeout_s: float | None,
-        span: trace.Span,
+        span: SpanLike,
         error: ToolError | CircuitOpen,
     ) -> dict[str, Any]:
         fallback = self._servers[tool.server].config.fallback
@@ -634,10 +685,8 @@ class McpClient:
                 f"{error}; {tool.name} is mutating and may have run, so it is not sent to "
                 f"mcp server {fallback}"
             ) from error
-        alternative = self._lock[fallback].get(tool.name)
-        if alternative is None or output_digest(alternative.output_schema) != output_digest(
-            tool.output_schema
-        ):
+        alternative = self._alternative(tool, fallback)
+        if alternative is None:
             raise ToolFailed(
                 f"{error}; fallback mcp server {fallback} does not serve {tool.name} with the "
                 "same output schema"
@@ -654,7 +703,7 @@ class McpClient:
         tool: LockedTool,
         payload: dict[str, Any],
         timeout_s: float | None,
-        span: trace.Span,
+        span: SpanLike,
     ) -> dict[str, Any]:
         state = self._servers[server]
         budget = min(timeout_s, state.config.timeout_s) if timeout_s else state.config.timeout_s
@@ -766,7 +815,7 @@ class McpClient:
             )
         raise ToolOutputInvalid(f"{tool.name} returned an invalid response: {message}")
 
-    def _outcome(self, span: trace.Span, server: str, attempt: int, outcome: str) -> None:
+    def _outcome(self, span: SpanLike, server: str, attempt: int, outcome: str) -> None:
         span.set_attribute(OUTCOME, outcome)
         span.add_event(
             "agentkit.mcp.attempt", {"server": server, "attempt": attempt, "outcome": outcome}
@@ -775,6 +824,10 @@ class McpClient:
     def close(self) -> None:
         """Close every session (stdio servers' processes end)."""
         for state in self._servers.values():
+            state.connection.closing()
+        if self._hedger is not None:  # abandoned legs end as their sessions did
+            self._hedger.close()
+        for state in self._servers.values():
             state.connection.close()
 
     def __enter__(self) -> McpClient:
@@ -782,6 +835,18 @@ class McpClient:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _admits(config: McpServerConfig) -> int:
+    """Calls a server admits at once (running and queued): the hedge legs it can take."""
+    return config.max_concurrent + config.max_queue
+
+
+def _final(error: BaseException) -> bool:
+    """An error the fallback server cannot fix: the request's or the tool's own answer."""
+    if isinstance(error, McpTransportFailed | McpTimedOut | CircuitOpen | ToolBusy):
+        return False
+    return type(error) is not ToolFailed
 
 
 def _outcome_name(error: ToolError) -> str:
