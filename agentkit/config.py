@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from agentkit.capacity.config import CapacityConfig
 from agentkit.drill.config import DrillConfig
 from agentkit.errors import ConfigError
+from agentkit.observe.slo import Slos
 from agentkit.yamlsource import parse_model, read_yaml
 
 DEFAULT_CONFIG_NAME = "agentkit.yaml"
@@ -256,6 +257,7 @@ class AgentkitConfig(Frozen):
     drill: DrillConfig | None = None  # agentkit drill export (docs/drills.md)
     ops: OpsConfig = OpsConfig()  # operator overrides: kill switch, pin, max_tokens clamp
     mcp_servers: dict[str, McpServerConfig] = Field(default_factory=dict)  # by name
+    slos: Slos | None = None  # per capability; None: agentkit.observe.slo.default_slos
 
     @model_validator(mode="after")
     def _known_mcp_fallbacks(self) -> AgentkitConfig:

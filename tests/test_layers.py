@@ -28,6 +28,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
         "agentkit.capacity.config",  # the capacity section of agentkit.yaml
         "agentkit.capacity.burndown",
         "agentkit.drill.config",  # the drill section of agentkit.yaml
+        "agentkit.observe.slo",  # the slos section of agentkit.yaml
     ),
     (  # resilience and telemetry; the quota arithmetic admission control uses
         "agentkit.resilience",

@@ -19,23 +19,40 @@ observe_app = typer.Typer(
 @traced("observe export")
 def export(
     output_format: Annotated[
-        Literal["cloudformation"],
-        typer.Option("--format", help="cloudformation: one template to deploy in every Region."),
+        Literal["cloudformation", "terraform"],
+        typer.Option(
+            "--format",
+            help="cloudformation: one template to deploy in every Region; terraform: one "
+            "*.tf.json with a provider per Region.",
+        ),
     ] = "cloudformation",
     config: ConfigOption = None,
     out: Annotated[
-        Path | None, typer.Option("--out", help="Write the template here (default: stdout).")
+        Path | None,
+        typer.Option("--out", help="Write the template here (default: stdout)."),
     ] = None,
 ) -> None:
-    """Every alarm the runbooks name, the regional-health composite, and one dashboard with
-    every Region of agentkit.yaml side by side (see docs/runbooks.md, "Alarms as code")."""
+    """Every alarm the runbooks name, their composites, the burn-rate alarms of the SLOs, and
+    one dashboard with every Region of agentkit.yaml side by side (see docs/runbooks.md,
+    "Alarms as code", and docs/telemetry.md, "SLOs and burn-rate alarms")."""
     from agentkit.config import load_config
+    from agentkit.errors import InputError
     from agentkit.fsutil import atomic_write
-    from agentkit.observe.cloudformation import build_template, render
+    from agentkit.observe import cloudformation, terraform
+    from agentkit.observe.build import build_stack
     from agentkit.runbooks import load_all
 
+    if output_format == "terraform" and out is not None and not out.name.endswith(".tf.json"):
+        raise InputError(
+            f"--out {out}: Terraform reads only *.tf and *.tf.json files; name it "
+            f"{out.name.split('.')[0] or 'observe'}.tf.json"
+        )
     settings = load_config(config, check_residency=False)
-    text = render(build_template(settings, load_all()))
+    stack = build_stack(settings, load_all())
+    if output_format == "terraform":
+        text = terraform.render(terraform.to_terraform(stack))
+    else:
+        text = cloudformation.render(cloudformation.to_template(stack))
     if out is None:
         typer.echo(text, nl=False)
         return

@@ -28,6 +28,7 @@ from agentkit.config import AgentkitConfig, TelemetryConfig, load_config
 from agentkit.emulator import Emulator
 from agentkit.errors import AllRoutesFailed
 from agentkit.graph import AgentRuntime
+from agentkit.graph.context import run_context
 from agentkit.observe import alarms
 from agentkit.observe.cloudformation import build_template
 from agentkit.resilience.admission import AdmissionRejected
@@ -42,7 +43,7 @@ EXAMPLE = ROOT / "examples" / "capacity-nova-pro.yaml"
 SONNET = "us.anthropic.claude-sonnet-4-5-20250929-v1:0"
 PRIMARY, SECONDARY = "us-east-1", "us-west-2"
 HI = [{"role": "user", "content": [{"text": "hi"}]}]
-AGENT = "metrics-test"
+AGENT = "dr-advisor"  # the capability the default SLOs of agentkit observe export watch
 # OpenTelemetry units as CloudWatch names them (what an alarm's ``Unit`` would say).
 CLOUDWATCH_UNITS = {"s": "Seconds", "ms": "Milliseconds", "By": "Bytes", "%": "Percent"}
 
@@ -168,8 +169,10 @@ class Steps(TypedDict, total=False):
     answer: str
 
 
-def one_call(gateway: Gateway) -> StateGraph[Any, Any, Any, Any]:
+def one_call(gateway: Gateway, degrade: bool = False) -> StateGraph[Any, Any, Any, Any]:
     def ask(state: Steps, config: RunnableConfig) -> Steps:
+        if degrade:
+            run_context(config).degrade("a template answer")
         return {"answer": gateway.converse(messages=HI).text}
 
     graph: StateGraph[Any, Any, Any, Any] = StateGraph(Steps)
@@ -180,13 +183,15 @@ def one_call(gateway: Gateway) -> StateGraph[Any, Any, Any, Any]:
 
 
 def run_answers(emu: Emulator, tmp: Path) -> None:
-    """A capability answers, then fails (every route down): answer success and failure."""
+    """A capability answers, answers degraded, then fails (every route down)."""
     gateway = Gateway.from_config(gateway_config(emu), clock=FakeClock())
     runtime = AgentRuntime(AGENT, one_call(gateway))
     try:
         # The runtime's seam (the call agentkit.graph.runtime.AgentRuntime.run makes).
         with answer_recorded(AGENT) as record:
             record.ended(runtime.run({}))
+        with answer_recorded(AGENT) as record:
+            record.ended(AgentRuntime(AGENT, one_call(gateway, degrade=True)).run({}))
         down(emu, PRIMARY, SECONDARY)
         with pytest.raises(AllRoutesFailed), answer_recorded(AGENT) as record:
             record.ended(runtime.run({}))
@@ -285,10 +290,7 @@ def test_every_agentkit_metric_the_export_names_has_an_event_that_records_it(
     assert not missing, f"no event records {missing} (named by {[named[m].where for m in missing]})"
 
 
-# The export filters agentkit.gateway.requests on the dimension ``outcome``; agentkit records the
-# attribute ``agentkit.outcome`` (docs/telemetry.md), which an OTLP-to-CloudWatch pipeline keeps
-# as the dimension name. The export is agentkit/observe's to fix (reported to the lead).
-KNOWN_EXPORT_DEFECTS = {(sc.METRIC_REQUESTS, "outcome")}
+KNOWN_EXPORT_DEFECTS: set[tuple[str, str]] = set()  # none left
 
 
 @pytest.mark.emulator(regions=[PRIMARY, SECONDARY])
@@ -324,7 +326,7 @@ def events_record_what_their_alarms_watch(recorded: Recorded) -> None:
     failed canary, an admission rejection: each is a point with the attributes to tell it."""
     points = {name: pts for name, (_, pts) in recorded.metrics.items()}
     outcomes = {(p[sc.AGENT_NAME], p[sc.OUTCOME]) for p in points[sc.METRIC_ANSWERS]}
-    assert outcomes == {(AGENT, "ok"), (AGENT, "error")}
+    assert outcomes == {(AGENT, "ok"), (AGENT, "degraded"), (AGENT, "error")}
     failed = [p for p in points[sc.METRIC_ANSWERS] if p[sc.OUTCOME] == "error"]
     assert failed[0][sc.ERROR_TYPE] == "AllRoutesFailed"
     assert recorded.metrics[sc.METRIC_ANSWER_DURATION][0] == "s"
