@@ -163,3 +163,92 @@ def test_a_healthy_database_is_left_alone(tmp_path: Path) -> None:
     assert sorted(p.name for p in tmp_path.iterdir() if "corrupt" in p.name) == []
     with sqlite3.connect(db) as conn:
         assert conn.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+
+
+# --- the async side (AgentRuntime.arun, `agentkit serve`) ------------------------------------
+
+
+def _async_worker(db: str, worker: int, turns: int, start: Any) -> None:
+    """`_chat_worker` on an event loop: the path `agentkit serve` takes."""
+    import asyncio
+
+    from agentkit.agents.dr.agent import aask, build_advisor
+    from agentkit.config import load_config
+
+    async def main() -> None:
+        with SessionStore(Path(db)) as store:
+            runtime = build_advisor(load_config(None), checkpointer=store.checkpointer, model=None)
+            try:
+                start.wait()
+                for n in range(turns):
+                    await aask(runtime, QUESTION.format(n=f"{worker}.{n}"), "S")
+                    assert not store.lock.held  # given back when the turn ends
+            finally:
+                await store.aclose()
+
+    asyncio.run(main())
+
+
+def test_async_turns_from_4_processes_on_one_session_keep_every_turn(tmp_path: Path) -> None:
+    db = tmp_path / "sessions.sqlite"
+    SessionStore(db).close()
+    run_workers(_async_worker, db, workers=4, turns=10)
+    turns = turns_in(db, "S")
+    assert len(turns) == 40
+    asked = {t["question"].split(":")[0] for t in turns}
+    assert asked == {f"turn {w}.{n}" for w in range(4) for n in range(10)}
+
+
+def test_an_async_session_continues_on_another_runtime(tmp_path: Path) -> None:
+    import asyncio
+
+    from agentkit.agents.dr.agent import aask, build_advisor
+    from agentkit.config import load_config
+
+    db = tmp_path / "sessions.sqlite"
+    first, second = "What DR strategy for our Aurora database in eu-west-1?", "RTO 20 min, RPO 10 s"
+
+    async def turn(question: str) -> Any:
+        with SessionStore(db) as store:  # a new store and runtime each turn: another worker
+            runtime = build_advisor(load_config(None), checkpointer=store.checkpointer, model=None)
+            try:
+                return await aask(runtime, question, "S")
+            finally:
+                await store.aclose()
+
+    assert asyncio.run(turn(first)).source == "question"  # it asks for the targets
+    answer = asyncio.run(turn(second))
+    assert answer.strategy == "warm_standby"
+    assert answer.tool_calls[0]["input"]["primary_region"] == "eu-west-1"  # remembered
+    assert [t["question"] for t in turns_in(db, "S")] == [first, second]
+
+
+def test_the_async_lock_waits_without_blocking_and_times_out_in_one_line(tmp_path: Path) -> None:
+    import asyncio
+
+    path = tmp_path / "sessions.sqlite.lock"
+    holder = TurnLock(path)
+    waiter = TurnLock(path, timeout_s=0.3)
+    holder.acquire()
+
+    async def wait() -> None:
+        ticks = 0
+
+        async def tick() -> None:
+            nonlocal ticks
+            while True:
+                ticks += 1
+                await asyncio.sleep(0)
+
+        ticker = asyncio.create_task(tick())
+        with pytest.raises(SessionBusy, match=r"sessions.sqlite: busy: .* for 0.3 s$"):
+            await waiter.aacquire()
+        ticker.cancel()
+        assert ticks > 1  # the loop ran other work while the lock was waited for
+        holder.release()
+        await waiter.aacquire()
+        assert waiter.held
+        await waiter.arelease()
+
+    asyncio.run(wait())
+    assert not waiter.held

@@ -16,10 +16,17 @@ up on first use), so any worker resumes any session. The no-lost-turns guarantee
 per session: a turn holds ``pg_advisory_lock`` keyed by the session id, on a connection of its
 own, from its read of the latest checkpoint to its last write. :func:`open_sessions` picks the
 store from configuration; psycopg is imported only when PostgreSQL is configured.
+
+Each store's ``checkpointer`` serves ``AgentRuntime.run`` and ``arun`` alike
+(:class:`~agentkit.agents.checkpoints.DualSaver`): under ``arun`` the reads and writes go through
+LangGraph's async savers (``AsyncSqliteSaver`` over aiosqlite, ``AsyncPostgresSaver`` over an
+``AsyncConnectionPool``), opened on the event loop at the first async call, and the turn lock is
+waited for without blocking the loop, with the same guarantee. ``aclose()`` closes that side.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import fcntl
 import functools
@@ -29,21 +36,25 @@ import sqlite3
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from langgraph.checkpoint.base import ChannelVersions, Checkpoint, CheckpointMetadata
+from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.checkpoint.sqlite import SqliteSaver
+from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 
+from agentkit.agents.checkpoints import AsyncTurnSerialised, DualSaver, TurnSerialised
 from agentkit.config import SessionsConfig, optional_module
 from agentkit.errors import AgentkitError, InputError
-from agentkit.graph.context import CONFIG_KEY
 
 if TYPE_CHECKING:
-    from psycopg import Connection
-    from psycopg_pool import ConnectionPool
+    import aiosqlite
+    from psycopg import AsyncConnection, Connection
+    from psycopg_pool import AsyncConnectionPool, ConnectionPool
+
+Closer = Callable[[], Awaitable[None]]
 
 BUSY_TIMEOUT_S = 30.0  # SQLite's own wait for a brief lock
 LOCK_TIMEOUT_S = 120.0  # how long a turn waits for another process's turn to finish
@@ -101,6 +112,38 @@ class TurnLock:
             fcntl.flock(fd, fcntl.LOCK_UN)
             os.close(fd)
 
+    async def aacquire(self, session: str | None = None) -> None:
+        """:meth:`acquire` from the event loop: each try never blocks, the waits between
+        tries are awaited."""
+        deadline = self._monotonic() + self.timeout_s
+        pause = _POLL_S[0]
+        while not self._try():
+            if self._monotonic() >= deadline:
+                raise self._busy()
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, _POLL_S[1])
+
+    async def arelease(self, session: str | None = None) -> None:
+        self.release(session)
+
+    def _try(self) -> bool:
+        """Take the lock if it is free right now (or already ours)."""
+        if not self._mutex.acquire(blocking=False):  # a thread is taking or giving it back
+            return False
+        try:
+            if self._fd is not None:
+                return True
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                os.close(fd)
+                return False
+            self._fd = fd
+            return True
+        finally:
+            self._mutex.release()
+
     def _wait(self, fd: int) -> None:
         deadline = self._monotonic() + self.timeout_s
         pause = _POLL_S[0]
@@ -110,43 +153,15 @@ class TurnLock:
                 return
             except BlockingIOError:
                 if self._monotonic() >= deadline:
-                    raise SessionBusy(
-                        f"{self.path.with_suffix('')}: busy: another agentkit process has held "
-                        f"the sessions database for {self.timeout_s:g} s"
-                    ) from None
+                    raise self._busy() from None
                 self._sleep(pause)
                 pause = min(pause * 2, _POLL_S[1])
 
-
-class TurnSerialised:
-    """A checkpointer mixin: each run holds its session's turn lock (``turn_locks``, with
-    ``acquire(session)`` and ``release(session)``).
-
-    A run starts with a read of the thread's latest checkpoint (the config then carries
-    agentkit's run context) and ends with a checkpoint that schedules no further node. The
-    lock is taken before that read and given back after that write; a run that stops early
-    (error, interrupt) keeps it until the store is closed or the next run ends.
-    """
-
-    turn_locks: Any
-
-    def get_tuple(self, config: Any) -> Any:
-        configurable = config.get("configurable") or {}
-        if CONFIG_KEY in configurable and not configurable.get("checkpoint_id"):
-            self.turn_locks.acquire(str(configurable["thread_id"]))
-        return super().get_tuple(config)  # type: ignore[misc]
-
-    def put(
-        self,
-        config: Any,
-        checkpoint: Checkpoint,
-        metadata: CheckpointMetadata,
-        new_versions: ChannelVersions,
-    ) -> Any:
-        saved = super().put(config, checkpoint, metadata, new_versions)  # type: ignore[misc]
-        if _ends_run(checkpoint.get("updated_channels")):
-            self.turn_locks.release(str(config["configurable"]["thread_id"]))
-        return saved
+    def _busy(self) -> SessionBusy:
+        return SessionBusy(
+            f"{self.path.with_suffix('')}: busy: another agentkit process has held "
+            f"the sessions database for {self.timeout_s:g} s"
+        )
 
 
 class SerialisedSaver(TurnSerialised, SqliteSaver):
@@ -157,11 +172,12 @@ class SerialisedSaver(TurnSerialised, SqliteSaver):
         self.turn_locks = lock
 
 
-def _ends_run(updated: Sequence[str] | None) -> bool:
-    """True when a checkpoint triggers no node: nothing is left to run after it."""
-    if updated is None:
-        return False
-    return not any(c == "__start__" or c.startswith(("branch:to:", "__pregel")) for c in updated)
+class AsyncSerialisedSaver(AsyncTurnSerialised, AsyncSqliteSaver):
+    """LangGraph's AsyncSqliteSaver, each run holding the database's :class:`TurnLock`."""
+
+    def __init__(self, conn: aiosqlite.Connection, lock: TurnLock) -> None:
+        super().__init__(conn)
+        self.turn_locks = lock
 
 
 class SessionStore:
@@ -180,8 +196,23 @@ class SessionStore:
         self._now = now
         with self.turn():
             self._conn = self._open_checked()
-            self.checkpointer = SerialisedSaver(self._conn, self.lock)
-            self.checkpointer.setup()
+            saver = SerialisedSaver(self._conn, self.lock)
+            saver.setup()
+        self.checkpointer = DualSaver(saver, self._open_async)
+
+    async def _open_async(self) -> tuple[BaseCheckpointSaver[Any], Closer]:
+        """The async side, on the running loop: its own connection to the checked database."""
+        import aiosqlite
+
+        conn = await aiosqlite.connect(str(self.path), timeout=BUSY_TIMEOUT_S)
+        try:
+            await conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
+            saver = AsyncSerialisedSaver(conn, self.lock)
+            await saver.setup()
+        except BaseException:
+            await conn.close()
+            raise
+        return saver, conn.close
 
     @contextlib.contextmanager
     def turn(self) -> Iterator[None]:
@@ -207,6 +238,10 @@ class SessionStore:
             self._conn.close()
         finally:
             self.lock.release()
+
+    async def aclose(self) -> None:
+        """Close the async side (on the loop that opened it); :meth:`close` the rest after."""
+        await self.checkpointer.aclose()
 
     def __enter__(self) -> SessionStore:
         return self
@@ -277,6 +312,8 @@ class Sessions(Protocol):
     def sessions(self) -> list[str]: ...
 
     def close(self) -> None: ...
+
+    async def aclose(self) -> None: ...
 
     def __enter__(self) -> Sessions: ...
 
@@ -367,6 +404,88 @@ class SessionLocks:
             pause = min(pause * 2, _POLL_S[1])
 
 
+class AsyncSessionLocks:
+    """:class:`SessionLocks` for the event loop, on a psycopg ``AsyncConnectionPool``: the
+    same advisory lock per session, each try a query, the waits between tries awaited."""
+
+    def __init__(
+        self,
+        pool: AsyncConnectionPool[AsyncConnection[Any]],
+        *,
+        timeout_s: float = LOCK_TIMEOUT_S,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._pool = pool
+        self.timeout_s = timeout_s
+        self._monotonic = monotonic
+        self._held: dict[str, AsyncConnection[Any]] = {}
+        self._taking: dict[str, asyncio.Lock] = {}  # one acquisition at a time per session
+
+    def held(self, session: str) -> bool:
+        return session in self._held
+
+    async def aacquire(self, session: str) -> None:
+        taking = self._taking.setdefault(session, asyncio.Lock())
+        async with taking:
+            if session in self._held:
+                return
+            conn = await self._pool.getconn()
+            try:
+                await self._wait(conn, session)
+            except BaseException:
+                await self._pool.putconn(conn)
+                raise
+            self._held[session] = conn
+
+    async def arelease(self, session: str) -> None:
+        conn = self._held.pop(session, None)
+        if conn is None:
+            return
+        taking = self._taking.get(session)
+        if taking is not None and not taking.locked():
+            del self._taking[session]
+        try:
+            await conn.execute("SELECT pg_advisory_unlock(%s)", (advisory_key(session),))
+        finally:
+            await self._pool.putconn(conn)
+
+    async def release_all(self) -> None:
+        for session in list(self._held):
+            await self.arelease(session)
+
+    async def _wait(self, conn: AsyncConnection[Any], session: str) -> None:
+        key = advisory_key(session)
+        deadline = self._monotonic() + self.timeout_s
+        pause = _POLL_S[0]
+        while True:
+            cursor = await conn.execute("SELECT pg_try_advisory_lock(%s)", (key,))
+            row = await cursor.fetchone()
+            if row is not None and row[0]:
+                return
+            if self._monotonic() >= deadline:
+                raise SessionBusy(
+                    f"session {session}: busy: another agentkit worker has held it for "
+                    f"{self.timeout_s:g} s"
+                )
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, _POLL_S[1])
+
+
+@functools.cache
+def _async_postgres_saver_class() -> type[Any]:
+    """LangGraph's AsyncPostgresSaver with each run holding its session's lock."""
+    from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
+
+    class AsyncSerialisedPostgresSaver(AsyncTurnSerialised, AsyncPostgresSaver):
+        """The same turn rule as :class:`AsyncSerialisedSaver`, per session."""
+
+        def __init__(self, pool: Any, locks: AsyncSessionLocks) -> None:
+            super().__init__(pool)
+            self.turn_locks = locks
+
+    return AsyncSerialisedPostgresSaver
+
+
 @functools.cache
 def _postgres_saver_class() -> type[Any]:
     """LangGraph's PostgresSaver with each run holding its session's lock (imported lazily:
@@ -399,6 +518,8 @@ class PostgresSessionStore:
         from psycopg_pool import ConnectionPool, PoolTimeout
 
         kwargs: dict[str, Any] = {"autocommit": True, "prepare_threshold": 0}
+        self._dsn, self._kwargs, self._pool_size = dsn, kwargs, pool_size
+        self._lock_timeout_s, self._connect_timeout_s = lock_timeout_s, connect_timeout_s
         self._pool: ConnectionPool[Connection[Any]] = ConnectionPool(
             dsn,
             min_size=1,
@@ -417,8 +538,9 @@ class PostgresSessionStore:
         )
         self.locks = SessionLocks(self._lock_pool, timeout_s=lock_timeout_s)
         try:
-            self.checkpointer = _postgres_saver_class()(self._pool, self.locks)
-            self.checkpointer.setup()  # idempotent: creates or migrates the tables
+            saver = _postgres_saver_class()(self._pool, self.locks)
+            saver.setup()  # idempotent: creates or migrates the tables
+            self.checkpointer = DualSaver(saver, self._open_async)
         except (psycopg.Error, PoolTimeout) as exc:
             self.close()
             raise InputError(
@@ -454,6 +576,52 @@ class PostgresSessionStore:
         finally:
             self._lock_pool.close()
             self._pool.close()
+
+    async def aclose(self) -> None:
+        """Close the async side (on the loop that opened it); :meth:`close` the rest after."""
+        await self.checkpointer.aclose()
+
+    async def _open_async(self) -> tuple[BaseCheckpointSaver[Any], Closer]:
+        """The async side, on the running loop: its own pools, locks and saver (the schema is
+        set up again, idempotently, on first use)."""
+        from psycopg.rows import dict_row
+        from psycopg_pool import AsyncConnectionPool
+
+        timeout = self._connect_timeout_s
+        pool: AsyncConnectionPool[AsyncConnection[Any]] = AsyncConnectionPool(
+            self._dsn,
+            min_size=1,
+            max_size=self._pool_size,
+            kwargs={**self._kwargs, "row_factory": dict_row},
+            timeout=timeout,
+            open=False,
+        )
+        lock_pool: AsyncConnectionPool[AsyncConnection[Any]] = AsyncConnectionPool(
+            self._dsn,
+            min_size=0,
+            max_size=max(self._pool_size, 8),
+            kwargs=self._kwargs,
+            timeout=timeout,
+            open=False,
+        )
+        locks = AsyncSessionLocks(lock_pool, timeout_s=self._lock_timeout_s)
+
+        async def close() -> None:
+            try:
+                await locks.release_all()
+            finally:
+                await lock_pool.close()
+                await pool.close()
+
+        try:
+            await pool.open(wait=True, timeout=timeout)
+            await lock_pool.open()
+            saver = _async_postgres_saver_class()(pool, locks)
+            await saver.setup()
+        except BaseException:
+            await close()
+            raise
+        return saver, close
 
     def __enter__(self) -> PostgresSessionStore:
         return self

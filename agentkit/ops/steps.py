@@ -16,6 +16,7 @@ same change to the fleet's document (the Redis backend) as an operator would by 
 
 from __future__ import annotations
 
+import json
 import re
 import shlex
 from collections.abc import Mapping
@@ -28,6 +29,7 @@ from agentkit.ops.document import (
     PIN,
     TOOL_PREFIX,
     OpsError,
+    check_key,
     parse_assignment,
 )
 
@@ -51,6 +53,22 @@ class OpsAction:
         if self.action == "set":
             return {"action": "set", "set": dict(self.fields)}
         return {"action": "clear", "keys": list(self.fields)}
+
+    @classmethod
+    def from_json(cls, data: Any) -> OpsAction:
+        """The action of a payload's ``"ops"`` (what :meth:`to_json` wrote), every key and value
+        checked as ``agentkit ops`` checks them; :class:`OpsError` in one line otherwise."""
+        action = data.get("action") if isinstance(data, Mapping) else None
+        if action == "set" and isinstance(data.get("set"), Mapping) and data["set"]:
+            pairs = (parse_assignment(f"{k}={v}") for k, v in data["set"].items())
+            return cls("set", dict(pairs))
+        if action == "clear" and isinstance(data.get("keys"), list) and data["keys"]:
+            return cls("clear", {check_key(str(k)): "" for k in data["keys"]})
+        shown = json.dumps(data, default=str)[:200]
+        raise OpsError(
+            f"ops {shown}: expected "
+            '{"action": "set", "set": {KEY: VALUE}} or {"action": "clear", "keys": [KEY, ...]}'
+        )
 
 
 def step_action(step_type: str, params: Mapping[str, Any]) -> OpsAction | None:

@@ -7,9 +7,12 @@ ECS services) are built from the account, the Region's partition and the names i
 groups, hosted zones) come from ``bindings`` (name, or ``name@region`` for per-Region resources,
 to ARN or id). A step whose ARC block cannot be filled that way, and every agentkit action, is a
 custom action: the Lambda named by the step's ``function`` param, else the one action Lambda
-(:data:`ACTION_FUNCTION`) that receives the step type and params. Manual steps are manual
-approvals. No ``<REPLACE>`` marker is emitted; the notes say which steps fell back. A step an
-operator override carries out (:mod:`agentkit.ops.steps`) has the change in its payload's ``ops``.
+(:data:`ACTION_FUNCTION`, the handler :func:`agentkit.ops.lambda_handler.handler`, packaged as
+docs/ops.md says) that receives the step type and params, in both of the plan's Regions. Manual
+steps are manual approvals. No ``<REPLACE>`` marker is emitted; the notes say which steps fell
+back. A step an operator override carries out (:mod:`agentkit.ops.steps`) has the change in its
+payload's ``ops``, which the action Lambda applies; any other step sent to it is refused there
+(the notes name those steps).
 
 Backup and restore has no Region switch plan, and a runbook acting inside one Region has none
 either: both are refused. The output validates against botocore's ``arc-region-switch`` model.
@@ -79,23 +82,39 @@ def _minutes(step: dict[str, Any], default: int = 60) -> int:
     return max(1, -(-int(step.get("timeout_s", default * 60)) // 60))
 
 
-def _custom(ex: _Export, step: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+def action_payload(step: Mapping[str, Any]) -> dict[str, Any]:
+    """The custom action's payload: the step, and the override it means as ``"ops"`` (what
+    :func:`agentkit.ops.lambda_handler.handler` applies)."""
     params = step.get("params", {})
-    deactivating = step.get("run_in") in ("deactivating", "source")
-    region = ex.source if deactivating else ex.dest
-    function = str(params.get("function") or ex.target.action_function)
     payload: dict[str, Any] = {"step": step["id"], "type": step["type"], "params": params}
     override = step_action(step["type"], params)
     if override is not None:  # the action Lambda applies it to the fleet's ops document
         payload["ops"] = override.to_json()
+    return payload
+
+
+def _custom(
+    ex: _Export, step: dict[str, Any], *, noted: bool = False
+) -> tuple[str, dict[str, Any]]:
+    params = step.get("params", {})
+    deactivating = step.get("run_in") in ("deactivating", "source")
+    function = str(params.get("function") or ex.target.action_function)
+    payload = action_payload(step)
+    if "ops" not in payload and not params.get("function") and not noted:
+        ex.notes.append(
+            f"{step['id']} ({step['type']}): no operator override carries it out, so "
+            f"{function} refuses it; give the step a function param naming the Lambda that does"
+        )
+    body = json.dumps(payload, sort_keys=True)
+    # Region switch wants the function in each of the plan's Regions and runs the one of
+    # regionToRun (docs: "Custom action Lambda execution block").
+    lambdas = [
+        {"arn": ex.arn("lambda", region, f"function:{function}"), "payload": body}
+        for region in dict.fromkeys((ex.source, ex.dest))
+    ]
     config = {
         "customActionLambdaConfig": {
-            "lambdas": [
-                {
-                    "arn": ex.arn("lambda", region, f"function:{function}"),
-                    "payload": json.dumps(payload, sort_keys=True),
-                }
-            ],
+            "lambdas": lambdas,
             "retryIntervalMinutes": 1.0,
             "regionToRun": "deactivatingRegion" if deactivating else "activatingRegion",
             "timeoutMinutes": _minutes(step),
@@ -108,7 +127,7 @@ def _fallback(ex: _Export, step: dict[str, Any], missing: str) -> tuple[str, dic
     ex.notes.append(
         f"{step['id']} ({step['type']}): no binding for {missing}; exported as a custom action"
     )
-    return _custom(ex, step)
+    return _custom(ex, step, noted=True)
 
 
 def _aurora(ex: _Export, step: dict[str, Any]) -> tuple[str, dict[str, Any]]:

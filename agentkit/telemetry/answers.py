@@ -11,15 +11,18 @@ A capability is an agent (``gen_ai.agent.name``, e.g. ``dr-advisor``). Each run 
   limit, a tool loop, the kill switch) or raised (``error.type``: the exception class).
 
 The answer success rate of a capability is ``ok / (ok + degraded + error)``. The runtime records
-a run with :func:`answer_recorded` around it; :class:`AnswerMetrics` is the instruments.
+each run by decorating ``AgentRuntime.run`` and ``arun`` with :func:`records_answer` (or with
+:func:`answer_recorded` around a run); :class:`AnswerMetrics` is the instruments.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
+import inspect
 import time
-from collections.abc import Callable, Iterator, Mapping
-from typing import Protocol
+from collections.abc import Awaitable, Callable, Iterator, Mapping
+from typing import Any, Protocol, TypeVar, cast
 
 from opentelemetry.metrics import MeterProvider
 
@@ -107,3 +110,35 @@ def answer_recorded(
     if record.result is not None:
         outcome, attributes = outcome_of(record.result)
         metrics.record(agent, outcome, monotonic() - started, attributes)
+
+
+class Named(Protocol):
+    name: str  # the capability: AgentRuntime.name
+
+
+Run = TypeVar("Run", bound=Callable[..., Any])
+
+
+def records_answer(method: Run) -> Run:
+    """Decorate a runtime's ``run`` (or ``async def arun``): each call is one answer of
+    ``self.name``, recorded with :func:`answer_recorded` from the result it returns or the
+    exception it raises."""
+    if inspect.iscoroutinefunction(method):
+
+        @functools.wraps(method)
+        async def arun(self: Named, *args: Any, **kwargs: Any) -> Any:
+            with answer_recorded(self.name) as record:
+                result = await cast(Callable[..., Awaitable[Any]], method)(self, *args, **kwargs)
+                record.ended(result)
+                return result
+
+        return cast(Run, arun)
+
+    @functools.wraps(method)
+    def run(self: Named, *args: Any, **kwargs: Any) -> Any:
+        with answer_recorded(self.name) as record:
+            result = method(self, *args, **kwargs)
+            record.ended(result)
+            return result
+
+    return cast(Run, run)

@@ -159,3 +159,93 @@ def test_an_unreachable_database_is_a_one_line_error_not_a_hang() -> None:
         port = sock.getsockname()[1]
     with pytest.raises(InputError, match=r"sessions\.dsn: cannot use the PostgreSQL"):
         PostgresSessionStore(f"postgresql://nobody@127.0.0.1:{port}/none", connect_timeout_s=0.5)
+
+
+# --- the async side (AgentRuntime.arun, `agentkit serve`) ------------------------------------
+
+ASK_TARGETS = "What DR strategy for our Aurora database in eu-west-1?"
+
+
+def test_an_async_session_started_on_one_worker_continues_on_another(postgres_dsn: str) -> None:
+    import asyncio
+
+    from agentkit.agents.dr.agent import aask
+
+    async def both() -> tuple[Any, Any, list[dict[str, str]]]:
+        with (
+            PostgresSessionStore(postgres_dsn) as one,
+            PostgresSessionStore(postgres_dsn) as other,  # nothing in common but PostgreSQL
+        ):
+            try:
+                on_one = build_advisor(AgentkitConfig(), checkpointer=one.checkpointer, model=None)
+                first = await aask(on_one, ASK_TARGETS, "s1")
+                runtime = build_advisor(
+                    AgentkitConfig(), checkpointer=other.checkpointer, model=None
+                )
+                second = await aask(runtime, SECOND, "s1")
+                return first, second, history(runtime, "s1")
+            finally:
+                await one.aclose()
+                await other.aclose()
+
+    first, second, turns = asyncio.run(both())
+    assert first.source == "question"  # it asks for the targets
+    assert second.strategy == "warm_standby"
+    assert second.tool_calls[0]["input"]["primary_region"] == "eu-west-1"  # remembered
+    assert [t["question"] for t in turns] == [ASK_TARGETS, SECOND]
+
+
+def test_two_async_workers_answering_one_session_at_once_lose_no_turn(postgres_dsn: str) -> None:
+    import asyncio
+
+    from agentkit.agents.dr.agent import aask
+
+    questions = [f"turn {n}: RTO 5 minutes and RPO 1 minute in us-east-1" for n in range(6)]
+
+    async def race() -> list[dict[str, str]]:
+        with PostgresSessionStore(postgres_dsn) as one, PostgresSessionStore(postgres_dsn) as other:
+            try:
+                runtimes = [
+                    build_advisor(AgentkitConfig(), checkpointer=s.checkpointer, model=None)
+                    for s in (one, other)
+                ]
+
+                # Each worker answers its turns one at a time; the two workers race.
+                async def worker(index: int) -> None:
+                    for question in questions[index::2]:
+                        await aask(runtimes[index], question, "s1")
+
+                await asyncio.gather(worker(0), worker(1))
+                return history(runtimes[0], "s1")
+            finally:
+                await one.aclose()
+                await other.aclose()
+
+    turns = asyncio.run(race())
+    assert sorted(t["question"] for t in turns) == sorted(questions)  # no turn lost
+
+
+def test_an_async_turn_holds_its_session_and_only_its_session(postgres_dsn: str) -> None:
+    import asyncio
+
+    from agentkit.agents.sessions import AsyncSessionLocks
+
+    async def check() -> None:
+        from psycopg_pool import AsyncConnectionPool
+
+        AUTOCOMMIT: dict[str, Any] = {"autocommit": True}
+
+        async with (
+            AsyncConnectionPool(postgres_dsn, min_size=0, max_size=2, kwargs=AUTOCOMMIT) as a,
+            AsyncConnectionPool(postgres_dsn, min_size=0, max_size=2, kwargs=AUTOCOMMIT) as b,
+        ):
+            one, other = AsyncSessionLocks(a), AsyncSessionLocks(b, timeout_s=0.3)
+            await one.aacquire("s1")
+            with pytest.raises(SessionBusy, match="session s1: busy"):
+                await other.aacquire("s1")
+            await other.aacquire("s2")  # another session is not held up
+            await one.arelease("s1")
+            await other.aacquire("s1")  # released
+            await other.release_all()
+
+    asyncio.run(check())

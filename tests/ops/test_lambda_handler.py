@@ -1,0 +1,232 @@
+"""The runbook action Lambda: the ARC export's payload, applied by the handler, is the document
+the workers read (file and Redis backends, and AppConfig through botocore's ``Stubber``)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+
+from agentkit.config import load_config
+from agentkit.ops import OverrideView
+from agentkit.ops.document import OpsError
+from agentkit.ops.lambda_handler import NotAnOverride, handler
+from agentkit.ops.steps import OpsAction, step_action
+from agentkit.ops.store import open_store
+from agentkit.runbooks import load_all, plan
+from agentkit.runbooks.arc import ACTION_FUNCTION, ArcTarget, action_payload, to_arc_plan
+
+from .appconfig_stubs import AppConfigStubs
+from .conftest import Ticks
+
+ACCOUNT = ArcTarget(account="111122223333")
+ARC_METADATA = {
+    "InvokedBy": "arc-region-switch",
+    "PlanArn": "arn:aws:arc-region-switch::111122223333:plan/bedrock-region-evacuation:abc",
+    "ExecutionId": "exec-1",
+}
+ROUTES = (
+    "models:\n  residency: us\n  routes:\n"
+    "    - {model: us.anthropic.claude-sonnet-4-5-20250929-v1:0, region: us-east-1}\n"
+    "    - {model: us.anthropic.claude-sonnet-4-5-20250929-v1:0, region: us-west-2}\n"
+)
+
+
+def arc_event(payload: dict[str, Any], step: str) -> dict[str, Any]:
+    """What Region switch invokes the function with: the payload, its metadata merged in."""
+    return {**payload, **ARC_METADATA, "StepName": step}
+
+
+def shipped_override_steps() -> list[tuple[str, dict[str, Any]]]:
+    """Every step of the shipped runbooks (and their rollbacks) an override carries out."""
+    found = []
+    for runbook in load_all():
+        rollback = runbook.spec.get("rollback")
+        steps = runbook.spec["steps"] + (rollback if isinstance(rollback, list) else [])
+        for step in steps:
+            if step_action(step["type"], step.get("params", {})) is not None:
+                found.append((runbook.id, step))
+    return found
+
+
+@pytest.fixture
+def file_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    path = tmp_path / "agentkit.yaml"
+    path.write_text(ROUTES + f"ops: {{path: {tmp_path / 'ops.json'}}}\n")
+    monkeypatch.setenv("AGENTKIT_CONFIG", str(path))
+    return path
+
+
+def worker_view(config: Path) -> OverrideView:
+    return OverrideView(open_store(load_config(config, check_residency=False)), monotonic=Ticks())
+
+
+def test_the_arc_export_sends_the_override_to_the_action_lambda_in_both_regions() -> None:
+    runbook = next(rb for rb in load_all() if rb.id == "bedrock-region-evacuation")
+    request = to_arc_plan(plan(runbook, "us-east-1", "us-west-2"), ACCOUNT)
+    blocks = [
+        block
+        for step in request["workflows"][0]["steps"]
+        for block in step["executionBlockConfiguration"]
+        .get("parallelConfig", {})
+        .get("steps", [step])
+    ]
+    clamp = next(b for b in blocks if b["name"] == "clamp_tokens")
+    lambdas = clamp["executionBlockConfiguration"]["customActionLambdaConfig"]["lambdas"]
+    assert [lam["arn"] for lam in lambdas] == [
+        f"arn:aws:lambda:{region}:111122223333:function:{ACTION_FUNCTION}"
+        for region in ("us-east-1", "us-west-2")
+    ]
+    payload = json.loads(lambdas[0]["payload"])
+    assert payload["ops"] == {"action": "set", "set": {"max_tokens": "1024"}}
+
+
+def test_the_handler_applies_the_exported_payload_to_the_document_workers_read(
+    file_config: Path, tmp_path: Path
+) -> None:
+    runbook = next(rb for rb in load_all() if rb.id == "bedrock-region-evacuation")
+    request = to_arc_plan(plan(runbook, "us-east-1", "us-west-2"), ACCOUNT)
+    text = json.dumps(request)
+    assert '\\"ops\\": {\\"action\\": \\"set\\", \\"set\\": {\\"max_tokens\\": \\"1024\\"}}' in text
+    step = next(s for s in runbook.spec["steps"] if s["id"] == "clamp_tokens")
+    result = handler(arc_event(action_payload(step), "clamp_tokens"), None)
+    assert result["overrides"] == {"max_tokens": "1024"}
+    assert result["by"] == "arc-region-switch:exec-1:clamp_tokens"
+    assert worker_view(file_config).current().max_tokens == 1024
+    (line,) = (tmp_path / "ops-audit.jsonl").read_text().splitlines()
+    assert json.loads(line)["by"] == "arc-region-switch:exec-1:clamp_tokens"
+
+
+@pytest.mark.parametrize(
+    ("runbook_id", "step"),
+    shipped_override_steps(),
+    ids=[f"{rb}:{s['id']}" for rb, s in shipped_override_steps()],
+)
+def test_every_shipped_override_step_round_trips(
+    runbook_id: str, step: dict[str, Any], file_config: Path
+) -> None:
+    """payload -> handler -> the document a worker reads: the step's override, and nothing
+    else of the document changed."""
+    before = {"kill_switch": "on", "max_tokens": "4096", "pin": "us-west-2"}
+    store = open_store(load_config(file_config, check_residency=False))
+    from agentkit.ops.store import change
+
+    store.update(change(before, by="setup"))
+    payload = json.loads(json.dumps(action_payload(step)))  # as ARC hands it over: JSON
+    action = OpsAction.from_json(payload["ops"])
+    handler(arc_event(payload, step["id"]), None)
+    expected = dict(before)
+    if action.action == "set":
+        expected.update(action.fields)
+    for key in action.fields if action.action == "clear" else ():
+        expected.pop(key, None)
+    assert worker_view(file_config).current().fields() == {
+        k: expected[k] for k in ("kill_switch", "pin", "max_tokens") if k in expected
+    }
+
+
+def test_the_shipped_runbooks_have_the_override_types_the_round_trip_covers() -> None:
+    types = {step["type"] for _, step in shipped_override_steps()}
+    assert {"agent.kill_switch", "bedrock.clamp_max_tokens"} <= types
+
+
+@pytest.mark.parametrize(
+    ("step_type", "params", "fields"),
+    [
+        ("bedrock.profile_switch", {"pin": "us-east-1"}, {"pin": "us-east-1"}),
+        ("bedrock.model_switch", {"pin": "none"}, {}),
+        ("tool.route", {"tool": "inventory", "to_tool": "inventory_cache"}, None),
+    ],
+)
+def test_the_other_override_step_types_round_trip(
+    step_type: str, params: dict[str, Any], fields: dict[str, str] | None, file_config: Path
+) -> None:
+    step = {"id": "s1", "type": step_type, "params": params}
+    handler(arc_event(action_payload(step), "s1"), None)
+    now = worker_view(file_config).current()
+    if fields is None:
+        assert now.tools == {"inventory": "inventory_cache"}
+    else:
+        assert now.fields() == fields
+
+
+@pytest.mark.parametrize(
+    ("event", "error", "says"),
+    [
+        (
+            {"step": "geo_profile", "type": "bedrock.profile_switch", "params": {}},
+            NotAnOverride,
+            "no operator override carries it out; give the step a function param",
+        ),
+        ({"step": "x", "ops": {"action": "set", "set": {"max_tokens": "lots"}}}, OpsError, "max"),
+        ({"step": "x", "ops": {"action": "drop"}}, OpsError, "expected"),
+        (
+            {"step": "x", "ops": {"action": "set", "set": {"pin": "eu-west-1"}}},
+            OpsError,
+            "no route",
+        ),
+    ],
+)
+def test_what_cannot_be_applied_fails_the_invocation(
+    event: dict[str, Any], error: type[Exception], says: str, file_config: Path, tmp_path: Path
+) -> None:
+    with pytest.raises(error, match=says):
+        handler(event, None)
+    assert not (tmp_path / "ops.json").exists()  # nothing was changed
+
+
+def test_redis_backend(
+    redis_url: str, prefix: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "agentkit.yaml"
+    path.write_text(ROUTES + f"ops: {{backend: redis, url: '{redis_url}', prefix: '{prefix}'}}\n")
+    monkeypatch.setenv("AGENTKIT_CONFIG", str(path))
+    kill = {"id": "kill", "type": "agent.kill_switch", "params": {"state": "on"}}
+    handler(arc_event(action_payload(kill), "kill"), None)
+    view = worker_view(path)
+    try:
+        assert view.current().kill_switch
+        assert "arc-region-switch:exec-1:kill" in (view.current().set_by or "")
+        revive = {"id": "revive", "type": "agent.kill_switch", "params": {"state": "off"}}
+        handler(arc_event(action_payload(revive), "revive"), None)
+        assert not view.refresh().active
+    finally:
+        view.close()
+
+
+@pytest.fixture
+def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[AppConfigStubs]:
+    stubs = AppConfigStubs()
+    clients = {"appconfig": stubs.control, "appconfigdata": stubs.data}
+    monkeypatch.setattr(boto3, "client", lambda service, **_: clients[service])
+    yield stubs
+    stubs.done()
+
+
+def test_appconfig_backend(
+    aws: AppConfigStubs, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "agentkit.yaml"
+    path.write_text(
+        ROUTES + "ops:\n  backend: appconfig\n"
+        "  appconfig: {application: abc1234, environment: env5678, profile: prof901, "
+        "region: us-east-1}\n"
+    )
+    monkeypatch.setenv("AGENTKIT_CONFIG", str(path))
+    runbook = next(rb for rb in load_all() if rb.id == "agent-kill-switch")
+    kill = next(s for s in runbook.spec["steps"] if s["id"] == "kill")
+    aws.versions()
+    aws.create(latest=None, new=1)
+    aws.deploy(1)
+    result = handler(arc_event(action_payload(kill), "kill"), None)
+    assert result["overrides"] == {"kill_switch": "on"}
+    assert aws.written()["overrides"] == {"kill_switch": "on"}
+    aws.session("t0")
+    aws.latest("t0", "t1", aws.written())
+    now = worker_view(path).current()  # a worker reads the deployed version
+    assert now.kill_switch
+    assert now.set_by == "arc-region-switch:exec-1:kill"

@@ -1,0 +1,93 @@
+"""Answer metrics per capability: the outcome of a run, and the decorator the runtime's ``run``
+and ``arun`` wear."""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+
+from agentkit.config import TelemetryConfig
+from agentkit.telemetry import semconv as sc
+from agentkit.telemetry.answers import outcome_of, records_answer
+from agentkit.telemetry.setup import start
+
+
+@dataclass(frozen=True)
+class Result:
+    stop_reason: str = "completed"
+    degraded: bool = False
+
+
+@pytest.mark.parametrize(
+    ("result", "outcome", "attributes"),
+    [
+        (Result(), "ok", {}),
+        (Result(degraded=True), "degraded", {}),
+        (Result("interrupted"), "paused", {}),
+        (Result("budget_exceeded:tokens"), "error", {sc.STOP_REASON: "budget_exceeded"}),
+        (Result("kill_switch"), "error", {sc.STOP_REASON: "kill_switch"}),
+        (Result("recursion_limit", degraded=True), "error", {sc.STOP_REASON: "recursion_limit"}),
+    ],
+)
+def test_the_outcome_of_a_run(result: Result, outcome: str, attributes: dict[str, str]) -> None:
+    assert outcome_of(result) == (outcome, attributes)
+
+
+class Runtime:
+    name = "advisor"
+
+    def __init__(self, results: list[Any]) -> None:
+        self.results = results
+
+    def _next(self) -> Result:
+        result = self.results.pop(0)
+        if isinstance(result, Exception):
+            raise result
+        return result  # type: ignore[no-any-return]
+
+    @records_answer
+    def run(self, question: str) -> Result:
+        return self._next()
+
+    @records_answer
+    async def arun(self, question: str) -> Result:
+        await asyncio.sleep(0)
+        return self._next()
+
+
+def recorded(reader: InMemoryMetricReader) -> dict[str, list[dict[str, Any]]]:
+    data = reader.get_metrics_data()
+    assert data is not None
+    return {
+        metric.name: [dict(p.attributes or {}) for p in metric.data.data_points]
+        for resource in data.resource_metrics
+        for scope in resource.scope_metrics
+        for metric in scope.metrics
+    }
+
+
+def test_run_and_arun_record_one_answer_each_with_its_outcome() -> None:
+    reader = InMemoryMetricReader()
+    telemetry = start(TelemetryConfig(), metric_readers=[reader])
+    runtime = Runtime([Result(), Result(degraded=True), ValueError("boom")])
+    with telemetry.scope():
+        assert runtime.run("q") == Result()
+        assert asyncio.run(runtime.arun("q")) == Result(degraded=True)
+        with pytest.raises(ValueError, match="boom"):
+            runtime.run("q")
+    metrics = recorded(reader)
+    telemetry.shutdown()
+    answers = sorted(metrics[sc.METRIC_ANSWERS], key=lambda p: p[sc.OUTCOME])
+    assert answers == [
+        {sc.AGENT_NAME: "advisor", sc.OUTCOME: "degraded"},
+        {sc.AGENT_NAME: "advisor", sc.OUTCOME: "error", sc.ERROR_TYPE: "ValueError"},
+        {sc.AGENT_NAME: "advisor", sc.OUTCOME: "ok"},
+    ]
+    assert len(metrics[sc.METRIC_ANSWER_DURATION]) == 3
+    assert Runtime.run.__name__ == "run"
+    assert inspect.iscoroutinefunction(Runtime.arun)
