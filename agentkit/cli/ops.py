@@ -30,7 +30,7 @@ def show(config: ConfigOption = None, as_json: JsonOption = False) -> None:
     import json
 
     from agentkit.config import load_config
-    from agentkit.ops.store import open_store
+    from agentkit.ops.store import open_store, reread_s
 
     settings = load_config(config, check_residency=False)
     store = open_store(settings)
@@ -38,6 +38,7 @@ def show(config: ConfigOption = None, as_json: JsonOption = False) -> None:
         overrides = store.read()
     finally:
         store.close()
+    every = reread_s(settings)
     fields = overrides.fields()
     if as_json:
         document = {
@@ -45,11 +46,11 @@ def show(config: ConfigOption = None, as_json: JsonOption = False) -> None:
             "set_by": overrides.set_by,
             "set_at": overrides.set_at,
             "where": store.where,
-            "poll_s": settings.ops.poll_s,
+            "poll_s": every,
         }
         typer.echo(json.dumps(document, indent=2))
         return
-    typer.echo(f"ops document: {store.where} (workers re-read it every {settings.ops.poll_s:g} s)")
+    typer.echo(f"ops document: {store.where} (workers re-read it every {every:g} s)")
     if not fields:
         typer.echo("no overrides are set")
     for key, value in fields.items():
@@ -113,7 +114,7 @@ def _who(by: str | None) -> str | None:
 
 
 def _apply(settings: AgentkitConfig, made: Change) -> None:
-    from agentkit.ops.store import open_store
+    from agentkit.ops.store import open_store, reread_s
 
     store = open_store(settings)
     try:
@@ -121,9 +122,10 @@ def _apply(settings: AgentkitConfig, made: Change) -> None:
     finally:
         store.close()
     now = overrides.summary() or "none"
+    deployed = " of the deployment's end" if settings.ops.backend == "appconfig" else ""
     typer.echo(
         f"overrides now: {now} ({store.where}); every worker applies them within "
-        f"{settings.ops.poll_s:g} s"
+        f"{reread_s(settings):g} s{deployed}"
     )
 
 

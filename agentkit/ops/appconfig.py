@@ -145,6 +145,7 @@ class AppConfigStore:
             if latest is not None:
                 create["LatestVersionNumber"] = latest  # refused if someone wrote meanwhile
             version = self.control.create_hosted_configuration_version(**create)["VersionNumber"]
+        with self._aws(f"version {version} is stored but was not deployed"):
             self.control.start_deployment(
                 ApplicationId=s.application,
                 EnvironmentId=s.environment,

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import math
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -43,6 +44,7 @@ __all__ = [  # the changes' names stay importable from here
     "change",
     "open_store",
     "operator",
+    "reread_s",
 ]
 
 DOCUMENT_NAME, AUDIT_NAME = "ops.json", "ops-audit.jsonl"
@@ -150,6 +152,17 @@ class RedisStore:
 
     def close(self) -> None:
         self.client.close()
+
+
+def reread_s(config: AgentkitConfig) -> float:
+    """How often a worker re-reads the document: ``ops.poll_s``, or with AppConfig at least its
+    shortest poll interval (a change also waits for its deployment)."""
+    ops = config.ops
+    if ops.backend == "appconfig":
+        from agentkit.ops.appconfig import MIN_POLL_S
+
+        return float(max(MIN_POLL_S, math.ceil(ops.poll_s)))
+    return ops.poll_s
 
 
 def open_store(config: AgentkitConfig) -> OpsStore:

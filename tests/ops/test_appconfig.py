@@ -112,6 +112,19 @@ def test_a_concurrent_change_is_refused_not_lost(aws: AppConfigStubs, tmp_path: 
     assert not (tmp_path / "audit.jsonl").exists()  # no audit line for a change not made
 
 
+def test_a_deployment_in_progress_leaves_the_version_stored_and_says_so(
+    aws: AppConfigStubs, tmp_path: Path
+) -> None:
+    aws.versions(3)
+    aws.version(3, document())
+    aws.create(latest=3, new=4)
+    aws.control_stub.add_client_error(
+        "start_deployment", "ConflictException", "a deployment is in progress"
+    )
+    with pytest.raises(OpsUnavailable, match="version 4 is stored but was not deployed"):
+        store(aws, tmp_path).update(change({"kill_switch": "on"}, by="erin"))
+
+
 # --- the CLI, with boto3's clients replaced by the stubbed ones --------------------------------
 
 
@@ -159,6 +172,7 @@ def test_ops_set_and_show_on_appconfig(
     )
     assert code == 0, err
     assert "overrides now: kill_switch=on (appconfig us-east-1 application abc1234" in out
+    assert out.rstrip().endswith("every worker applies them within 15 s of the deployment's end")
     aws.session("t0")
     aws.latest("t0", "t1", aws.written())
     code, out, err = cli("ops", "show", "--json", "-c", str(cli_config), capsys=capsys)
