@@ -26,9 +26,11 @@ from agentkit.observe.model import (
     Sub,
     composite,
 )
-from agentkit.observe.slo import default_slos
+from agentkit.observe.slo import Slo, default_slos
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from agentkit.config import AgentkitConfig
     from agentkit.runbooks.model import Runbook
 
@@ -80,7 +82,8 @@ def build_stack(config: AgentkitConfig, runbooks: list[Runbook]) -> Stack:
     if burn.COMPOSITE in found:
         alarms += burn.slo_alarms(slos, found[burn.COMPOSITE])
     alarms += [_alarm(x, d, found, runbooks) for x in found.values() if x.name != burn.COMPOSITE]
-    watched = list(found) + [burn.capability_composite(s) for s in slos if burn.COMPOSITE in found]
+    exported = slos if burn.COMPOSITE in found else ()
+    watched = list(found) + [burn.capability_composite(s) for s in exported]
     return Stack(
         description="agentkit: the alarms the runbooks name, their composites, the SLO "
         "burn-rate alarms and a cross-Region dashboard. Deploy in every Region: "
@@ -94,7 +97,7 @@ def build_stack(config: AgentkitConfig, runbooks: list[Runbook]) -> Stack:
         ),
         alarms=tuple(sorted(alarms, key=lambda x: x.name)),
         dashboard_name=Sub("agentkit-${AWS::Region}"),
-        dashboard_body=_dashboard(d, watched),
+        dashboard_body=_dashboard(d, watched, exported),
     )
 
 
@@ -298,7 +301,38 @@ def _widget(title: str, metrics: list[Any], index: int, **props: Any) -> dict[st
     }
 
 
-def _dashboard(d: Deployment, names: list[str]) -> Sub:
+def _slo_widgets(slos: Sequence[Slo], d: Deployment, start: int) -> list[dict[str, Any]]:
+    """Per SLO with a success objective: the share of runs not answered, per Region, against
+    the error budget."""
+    ns = "${MetricsNamespace}"
+    widgets: list[dict[str, Any]] = []
+    for slo in slos:
+        if slo.success_rate is None:
+            continue
+        lines: list[Any] = []
+        for i, region in enumerate(d.regions):
+            for outcome in ("ok", *burn.FAILED):
+                where = {"region": region, "id": f"{outcome[:3]}{i}", "visible": False}
+                lines.append(
+                    [ns, burn.ANSWERS, burn.AGENT, slo.capability, OUTCOME, outcome, where]
+                )
+            bad = " + ".join(f"FILL({o[:3]}{i}, 0)" for o in burn.FAILED)
+            every = " + ".join(f"FILL({o[:3]}{i}, 0)" for o in ("ok", *burn.FAILED))
+            lines.append([{"expression": f"({bad}) / ({every})", "label": region, "id": f"r{i}"}])
+        budget = round(slo.success_rate.budget, 6)
+        widgets.append(
+            _widget(
+                f"{slo.capability}: share of runs not answered, per Region (budget {budget:g})",
+                lines,
+                start + len(widgets),
+                stat="Sum",
+                annotations={"horizontal": [{"label": "error budget", "value": budget}]},
+            )
+        )
+    return widgets
+
+
+def _dashboard(d: Deployment, names: list[str], slos: Sequence[Slo]) -> Sub:
     ns = "${MetricsNamespace}"
     success = []
     for i, region in enumerate(d.regions):
@@ -338,6 +372,7 @@ def _dashboard(d: Deployment, names: list[str]) -> Sub:
     ]
     for index, (title, (namespace, metric, *dims)) in enumerate(bedrock, start=len(widgets)):
         widgets.append(_widget(title, _lines(namespace, metric, dims, d), index, stat="Sum"))
+    widgets += _slo_widgets(slos, d, len(widgets))
     arns = [
         f"arn:${{AWS::Partition}}:cloudwatch:${{AWS::Region}}:${{AWS::AccountId}}:alarm:{n}"
         for n in names

@@ -4,6 +4,7 @@ valid against botocore's cloudwatch model, one-line errors for a bad ``slos:`` s
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,7 @@ from agentkit.config import AgentkitConfig, load_config
 from agentkit.drill.validate import check_request
 from agentkit.observe import burn
 from agentkit.observe.build import build_stack
-from agentkit.observe.model import Stack, api_requests
+from agentkit.observe.model import Stack, api_requests, resolve
 from agentkit.observe.slo import BURN_WINDOWS, Slo, default_slos
 from agentkit.paths import data_dir
 from agentkit.runbooks import load_all, load_runbook
@@ -122,6 +123,21 @@ def test_a_runbook_triggers_on_the_slo_composite_and_every_slo_alarm_names_it() 
     for alarm in _stack().alarms:
         if alarm.name.startswith("slo-") or alarm.name == burn.COMPOSITE:
             assert alarm.props["AlarmDescription"].endswith("Runbooks: bedrock-region-evacuation.")
+
+
+def test_the_dashboard_shows_each_success_slo_per_region_against_its_budget() -> None:
+    stack = _stack()
+    body = json.loads(resolve(stack.dashboard_body, stack, "us-east-1", {}))
+    titles = {w["properties"]["title"]: w for w in body["widgets"]}
+    widget = titles["dr-advisor: share of runs not answered, per Region (budget 0.01)"]
+    assert widget["properties"]["annotations"]["horizontal"][0]["value"] == 0.01
+    regions = {line[-1]["region"] for line in widget["properties"]["metrics"] if len(line) > 1}
+    assert regions == {"us-east-1", "us-west-2"}
+    assert "orders-assistant: share of runs not answered, per Region (budget 0.005)" in titles
+    (alarm_widget,) = [w for w in body["widgets"] if w["type"] == "alarm"]
+    shown = {arn.rsplit(":", 1)[1] for arn in alarm_widget["properties"]["alarms"]}
+    assert {"slo-dr-advisor", "slo-orders-assistant", burn.COMPOSITE} <= shown
+    assert not {n for n in shown if re.search(r"-(fast|slow)-", n)}  # not each window's
 
 
 def test_without_a_runbook_on_the_slo_composite_there_are_no_slo_alarms() -> None:

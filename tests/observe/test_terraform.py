@@ -231,6 +231,7 @@ def test_terraform_and_cloudformation_describe_the_same_alarms(path: Path | None
         for name in cfn:
             assert cfn[name] == tf[name], (region, name)
         assert cfn["dashboard"][0] == f"agentkit-{region}"
+        assert cfn["dashboard"] == tf["dashboard"]  # the same widgets, metrics and alarm ARNs
 
 
 def test_argument_names_are_the_aws_provider_s() -> None:
