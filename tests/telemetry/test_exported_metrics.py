@@ -290,35 +290,26 @@ def test_every_agentkit_metric_the_export_names_has_an_event_that_records_it(
     assert not missing, f"no event records {missing} (named by {[named[m].where for m in missing]})"
 
 
-KNOWN_EXPORT_DEFECTS: set[tuple[str, str]] = set()  # none left
-
-
 @pytest.mark.emulator(regions=[PRIMARY, SECONDARY])
 def test_each_one_is_recorded_with_the_exports_name_dimensions_and_unit_when_its_event_happens(
     named: dict[str, Named], bedrock_emulator: Emulator, tmp_path: Path
 ) -> None:
     recorded = record_every_event(bedrock_emulator, tmp_path)
     events_record_what_their_alarms_watch(recorded)
-    problems: set[tuple[str, str]] = set()
     messages: list[str] = []
     for name in agentkit_metrics(named):
         if name not in recorded.metrics:
-            problems.add((name, ""))
             messages.append(f"{name}: not recorded by {EVENTS[name].__name__}")
             continue
         unit, points = recorded.metrics[name]
         for dimension, values in named[name].dimensions.items():
             seen = {str(p[dimension]) for p in points if dimension in p}
             if not values <= seen:
-                problems.add((name, dimension))
                 messages.append(f"{name}: dimension {dimension}={sorted(values)}, seen {seen}")
         for stated in named[name].units:
             if CLOUDWATCH_UNITS.get(unit, "Count") != stated:
-                problems.add((name, "unit"))
                 messages.append(f"{name}: unit {unit!r}, the export says {stated}")
-    if problems and problems <= KNOWN_EXPORT_DEFECTS:
-        pytest.xfail("; ".join(messages))
-    assert not problems, "; ".join(messages)
+    assert not messages, "; ".join(messages)
 
 
 def events_record_what_their_alarms_watch(recorded: Recorded) -> None:
