@@ -134,7 +134,8 @@ def test_a_trigger_timing_is_the_exported_alarm_timing(tmp_path: Path) -> None:
 def test_the_templates_pass_cfn_lint(example: dict[str, Any]) -> None:
     api = pytest.importorskip("cfnlint.api", reason="cfn-lint is in the dev extra")
     default = build_template(load_config(None), RUNBOOKS)
-    for template in (example, default):
+    slos = build_template(load_config(ROOT / "examples" / "slos.yaml"), RUNBOOKS)  # two SLOs
+    for template in (example, default, slos):
         found = api.lint_all(json.dumps(template))
         serious = [m for m in found if m.rule.id[0] in "EW"]
         assert serious == [], [str(m) for m in serious]
