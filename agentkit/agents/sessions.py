@@ -429,7 +429,8 @@ class AsyncSessionLocks:
         async with taking:
             if session in self._held:
                 return
-            conn = await self._pool.getconn()
+            # Turns beyond the pool's size wait for a connection as they would for the lock.
+            conn = await self._pool.getconn(timeout=self.timeout_s)
             try:
                 await self._wait(conn, session)
             except BaseException:
