@@ -317,6 +317,11 @@ class ToolVersionMismatch(ToolError, ConfigError):
     pass
 
 
+class ToolNotConfigured(ToolError, ConfigError):
+    """The tool needs a setting that is missing (``knowledge_search`` without
+    ``knowledge_bases``): never retried, and never sent to a fallback tool, which would hide it."""
+
+
 class ToolInputInvalid(ToolError, UserError):
     def __init__(self, message: str, *, schema_path: str = "") -> None:
         super().__init__(message)

@@ -429,8 +429,7 @@ class AsyncSessionLocks:
         async with taking:
             if session in self._held:
                 return
-            # Turns beyond the pool's size wait for a connection as they would for the lock.
-            conn = await self._pool.getconn(timeout=self.timeout_s)
+            conn = await self._pool.getconn()
             try:
                 await self._wait(conn, session)
             except BaseException:

@@ -5,17 +5,28 @@ The applications register them with the runtime: the framework's registry names 
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 from agentkit.agents.dr.advisor import advise, check_request
-from agentkit.errors import ToolFailed
+from agentkit.errors import ToolNotConfigured
 from agentkit.runbooks.tool import find_runbooks
+from agentkit.tools.docs_search import DocsSearch, Floor
 from agentkit.tools.registry import Implementation, Payload, ToolRegistry
 
 if TYPE_CHECKING:
     from agentkit.bedrock.knowledge import KnowledgeRetriever
+
+
+@functools.cache
+def _docs() -> DocsSearch:
+    """docs_search with the default floor (builtin_registry passes the configured ones)."""
+    from agentkit.agents.dr.sources import documentation_corpus
+
+    return DocsSearch(documentation_corpus)
+
 
 BUILTIN: dict[str, Implementation] = {
     "dr_advisor": Implementation(advise, check_request=check_request),
@@ -28,6 +39,7 @@ BUILTIN: dict[str, Implementation] = {
         lambda payload: _capacity().plan(payload),
         check_request=lambda payload: _capacity().check_request(payload),
     ),
+    "docs_search": Implementation(lambda payload: _docs().search(payload)),
 }
 
 
@@ -50,7 +62,11 @@ def builtin_registry(
     """The packaged contracts (or ``root``'s) with agentkit's own implementations;
     ``knowledge_search`` searches ``knowledge``'s Knowledge Bases (without one, it says how to
     configure them)."""
-    implementations = {**BUILTIN, "knowledge_search": knowledge_search(knowledge)}
+    implementations = {
+        **BUILTIN,
+        "knowledge_search": knowledge_search(knowledge),
+        "docs_search": docs_search(knowledge),
+    }
     return ToolRegistry.from_directory(root, implementations, **options)
 
 
@@ -66,8 +82,22 @@ def knowledge_search(knowledge: KnowledgeRetriever | None) -> Implementation:
     )
 
 
+def docs_search(knowledge: KnowledgeRetriever | None = None) -> Implementation:
+    """``docs_search`` over the packaged documentation, under the floor of each Knowledge Base
+    it stands in for (knowledge_search's fallback)."""
+    from agentkit.agents.dr.sources import documentation_corpus
+
+    floors = {
+        name: Floor(base.min_score, base.max_results)
+        for name, base in (knowledge.bases.items() if knowledge is not None else ())
+    }
+    return Implementation(DocsSearch(documentation_corpus, floors).search)
+
+
 def _no_knowledge_bases(payload: Payload) -> Payload:
-    raise ToolFailed(
+    # A missing setting, not an outage: ToolNotConfigured is not sent to docs_search, which
+    # would hide it.
+    raise ToolNotConfigured(
         "knowledge_search: no knowledge_bases in agentkit.yaml; add one with its Knowledge Base "
         "id per Region (docs/knowledge.md)"
     )

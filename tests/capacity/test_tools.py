@@ -136,7 +136,7 @@ def test_an_unknown_tool_is_one_line_and_exit_2(
     code, _, err = run(capsys, "-c", str(path))
     assert code == 2
     assert "capacity.tools: nope: no tool contract, MCP server or locked MCP tool" in err
-    assert "known: capacity_plan, dr_advisor" in err
+    assert "known: capacity_plan, docs_search, dr_advisor" in err
     assert len(err.strip().splitlines()) == 1
 
 

@@ -58,6 +58,7 @@ def test_the_versioned_tools_are_listed_with_schemas_and_annotations() -> None:
         "fmea_generate",
         "capacity_plan",
         "knowledge_search",
+        "docs_search",
     }
     for tool in tools.values():
         assert tool.inputSchema["type"] == "object"

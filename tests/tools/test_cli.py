@@ -68,4 +68,4 @@ def test_list_show_and_validate() -> None:
     assert shown["side_effect"] == "read_only"
     assert shown["idempotency_key_required"] is False
     assert (shown["max_concurrent"], shown["max_queue"]) == (4, 16)
-    assert runner.invoke(app, ["tools", "validate"]).stdout.strip() == "5 tool contract(s) valid"
+    assert runner.invoke(app, ["tools", "validate"]).stdout.strip() == "6 tool contract(s) valid"

@@ -11,7 +11,7 @@ from agentkit.agents.tools import builtin_registry
 from agentkit.bedrock.knowledge import KnowledgeRetriever
 from agentkit.config import AgentkitConfig
 from agentkit.emulator import Emulator
-from agentkit.errors import ToolFailed, ToolInputInvalid
+from agentkit.errors import ToolInputInvalid, ToolNotConfigured
 from agentkit.resilience.clock import FakeClock
 from agentkit.tools.registry import ToolRegistry
 
@@ -103,7 +103,30 @@ def test_an_unknown_knowledge_base_name_is_invalid_input_naming_the_configured_o
 def test_without_knowledge_bases_the_tool_says_how_to_configure_them() -> None:
     tools = builtin_registry()
     try:
-        with pytest.raises(ToolFailed, match=r"no knowledge_bases in agentkit\.yaml"):
+        # A missing setting is not an outage: it is said, not hidden behind docs_search.
+        with pytest.raises(ToolNotConfigured, match=r"no knowledge_bases in agentkit\.yaml"):
             tools.call("knowledge_search", {"query": "x"})
     finally:
         tools.close()
+
+
+def test_every_region_down_is_answered_by_docs_search_under_the_same_floor(
+    bedrock_emulator: Emulator, registry: ToolRegistry
+) -> None:
+    bedrock_emulator.set_faults({"regions": {PRIMARY: {"down": True}, SECONDARY: {"down": True}}})
+    result = registry.call("knowledge_search", {"query": "Aurora Global Database failover"})
+    assert (result.name, result.fallback_from) == ("docs_search", "knowledge_search")
+    output = result.output
+    assert output["served_by"] == {
+        "region": "local",
+        "knowledge_base_id": "docs_search",
+        "fell_back": True,
+    }
+    assert output["knowledge_base"] == "docs"
+    assert output["min_score"] == 0.5  # the Knowledge Base's floor
+    assert output["status"] == "ok"
+    assert output["results"]
+    for item in output["results"]:
+        assert item["citation"]["score"] >= 0.5
+        assert item["citation"]["uri"].startswith(("runbooks/", "agentkit/agents/dr/data/"))
+    assert registry.contract("knowledge_search").fallback == "docs_search"

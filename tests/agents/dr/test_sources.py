@@ -3,6 +3,7 @@ depends on what (or whether anything) is retrieved."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -100,10 +101,56 @@ def test_the_decision_never_depends_on_retrieval(
     irrelevant = ask(advisor(settings(emu)), QUESTION)
     assert advice_of(healthy) == advice_of(down) == advice_of(irrelevant) == without
     assert healthy.strategy == down.strategy == irrelevant.strategy
-    assert "could not be searched" in down.answer
-    assert "the advice rests on the advisor's own data tables" in down.answer
+    # Every Region down: docs_search (the packaged documentation) answers instead.
+    assert "the knowledge base 'docs' could not be searched" in down.answer
+    assert "(runbooks/" in down.answer
     assert "has nothing relevant to this advice" in irrelevant.answer
     assert "[S1]" not in irrelevant.answer
+
+
+def test_every_region_down_grounds_the_answer_in_the_packaged_documentation(
+    emu: Emulator, advisor: Callable[..., AgentRuntime]
+) -> None:
+    emu.set_faults({"regions": {PRIMARY: {"down": True}, SECONDARY: {"down": True}}})
+    cited: list[str] = []
+
+    def model(request: ModelRequest) -> str:
+        prompt = " ".join(str(block.get("text", "")) for block in request.system)
+        found = re.search(r'"uri": "([^"]+)"\s*},\s*"id": "S1"', prompt)  # S1's citation
+        uri = found.group(1) if found else "none"
+        cited.append(uri)
+        return f"The runbook says how [S1] ({uri})."
+
+    answer = ask(advisor(settings(emu), FunctionModel(model)), QUESTION)
+    (search,) = [c for c in answer.tool_calls if c["name"] == "docs_search"]
+    output = search["output"]
+    assert output["served_by"]["knowledge_base_id"] == "docs_search"
+    assert output["min_score"] == 0.3  # the Knowledge Base's own floor
+    assert all(r["citation"]["score"] >= 0.3 for r in output["results"])
+    assert answer.source == "model"  # the grounding guard found [S1] among the results
+    assert cited[-1] == output["results"][0]["citation"]["uri"]  # the compose call's
+    assert cited[-1].startswith(("runbooks/", "agentkit/agents/dr/data/"))
+    assert answer.answer.startswith(f"The runbook says how [S1] ({cited[-1]})")
+    assert "- [S1] " in answer.answer
+
+    def stray(request: ModelRequest) -> str:
+        return "See the Aurora notes [S9] (s3://dr-docs/aurora.md)."
+
+    replaced = ask(advisor(settings(emu), FunctionModel(stray)), QUESTION)
+    assert replaced.source == "template"  # a citation docs_search did not return is replaced
+    assert "[S9]" not in replaced.answer
+
+
+def test_a_floor_no_local_document_reaches_says_there_is_nothing_relevant(
+    emu: Emulator, advisor: Callable[..., AgentRuntime]
+) -> None:
+    emu.set_faults({"regions": {PRIMARY: {"down": True}, SECONDARY: {"down": True}}})
+    answer = ask(advisor(settings(emu, min_score=1.0)), QUESTION)
+    (search,) = [c for c in answer.tool_calls if c["name"] == "docs_search"]
+    assert search["output"]["status"] == "nothing_relevant"
+    assert search["output"]["dropped_below_floor"] > 0
+    assert "[S1]" not in answer.answer
+    assert "the packaged documentation has nothing relevant to this advice" in answer.answer
 
 
 def test_without_a_documentation_knowledge_base_the_answer_is_unchanged(
