@@ -3,10 +3,12 @@ citations, and Regional fallback.
 
 A Knowledge Base (``knowledge_bases.NAME`` in ``agentkit.yaml``) is kept in one or more Regions;
 its ids are tried in the order given. In each Region the call runs behind a breaker of its own
-(``kb:NAME@REGION``) and retries retryable errors (throttling, 5xx) with the gateway's retry
-policy, inside a deadline and a retry budget; a Region that is down, still throttling after its
-retries, unreachable, or missing the Knowledge Base hands over to the next one. Errors are
-translated by :mod:`agentkit.bedrock.errors` like any Bedrock call's.
+(``kb:NAME@REGION``; with ``resilience.state.backend: redis`` it is kept on Redis with the model
+routes' breakers, so one worker's outage is the fleet's) and retries retryable errors
+(throttling, 5xx) with the gateway's retry policy, inside a deadline and a retry budget; a
+Region that is down, still throttling after its retries, unreachable, or missing the Knowledge
+Base hands over to the next one. Errors are translated by :mod:`agentkit.bedrock.errors` like
+any Bedrock call's.
 
 What comes back is filtered, never trusted: a result under ``min_score``, without a score or
 without a location to cite is dropped, and the text of every result kept is redacted (secrets
@@ -21,7 +23,7 @@ from __future__ import annotations
 import random
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,7 +31,7 @@ from opentelemetry.trace import SpanKind, Status, StatusCode, TracerProvider
 
 from agentkit.bedrock.clients import credentials_for, is_loopback, service_client
 from agentkit.bedrock.errors import bedrock_errors
-from agentkit.config import AgentkitConfig, KnowledgeBaseConfig, Timeouts
+from agentkit.config import AgentkitConfig, KnowledgeBaseConfig, Timeouts, optional_module
 from agentkit.errors import (
     Action,
     AllRoutesFailed,
@@ -296,6 +298,7 @@ class KnowledgeRetriever:
         self._tracer = providers.get_tracer("agentkit.knowledge", tracer_provider)
         loopback = {r: u for r, u in (model_endpoints or {}).items() if is_loopback(u)}
         self._endpoints = {name: {**loopback, **b.endpoints} for name, b in self.bases.items()}
+        self.on_close: list[Callable[[], None]] = []  # what close() releases (a Redis link)
         store = breaker_store or MemoryBreakerStore(clock)
         policy = breaker or BreakerPolicy()
         self.breakers = {
@@ -326,13 +329,26 @@ class KnowledgeRetriever:
             "deadline_s": config.limits.deadline_s,
         }
         options.update(overrides)
-        return cls(config.knowledge_bases, **options)
+        link = None
+        if resilience.state.backend == "redis" and "breaker_store" not in overrides:
+            # The fleet's breakers (docs/scaleout.md): the model routes' shared storage.
+            shared_state = optional_module("agentkit.resilience.redis_state", "resilience.state")
+            shared = shared_state.RedisState.from_config(
+                resilience.state, clock=overrides.get("clock")
+            )
+            options["breaker_store"], link = shared.breaker_store, shared.link
+        retriever = cls(config.knowledge_bases, **options)
+        if link is not None:
+            retriever.on_close.append(link.close)
+        return retriever
 
     def names(self) -> list[str]:
         return list(self.bases)
 
     def close(self) -> None:
         self.clients.close()
+        for release in self.on_close:
+            release()
 
     # --- retrieval -----------------------------------------------------------------------------
 

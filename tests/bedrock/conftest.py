@@ -13,6 +13,7 @@ from agentkit.bedrock.gateway import Gateway
 from agentkit.config import AgentkitConfig
 from agentkit.emulator import Emulator
 from agentkit.resilience.clock import FakeClock
+from tests.scaleout.conftest import prefix, redis_url  # noqa: F401  (the Redis fixtures)
 
 SONNET = "us.anthropic.claude-sonnet-4-5-20250929-v1:0"
 NOVA = "us.amazon.nova-pro-v1:0"

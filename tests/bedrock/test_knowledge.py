@@ -289,3 +289,36 @@ def test_configuration_mistakes_are_one_line_naming_the_key(emu: Emulator) -> No
             retriever.retrieve(QUERY, knowledge_base="nope")
     finally:
         retriever.close()
+
+
+def test_with_redis_state_the_region_breakers_are_the_fleet_s(
+    emu: Emulator, redis_url: str, prefix: str
+) -> None:
+    """Two workers sharing Redis: one sees the primary Knowledge Base down, and the other goes
+    straight to the secondary without calling the primary."""
+    cfg = config(
+        emu,
+        knowledge_bases={"docs": {"regions": {PRIMARY: EAST, SECONDARY: WEST}, "min_score": 0.5}},
+        resilience={
+            "breaker": {"fail_max": 2, "reset_timeout_s": 30},
+            "state": {"backend": "redis", "url": redis_url, "prefix": prefix},
+        },
+    )
+    clock = FakeClock()
+    first = KnowledgeRetriever.from_config(cfg, clock=clock, rng=random.Random(1))
+    second = KnowledgeRetriever.from_config(cfg, clock=clock, rng=random.Random(2))
+    try:
+        assert second.retrieve(QUERY).region == PRIMARY  # healthy: the primary serves
+        emu.set_faults({"regions": {PRIMARY: {"down": True}}})
+        assert [first.retrieve(QUERY).region for _ in range(2)] == [SECONDARY] * 2
+        before = retrieves(emu, PRIMARY)
+        found = second.retrieve(QUERY)
+        assert found.region == SECONDARY
+        assert [(a.region, a.outcome, a.error_code) for a in found.attempts] == [
+            (PRIMARY, "skipped", "CircuitOpen"),
+            (SECONDARY, "ok", None),
+        ]
+        assert retrieves(emu, PRIMARY) == before  # never called: the fleet already knew
+    finally:
+        first.close()
+        second.close()
