@@ -233,16 +233,16 @@ class McpServerConfig(Frozen):
     max_concurrent: int = Field(default=8, ge=1)
     max_queue: int = Field(default=32, ge=0)
     fallback: str | None = None  # another mcp_servers name serving the same tools
-
     # a read_only/idempotent call not answered by then is raced on the fallback (never mutating)
     hedge_after_s: float | None = Field(default=None, gt=0)
+
     @model_validator(mode="after")
     def _one_transport(self) -> McpServerConfig:
         if (self.command is None) == (self.url is None):
             raise ValueError("set either command (stdio) or url (Streamable HTTP)")
-        return self
         if self.hedge_after_s is not None and self.fallback is None:
             raise ValueError("hedge_after_s needs a fallback: the server a slow call is raced on")
+        return self
 
 
 class AgentkitConfig(Frozen):
