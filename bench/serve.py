@@ -3,6 +3,7 @@
     python -m bench.serve [--sessions 200] [--workers 2] [--capacity 16] [--embedded]
                           [--redis redis://127.0.0.1:6379/0]
                           [--postgres postgresql://postgres@127.0.0.1:5432/test]
+    python -m bench.serve --graph [--sessions 200] [--capacity 16] [--embedded] ...
 
 The emulator (a child process) is the model tier. Both runs use one configuration: resilience
 state on Redis and sessions on PostgreSQL (a key prefix and a schema of the run's own, removed
@@ -15,6 +16,11 @@ afterwards), or memory and SQLite with ``--embedded``.
 
 Latency is from submission to the final ``answer`` event (or the turn's return), queueing
 included. A session counts as an error unless it ends with an answer.
+
+``--graph``: one serve worker of ``--capacity`` turns, twice, with the same SSE clients: the way
+serve runs a turn now (``AgentRuntime.arun`` on the event loop) and the way it ran one before
+(``run`` in a worker thread per turn, its text handed to the loop); p50, p99, wall time and the
+server process's peak thread count (``/proc/<pid>/status``, sampled every 5 ms), async / threaded.
 """
 
 from __future__ import annotations
@@ -224,7 +230,136 @@ def summary(latencies: list[float], errors: int, wall: float) -> dict[str, Any]:
     }
 
 
+# --- the async graph beside the threaded turns serve ran before --------------------------------
+
+
+def graph_child(config: str, mode: str, capacity: int, sessions: str) -> None:
+    """A serve worker in this process (``python -m bench.serve --child MODE``), announced as one
+    JSON line: ``async`` is serve as it is; ``threaded`` runs each turn as serve did before the
+    async graph (``anyio.to_thread`` under a limiter of ``capacity``, text sent to the loop)."""
+    import socket
+    from collections.abc import Callable
+
+    import anyio
+    import anyio.from_thread
+    import anyio.to_thread
+    import uvicorn
+
+    from agentkit.agents.dr.agent import Answer
+    from agentkit.serve.http import create_app
+    from agentkit.serve.http_service import Advisor, ServeSettings
+
+    class ThreadedAdvisor(Advisor):
+        limiter: anyio.CapacityLimiter | None = None
+
+        async def aask(
+            self, prompt: str, session: str, on_text: Callable[[str], None] | None
+        ) -> Answer:
+            if self.limiter is None:
+                self.limiter = anyio.CapacityLimiter(capacity)
+            send = on_text
+
+            def streamed(piece: str) -> None:
+                assert send is not None
+                anyio.from_thread.run_sync(send, piece)
+
+            return await anyio.to_thread.run_sync(
+                lambda: self.ask(prompt, session, streamed if send else None),
+                limiter=self.limiter,
+            )
+
+    settings = ServeSettings(config=config, sessions=sessions, capacity=capacity)
+    advisor = (ThreadedAdvisor if mode == "threaded" else Advisor).open(settings)
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+    print(json.dumps({"url": f"http://127.0.0.1:{port}", "pid": os.getpid()}), flush=True)
+    options: dict[str, Any] = {"log_level": "warning", "access_log": False, "lifespan": "on"}
+    server = uvicorn.Server(uvicorn.Config(create_app(advisor, settings), **options))
+    with suppress(KeyboardInterrupt):  # SIGINT: uvicorn finishes the turns, then re-raises it
+        server.run(sockets=[listener])
+
+
+class PeakThreads:
+    """The most threads process ``pid`` had while the block ran (every 5 ms)."""
+
+    def __init__(self, pid: int) -> None:
+        import threading
+
+        self.status = Path(f"/proc/{pid}/status")
+        self.peak = self._now()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._watch, daemon=True)
+
+    def _now(self) -> int:
+        found = re.search(r"^Threads:\s+(\d+)", self.status.read_text(), re.MULTILINE)
+        return int(found.group(1)) if found else 0
+
+    def _watch(self) -> None:
+        while not self._stop.wait(0.005):
+            with suppress(OSError):
+                self.peak = max(self.peak, self._now())
+
+    def __enter__(self) -> PeakThreads:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def graph_modes(config: Path, sessions: int, capacity: int, home: Path) -> dict[str, Any]:
+    from bench._servers import child
+
+    results: dict[str, Any] = {}
+    for mode in ("threaded", "async"):
+        command = [
+            *(sys.executable, "-m", "bench.serve", "--child", mode, "--config", str(config)),
+            *("--capacity", str(capacity), "--sessions-db", str(home / f"{mode}.sqlite")),
+        ]
+        with child(command) as server:
+            warm_up(server["url"], 1)
+            with PeakThreads(server["pid"]) as threads:
+                result = asyncio.run(clients(server["url"], sessions))
+            results[mode] = {**result, "peak_threads": threads.peak}
+    return results
+
+
+def compare_graph_modes(args: argparse.Namespace) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        home = Path(tmp)
+        os.environ["AGENTKIT_HOME"] = str(home / "home")
+        config = home / "agentkit.yaml"
+        with emulator(",".join(REGIONS)) as emu, backends(args, args.capacity) as shared:
+            write_config(config, emu["endpoints"], shared)
+            results = graph_modes(config, args.sessions, args.capacity, home)
+    print_graph_modes(args, results)
+
+
+def print_graph_modes(args: argparse.Namespace, results: dict[str, Any]) -> None:
+    kind = "memory state, SQLite sessions" if args.embedded else "Redis state, PostgreSQL sessions"
+    print(
+        f"{args.sessions} concurrent DR advisor sessions (SSE) against one serve worker of "
+        f"{args.capacity} turns, emulator behind ({kind})"
+    )
+    threaded, awaited = results["threaded"], results["async"]
+    print(f"{'':16}{'threaded':>12}{'async graph':>14}{'async/threaded':>16}")
+    for key in ("completed", "errors", "p50_ms", "p99_ms", "wall_s", "peak_threads"):
+        ratio = f"{awaited[key] / threaded[key]:>15.2f}x" if threaded[key] else f"{'':>16}"
+        print(f"  {key:<14}{threaded[key]:>12.1f}{awaited[key]:>14.1f}{ratio}")
+
+
 def main() -> None:
+    if "--child" in sys.argv:
+        child_args = argparse.ArgumentParser()
+        child_args.add_argument("--child", choices=["threaded", "async"])
+        child_args.add_argument("--config")
+        child_args.add_argument("--capacity", type=int)
+        child_args.add_argument("--sessions-db")
+        known = child_args.parse_args()
+        graph_child(known.config, known.child, known.capacity, known.sessions_db)
+        return
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sessions", type=int, default=200)
     parser.add_argument("--workers", type=int, default=2)
@@ -232,7 +367,11 @@ def main() -> None:
     parser.add_argument("--embedded", action="store_true", help="memory state, SQLite sessions")
     parser.add_argument("--redis", default="redis://127.0.0.1:6379/0")
     parser.add_argument("--postgres", default="postgresql://postgres@127.0.0.1:5432/test")
+    parser.add_argument("--graph", action="store_true", help="async graph against threaded turns")
     args = parser.parse_args()
+    if args.graph:
+        compare_graph_modes(args)
+        return
     with tempfile.TemporaryDirectory() as tmp:
         home = Path(tmp)
         os.environ["AGENTKIT_HOME"] = str(home / "home")
