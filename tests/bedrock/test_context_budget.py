@@ -188,3 +188,19 @@ def test_the_async_path_sizes_with_the_same_rule(
     with pytest.raises(ContextWindowExceeded):
         aconverse(over, messages=words(900), max_tokens=256)
     assert operations(bedrock_emulator) == [("CountTokens", PRIMARY)]
+
+
+@pytest.mark.emulator(regions=[PRIMARY, SECONDARY, TERTIARY])
+def test_a_stream_over_the_window_is_never_opened(
+    bedrock_emulator: Emulator, make_gateway: GatewayFactory
+) -> None:
+    route = {"model": SONNET, "region": PRIMARY, "context_window": WINDOW}
+    gateway = make_gateway(config(bedrock_emulator, models=routes(route)))
+    with pytest.raises(ContextWindowExceeded):
+        gateway.converse_stream(messages=words(900), max_tokens=256)
+    assert bedrock_emulator.calls() == []
+    stream = gateway.converse_stream(messages=words(10), max_tokens=256)
+    assert "".join(
+        e["contentBlockDelta"]["delta"].get("text", "") for e in stream if "contentBlockDelta" in e
+    )
+    assert operations(bedrock_emulator) == [("ConverseStream", PRIMARY)]
