@@ -84,9 +84,15 @@ def window_table() -> WindowTable:
     )
 
 
+@functools.lru_cache(maxsize=256)
+def model_row(model_id: str) -> WindowRow | None:
+    """The table's row for a model ID (looked up once per ID)."""
+    return window_table().lookup(model_id)
+
+
 def route_window(route: Route) -> int | None:
     """The smaller of the table's window for the route's model and the configured one."""
-    row = window_table().lookup(route.model)
+    row = model_row(route.model)
     known = [w for w in (row.context_window if row else None, route.context_window) if w]
     return min(known, default=None)
 
@@ -133,7 +139,7 @@ def plan(route: Route, kwargs: dict[str, Any]) -> Plan:
     estimate = converse_input_tokens(kwargs)
     max_tokens = int((kwargs.get("inferenceConfig") or {}).get("maxTokens") or 0)
     window = route_window(route)
-    row = window_table().lookup(route.model)
+    row = model_row(route.model)
     counts = route.count_tokens or (row is not None and row.count_tokens)
     near = window is not None and estimate + max_tokens >= window * (1 - COUNT_MARGIN)
     return Plan(route, estimate, max_tokens, window, counts and (near or route.count_tokens))
