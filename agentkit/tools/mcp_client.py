@@ -19,7 +19,8 @@ what happened               error                            retried    trips   
 JSON-RPC invalid params     ToolInputInvalid                 no         no          no
 JSON-RPC method not found   ToolVersionMismatch (contract)   no         no          no
 result with ``isError``     McpToolError (a tool error)      no         no          no
-transport dropped/refused   McpTransportFailed               safe only  yes         yes
+transport dropped           McpTransportFailed               safe only  yes         yes
+server unreachable          McpUnreachable (never sent)      yes        yes         yes
 deadline passed             McpTimedOut                      no         yes         yes
 other JSON-RPC error        ToolFailed                       no         yes         yes
 ==========================  ===============================  =========  ==========  =========
@@ -30,7 +31,8 @@ input and output schemas. When a session opens, the served list is compared with
 drifted schema is refused with one line naming the tool and both digests. Requests and
 ``structuredContent`` are validated against the locked schemas. A failed server hands the call
 to its ``fallback`` server when that server serves the tool with the same output schema digest
-(never a ``mutating`` call that may already have run).
+(never a ``mutating`` call that may already have run; one that was never sent, because no
+session could be opened, may go).
 """
 
 from __future__ import annotations
@@ -91,6 +93,11 @@ _RETRY_PAUSE_S = 0.05  # times the attempt number
 class McpTransportFailed(ToolFailed):
     """The connection to the server failed or dropped: worth one more try on a new session,
     when a repeat cannot execute the tool twice."""
+
+
+class McpUnreachable(McpTransportFailed):
+    """No session could be opened: the call was never sent, so even a ``mutating`` call may be
+    retried and sent to the fallback server."""
 
 
 class McpTimedOut(ToolFailed):
@@ -237,6 +244,8 @@ def translate(exc: BaseException, server: str, tool: str, timeout_s: float) -> T
     where = f"{tool} on mcp server {server}"
     if isinstance(exc, ToolError):
         return exc
+    if isinstance(exc, BaseExceptionGroup):  # a session's task group: the JSON-RPC error inside
+        exc = next((leaf for leaf in _leaves(exc) if isinstance(leaf, McpError)), exc)
     if isinstance(exc, McpError):
         code, message = exc.error.code, exc.error.message
         if code == types.INVALID_PARAMS:
@@ -447,10 +456,21 @@ class _Connection:
         for finished in self._finished:
             with contextlib.suppress(BaseException):
                 finished.result(timeout=_CLOSE_WAIT_S)
+        # a session whose opening timed out is still unwinding (its stdio process ends there)
+        with contextlib.suppress(BaseException):
+            drained = asyncio.run_coroutine_threadsafe(_unwound(), self._loop)
+            drained.result(timeout=_CLOSE_WAIT_S * 2)
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(timeout=_CLOSE_WAIT_S)
         if not self._thread.is_alive():
             self._loop.close()
+
+
+async def _unwound() -> None:
+    """Wait (bounded) for the loop's other tasks to end."""
+    others = [task for task in asyncio.all_tasks() if task is not asyncio.current_task()]
+    if others:
+        await asyncio.wait(others, timeout=_CLOSE_WAIT_S)
 
 
 class _Admission:
@@ -614,14 +634,16 @@ class McpClient:
         *,
         timeout_s: float | None = None,
         validate: bool = True,
+        span: SpanLike | None = None,
     ) -> dict[str, Any]:
         """Call ``name`` on its server (or its fallback) and return its structured result.
 
-        ``timeout_s`` shortens the server's deadline (the run's remaining budget)."""
+        ``timeout_s`` shortens the server's deadline (the run's remaining budget); the server,
+        attempts and outcome go on ``span`` (default: the current span)."""
         tool = self.tool(name)
         if validate:
             self._validate(tool, payload, request=True)
-        span = trace.get_current_span()
+        span = trace.get_current_span() if span is None else span
         try:
             output = self._first_answer(tool, payload, timeout_s, span)
         except (McpTransportFailed, McpTimedOut, CircuitOpen, ToolBusy) as error:
@@ -631,7 +653,11 @@ class McpClient:
                 raise
             output = self._fallback(tool, payload, timeout_s, span, error)
         if validate:
-            self._validate(tool, output, request=False)
+            try:
+                self._validate(tool, output, request=False)
+            except ToolOutputInvalid:
+                span.set_attribute(OUTCOME, "invalid_output")
+                raise
         return output
 
     def _first_answer(
@@ -640,15 +666,15 @@ class McpClient:
         """The call on its server, or hedged on the fallback when it is slow (never a mutating
         call: a hedge would execute it twice)."""
         config = self._servers[tool.server].config
-        alternative = self._alternative(tool, config.fallback)
-        if (
-            self._hedger is None
-            or config.hedge_after_s is None
-            or tool.side_effect == "mutating"
-            or config.fallback is None
-            or alternative is None
-        ):
+        hedged = self._hedger is not None and config.hedge_after_s is not None
+        alternative = (
+            self._alternative(tool, config.fallback)
+            if hedged and tool.side_effect != "mutating"
+            else None
+        )
+        if self._hedger is None or config.hedge_after_s is None or alternative is None:
             return self._on_server(tool.server, tool, payload, timeout_s, span)
+        assert config.fallback is not None  # there is an alternative
 
         def leg(server: str, recorder: Recorder) -> dict[str, Any]:
             chosen = tool if server == tool.server else alternative
@@ -679,7 +705,7 @@ class McpClient:
         public = error if isinstance(error, ToolFailed) else ToolFailed(str(error))
         if fallback is None:
             raise public from error
-        may_have_run = not isinstance(error, CircuitOpen | ToolBusy)
+        may_have_run = not isinstance(error, CircuitOpen | ToolBusy | McpUnreachable)
         if tool.side_effect == "mutating" and may_have_run:
             raise ToolFailed(
                 f"{error}; {tool.name} is mutating and may have run, so it is not sent to "
@@ -711,6 +737,7 @@ class McpClient:
         safe = tool.side_effect != "mutating" or bool(payload.get(IDEMPOTENCY_KEY))
         span.set_attribute(SERVER, server)
         attempt = 0
+        sent = False  # whether an attempt reached the server: then the call may have run
         try:
             with state.admission.slot(budget):
                 while True:
@@ -718,11 +745,15 @@ class McpClient:
                     span.set_attribute(ATTEMPTS, attempt)
                     try:
                         output = self._attempt(state, tool, payload, deadline, budget)
-                    except McpTransportFailed:
+                    except McpTransportFailed as failure:
                         self._outcome(span, server, attempt, "transport")
                         state.connection.reset()
+                        unsent = isinstance(failure, McpUnreachable)
+                        sent = sent or not unsent
                         left = deadline - self._clock.now()
-                        if not safe or attempt > state.config.retries or left <= 0:
+                        if not (safe or unsent) or attempt > state.config.retries or left <= 0:
+                            if sent and unsent:  # an earlier attempt may have run it
+                                raise McpTransportFailed(str(failure)) from failure
                             raise
                         # a short pause before a new session (a restarting server), in budget
                         self._clock.sleep(min(_RETRY_PAUSE_S * attempt, left / 2))
@@ -752,6 +783,7 @@ class McpClient:
     ) -> dict[str, Any]:
         state.breaker.admit()
         started = self._clock.now()
+        sending = False
         try:
             listed = state.connection.open(
                 max(0.0, min(state.config.connect_timeout_s, deadline - started))
@@ -761,9 +793,12 @@ class McpClient:
                 if problems:
                     state.connection.reset()
                     raise ToolVersionMismatch(problems[0])
+            sending = True
             result = state.connection.call(tool.name, payload, deadline - self._clock.now())
         except BaseException as exc:
             error = translate(exc, state.name, tool.name, budget)
+            if type(error) is McpTransportFailed and not sending:
+                error = McpUnreachable(f"{error} (not sent)")
             if isinstance(error, McpTransportFailed | McpTimedOut) or type(error) is ToolFailed:
                 state.breaker.record_failure(error)
             else:  # the request's or the contract's fault: says nothing about the server
