@@ -153,10 +153,37 @@ class RegionFaults(TargetFaults):
     cris_destination: str | None = None
 
 
+McpFault = Literal["down", "hang", "jsonrpc_error", "is_error", "drop", "drift", "invalid_output"]
+
+
+class McpServerFaults(_Plan):
+    """What one server of ``mcp_servers:`` does wrong in ``agentkit gameday`` (the MCP fault
+    server stands in for it, serving its locked tools): ``down`` refuses connections, ``hang``
+    answers after ``hang_s``, ``jsonrpc_error`` fails with ``code``, ``is_error`` answers a
+    tool error, ``drop`` ends the connection mid-call, ``drift`` serves changed schemas,
+    ``invalid_output`` breaks the output schema. ``first``: only the first N calls (then it is
+    healthy again); the emulator itself ignores this section."""
+
+    fault: McpFault | None = None
+    code: int = Field(default=-32603, ge=-32768, le=-32000)  # JSON-RPC error (jsonrpc_error)
+    first: int | None = Field(default=None, ge=0)
+    hang_s: float = Field(default=3600, gt=0, le=MAX_DELAY_MS / 1000)
+
+    @model_validator(mode="after")
+    def _first_needs_calls(self) -> McpServerFaults:
+        if self.first is not None and self.fault in (None, "down", "drift"):
+            raise ValueError(
+                f"first counts calls of a per-call fault, and {self.fault or 'no fault'} is not "
+                "one: use hang, jsonrpc_error, is_error, drop or invalid_output"
+            )
+        return self
+
+
 class FaultPlan(_Plan):
     seed: int = 0
     cris_routing: Literal["source", "spread"] = "source"
     regions: dict[str, RegionFaults] = Field(default_factory=dict)
+    mcp: dict[str, McpServerFaults] = Field(default_factory=dict)  # by mcp_servers name
 
 
 @dataclass(frozen=True)

@@ -30,6 +30,12 @@ answer: a slow answer whose side effect has already happened, for hedges and kil
 ``--drift`` changes ``echo``'s schemas (a new required input and output property), the way a
 server upgraded behind a client's back would. The state folder is shared by every process
 started on it, so a counter survives a dropped and restarted stdio server.
+
+``--stand-in FILE`` serves other tools instead, the ones a configured server has in
+``mcp.lock.json`` (``agentkit gameday`` stands it in for each of ``mcp_servers:``), and applies
+one fault to their calls (:class:`StandIn`). A stand-in tool answers the smallest value its
+output schema accepts (:func:`example`) and counts its executions in ``DIR/executions.json``,
+once per ``idempotency_key`` for a mutating tool.
 """
 
 from __future__ import annotations
@@ -41,7 +47,7 @@ import logging
 import os
 import socket
 import sys
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -62,12 +68,37 @@ HOLD = "hold"
 _HOLD_POLL_S = 0.01
 
 
+# What a stand-in does to every call (the first ``first`` calls only, when set):
+STAND_IN_FAULTS = ("hang", "jsonrpc_error", "is_error", "drop", "drift", "invalid_output")
+
+
+@dataclass(frozen=True)
+class StandIn:
+    """The tools of one configured server as locked (``name``, ``description``,
+    ``side_effect``, ``input``, ``output``), and the fault its calls meet."""
+
+    tools: tuple[dict[str, Any], ...]
+    fault: str | None = None
+    code: int = types.INTERNAL_ERROR  # the JSON-RPC error of ``jsonrpc_error``
+    first: int | None = None
+    hang_s: float = 3600.0
+
+    def to_json(self) -> str:
+        return json.dumps({**self.__dict__, "tools": list(self.tools)})
+
+    @classmethod
+    def read(cls, path: Path) -> StandIn:
+        data = json.loads(path.read_text())
+        return cls(**{**data, "tools": tuple(data["tools"])})
+
+
 @dataclass(frozen=True)
 class FaultOptions:
     state: Path
     drift: bool = False
     drop_after_record: bool = False
     name: str = "agentkit-mcp-faults"
+    stand_in: StandIn | None = None
 
 
 def _object(properties: dict[str, Any], required: list[str] | None = None) -> dict[str, Any]:
@@ -196,15 +227,131 @@ def _result(structured: dict[str, Any], *, error: bool = False) -> types.CallToo
     )
 
 
+def example(schema: Any) -> Any:
+    """The smallest value ``schema`` accepts, for the usual JSON Schema keywords (a pattern or
+    a ``$ref`` is not followed: such a value may not validate)."""
+    if not isinstance(schema, dict):
+        return None
+    for key in ("const", "default"):
+        if key in schema:
+            return schema[key]
+    if schema.get("enum"):
+        return schema["enum"][0]
+    for key in ("oneOf", "anyOf", "allOf"):
+        if schema.get(key):
+            return example(schema[key][0])
+    kind = schema.get("type", "object" if "properties" in schema else None)
+    if isinstance(kind, list):
+        kind = next((k for k in kind if k != "null"), "null")
+    if kind == "object":
+        required = set(schema.get("required", []))
+        properties = schema.get("properties", {})
+        return {name: example(sub) for name, sub in properties.items() if name in required}
+    if kind == "array":
+        return [example(schema.get("items"))] * int(schema.get("minItems", 0))
+    if kind == "string":
+        return _FORMATS.get(schema.get("format", ""), "x" * int(schema.get("minLength", 0)))
+    if kind in ("integer", "number"):
+        low = schema.get("minimum", schema.get("exclusiveMinimum", -1) + 1)
+        return int(low) if kind == "integer" else float(low)
+    return {"boolean": False, "null": None}.get(str(kind), {})
+
+
+_FORMATS = {
+    "date-time": "2026-01-01T00:00:00Z",
+    "date": "2026-01-01",
+    "uri": "https://example.com/",
+    "email": "gameday@example.com",
+}
+
+
+def _broken(schema: dict[str, Any] | None) -> dict[str, Any]:
+    """Structured content ``schema`` refuses: a required property missing, else one of the
+    wrong type."""
+    schema = schema or {}
+    if schema.get("required"):
+        return {}
+    first = next(iter(schema.get("properties", {})), "value")
+    return {first: {"agentkit": "not what the schema says"}}
+
+
+def stand_in_tools(stand_in: StandIn) -> list[types.Tool]:
+    drift = stand_in.fault == "drift"
+    tools = []
+    for tool in stand_in.tools:
+        request = dict(tool["input"])
+        if drift:  # a new required input, the way an upgraded server would change it
+            request["properties"] = {**request.get("properties", {}), "since_v2": {}}
+            request["required"] = [*request.get("required", []), "since_v2"]
+        tools.append(
+            types.Tool(
+                name=tool["name"],
+                description=tool["description"],
+                inputSchema=request,
+                outputSchema=tool["output"],
+                annotations=_annotations(tool["side_effect"]),
+            )
+        )
+    return tools
+
+
+def _stand_in_call(
+    options: FaultOptions, stand_in: StandIn
+) -> Callable[[str, dict[str, Any]], Awaitable[types.CallToolResult]]:
+    tools = {tool["name"]: tool for tool in stand_in.tools}
+    executions = _Executions(options.state)
+    calls = options.state / "calls"
+
+    async def call(name: str, arguments: dict[str, Any]) -> types.CallToolResult:
+        tool = tools.get(name)
+        if tool is None:
+            raise McpError(types.ErrorData(code=types.METHOD_NOT_FOUND, message=f"no tool {name}"))
+        n = int(calls.read_text()) + 1 if calls.exists() else 1
+        calls.write_text(str(n))
+        fault = stand_in.fault if stand_in.first is None or n <= stand_in.first else None
+        if fault == "hang":
+            await anyio.sleep(stand_in.hang_s)
+        elif fault == "jsonrpc_error":
+            raise McpError(types.ErrorData(code=stand_in.code, message="game day fault"))
+        elif fault == "drop":
+            os._exit(1)
+        key = arguments.get("idempotency_key") if tool["side_effect"] == "mutating" else None
+        executions.record(f"{name}/{key if key else f'call-{n}'}", "")
+        output = tool["output"]
+        if fault == "is_error":
+            return _result({"text": f"{name} failed (game day fault)"}, error=True)
+        if fault == "invalid_output":
+            structured = _broken(output)
+        elif output is None:
+            return types.CallToolResult(content=[types.TextContent(type="text", text="ok")])
+        else:
+            structured = example(output)
+        return types.CallToolResult(
+            content=[types.TextContent(type="text", text=json.dumps(structured))],
+            structuredContent=structured,
+        )
+
+    return call
+
+
+def executions_by_tool(state: Path) -> dict[str, int]:
+    """A stand-in's executions per tool."""
+    counted: dict[str, int] = {}
+    for key in executions(state)["keys"]:
+        name = key.split("/", 1)[0]
+        counted[name] = counted.get(name, 0) + 1
+    return counted
+
+
 def build_server(options: FaultOptions) -> Server[Any, Any]:
     server: Server[Any, Any] = Server(options.name, version="1.0.0")
+    if options.stand_in is not None:
+        return _serve(
+            server, stand_in_tools(options.stand_in), _stand_in_call(options, options.stand_in)
+        )
     tools = tool_list(options)
     executions = _Executions(options.state)
     released = [anyio.Event()]
-
-    @server.list_tools()  # type: ignore[no-untyped-call,untyped-decorator]
-    async def list_tools() -> list[types.Tool]:
-        return tools
 
     async def held() -> None:
         while (options.state / HOLD).exists():
@@ -254,13 +401,28 @@ def build_server(options: FaultOptions) -> Server[Any, Any]:
             return _result({"executions": int(executions.read()["count"])})
         raise McpError(types.ErrorData(code=types.METHOD_NOT_FOUND, message=f"no tool {name}"))
 
+    async def answer(name: str, arguments: dict[str, Any]) -> types.CallToolResult:
+        if name == "vanish":
+            raise McpError(types.ErrorData(code=types.METHOD_NOT_FOUND, message="Method not found"))
+        return await call(name, arguments)
+
+    return _serve(server, tools, answer)
+
+
+def _serve(
+    server: Server[Any, Any],
+    tools: list[types.Tool],
+    call: Callable[[str, dict[str, Any]], Awaitable[types.CallToolResult]],
+) -> Server[Any, Any]:
+    @server.list_tools()  # type: ignore[no-untyped-call,untyped-decorator]
+    async def list_tools() -> list[types.Tool]:
+        return tools
+
     async def handle(request: types.CallToolRequest) -> types.ServerResult:
         # registered directly: the SDK's decorator turns every exception into isError, and
         # this server must be able to answer JSON-RPC errors too
-        name = request.params.name
-        if name == "vanish":
-            raise McpError(types.ErrorData(code=types.METHOD_NOT_FOUND, message="Method not found"))
-        return types.ServerResult(await call(name, dict(request.params.arguments or {})))
+        arguments = dict(request.params.arguments or {})
+        return types.ServerResult(await call(request.params.name, arguments))
 
     server.request_handlers[types.CallToolRequest] = handle
     return server
@@ -304,24 +466,35 @@ def serve_http(options: FaultOptions, *, host: str = "127.0.0.1", port: int = 0)
     uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on")).run(sockets=[sock])
 
 
-def command(state: Path, *, drift: bool = False, drop_after_record: bool = False) -> list[str]:
+def command(
+    state: Path,
+    *,
+    drift: bool = False,
+    drop_after_record: bool = False,
+    stand_in: Path | None = None,
+) -> list[str]:
     """The argv that starts this server on stdio (for ``mcp_servers.NAME.command``/``args``)."""
     argv = [sys.executable, "-m", "agentkit.emulator.mcp_faults", "--state", str(state)]
     return (
         argv
         + (["--drift"] if drift else [])
         + (["--drop-after-record"] if drop_after_record else [])
+        + (["--stand-in", str(stand_in)] if stand_in is not None else [])
     )
 
 
 @contextlib.contextmanager
 def running_http(
-    state: Path, *, drift: bool = False, drop_after_record: bool = False
+    state: Path,
+    *,
+    drift: bool = False,
+    drop_after_record: bool = False,
+    stand_in: Path | None = None,
 ) -> Iterator[str]:
     """Start the server over Streamable HTTP on a free loopback port; yield its URL; stop it."""
     import subprocess
 
-    argv = command(state, drift=drift, drop_after_record=drop_after_record)
+    argv = command(state, drift=drift, drop_after_record=drop_after_record, stand_in=stand_in)
     process = subprocess.Popen(
         [*argv, "--transport", "http", "--port", "0"], stdout=subprocess.PIPE, text=True
     )
@@ -351,9 +524,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--drift", action="store_true", help="Change echo's schemas.")
     parser.add_argument("--drop-after-record", action="store_true")
     parser.add_argument("--name", default="agentkit-mcp-faults")
+    parser.add_argument("--stand-in", type=Path, help="Serve these locked tools (StandIn JSON).")
     args = parser.parse_args(argv)
     args.state.mkdir(parents=True, exist_ok=True)
-    options = FaultOptions(args.state, args.drift, args.drop_after_record, args.name)
+    stand_in = StandIn.read(args.stand_in) if args.stand_in else None
+    options = FaultOptions(args.state, args.drift, args.drop_after_record, args.name, stand_in)
     if args.transport == "http":
         serve_http(options, host=args.host, port=args.port)
     else:

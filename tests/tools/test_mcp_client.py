@@ -21,7 +21,13 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from typer.testing import CliRunner
 
 from agentkit.config import AgentkitConfig, McpServerConfig
-from agentkit.emulator.mcp_faults import FaultOptions, command, running_http, tool_list
+from agentkit.emulator.mcp_faults import (
+    FaultOptions,
+    command,
+    executions,
+    running_http,
+    tool_list,
+)
 from agentkit.errors import (
     ConfigError,
     ToolFailed,
@@ -124,8 +130,18 @@ def test_a_down_server_sends_the_call_to_its_fallback(http_url: str) -> None:
     ]
     assert (
         "agentkit.tool.fallback",
-        {"from": "primary", "to": "backup", "reason": "McpTransportFailed"},
+        {"from": "primary", "to": "backup", "reason": "McpUnreachable"},
     ) in events
+
+
+def test_a_mutating_call_to_a_down_server_was_never_sent_so_the_fallback_runs_it(
+    state: Path,
+) -> None:
+    down = {"url": f"http://127.0.0.1:{closed_port()}/mcp", "fallback": "backup", "retries": 0}
+    with client({"primary": down, "backup": stdio(state)}) as mcp:
+        answer = mcp.call("record", {"idempotency_key": "k", "note": "once"})
+    assert answer == {"recorded": "once", "execution": 1}
+    assert executions(state)["count"] == 1
 
 
 def test_a_hung_call_ends_at_its_timeout_and_the_session_is_reused(state: Path) -> None:
