@@ -15,12 +15,15 @@ from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 from langgraph.graph import END, START, StateGraph
 
 from agentkit.graph import AgentRuntime, approval, atext_step, inline, node, run_context
+from agentkit.ops import KillSwitchOn
 from agentkit.resilience.budget import BudgetLimits
 from agentkit.testing import FunctionModel
 from agentkit.tools.contracts import load_contracts
 from agentkit.tools.registry import Implementation, ToolRegistry
 from tests.graph.test_runtime import loop_graph
 from tests.graph.test_tool_calls import ANSWER, Crash, Executions, charge_registry
+from tests.ops.conftest import Document, document  # noqa: F401  (the operator's document)
+from tests.ops.test_where_overrides_bite import two_steps
 from tests.tools.conftest import write_tool
 
 
@@ -156,3 +159,18 @@ def test_a_recovered_async_run_reuses_the_stored_tool_result(tmp_path: Path) -> 
     assert result.stop_reason == "completed"
     assert result.state["results"] == [ANSWER]
     assert handler.count == 1  # executed once, across the crash
+
+
+def test_the_kill_switch_stops_an_async_run_at_its_next_step_and_refuses_new_ones(
+    document: Document,  # noqa: F811
+) -> None:
+    runtime = AgentRuntime("ops-test", two_steps(document))
+    result = asyncio.run(runtime.arun({}))
+    assert result.stop_reason == "kill_switch"
+    assert result.state["ran"] == ["first"]  # "second" never ran
+    assert "ops clear kill_switch" in (result.stop_message or "")
+    with pytest.raises(KillSwitchOn, match="new runs are refused"):
+        asyncio.run(runtime.arun({}))
+    document.clear()
+    document.poll()
+    assert asyncio.run(runtime.arun({})).stop_reason == "completed"
