@@ -90,6 +90,7 @@ def resilience(config: Any = None) -> list[dict[str, Any]]:
                 "category": scenario["id"],
                 "faults": scenario.get("faults") or {},
                 "agentkit": scenario.get("agentkit") or {},
+                "knowledge": scenario.get("knowledge") or {},
                 "expect": scenario["expect"],
                 "max_latency_s": data["max_latency_s"],
                 **_expect(question),

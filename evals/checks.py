@@ -381,7 +381,29 @@ def resilience_problems(
     latency = provided.get("latency_s")
     if not isinstance(latency, int | float) or latency > meta.get("max_latency_s", 15):
         problems.append(f"latency {latency} s over the bound {meta.get('max_latency_s')} s")
+    if expect.get("sources_from") == "docs_search" and not meta.get("ask"):
+        problems += _packaged_source_problems(result)
     return problems + _emulator_problems(expect, provided)
+
+
+def _packaged_source_problems(result: Mapping[str, Any]) -> list[str]:
+    """Every Knowledge Base Region failed: the sources come from docs_search, cite packaged
+    documents only, and each one is listed under the answer."""
+    search = _tool_output(result, "docs_search")
+    if search is None:
+        return ["no docs_search answer although every Knowledge Base Region fails"]
+    cited = [r["citation"]["uri"] for r in search.get("results") or []]
+    answer = str(result.get("answer") or "")
+    problems = [] if cited else ["docs_search returned nothing to ground the answer in"]
+    problems += [f"{uri} is not a packaged document" for uri in cited if not _packaged(uri)]
+    problems += [f"{uri} is not listed under the answer" for uri in cited if uri not in answer]
+    if "Sources (packaged documentation" not in answer:
+        problems.append("the answer does not say its sources are the packaged documentation")
+    return problems
+
+
+def _packaged(uri: str) -> bool:
+    return uri.startswith(("runbooks/", "agentkit/agents/dr/data/"))
 
 
 def _trajectory_problems(
@@ -390,7 +412,9 @@ def _trajectory_problems(
     expect = meta.get("expect") or {}
     problems = []
     tools = [c.get("name") for c in result.get("tool_calls") or []]
-    wanted = [] if meta.get("ask") else ADVISED_TOOLS
+    # A scenario may add tools after the advised ones: each call as answered (`tools`), each
+    # execute_tool span as called (`span_tools`; a fallback tool answers inside its caller's span).
+    wanted = [] if meta.get("ask") else [*ADVISED_TOOLS, *expect.get("tools", [])]
     if tools != wanted:
         problems.append(f"tool calls {tools}, expected {wanted}")
     spans = provided.get("spans") or []
@@ -399,8 +423,9 @@ def _trajectory_problems(
         for s in spans
         if s["name"].startswith("execute_tool ")
     ]
-    if span_tools != wanted:
-        problems.append(f"execute_tool spans {span_tools}, expected {wanted}")
+    span_wanted = [] if meta.get("ask") else [*ADVISED_TOOLS, *expect.get("span_tools", [])]
+    if span_tools != span_wanted:
+        problems.append(f"execute_tool spans {span_tools}, expected {span_wanted}")
     if not re.fullmatch(r"[0-9a-f]{32}", str(provided.get("trace_id") or "")):
         problems.append("no trace id")
     events = [(e["name"], e.get("attributes") or {}) for s in spans for e in s.get("events", [])]

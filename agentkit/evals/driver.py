@@ -142,6 +142,7 @@ class Driver:
         with self._lock:
             if self.mode == "emulator":
                 self._emulator().set_faults(metadata.get("faults") or {})
+                self.emulator.set_knowledge(metadata.get("knowledge") or {})
                 self.emulator.clear_calls()
             runtime = self._advisor(metadata.get("agentkit") or {})
             self.spans.clear()

@@ -105,3 +105,41 @@ def test_a_gateway_with_fallback_off_fails_the_resilience_suite() -> None:
     after = run_in_process(tests, checks.resilience, {**emulated, "fallback": False})
     assert set(after) == {t["metadata"]["id"] for t in tests}
     assert all("region: expected 'us-west-2'" in reason for reason in after.values())
+
+
+@pytest.mark.timeout(300)
+def test_a_gateway_that_sends_what_does_not_fit_fails_the_resilience_suite(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from agentkit.bedrock import sizing
+
+    tests = [t for t in cases.resilience() if t["metadata"]["category"] == "context-window"]
+    emulated = {"mode": "emulator"}
+    assert run_in_process(tests, checks.resilience, emulated) == {}
+    monkeypatch.setattr(sizing, "route_window", lambda route: None)  # no window: never refused
+    after = run_in_process(tests, checks.resilience, emulated)
+    decided = {t["metadata"]["id"] for t in tests if not t["metadata"].get("ask")}
+    assert decided
+    assert decided <= set(after)
+    assert all("region: expected 'us-west-2'" in after[case] for case in decided)
+
+
+@pytest.mark.timeout(300)
+def test_a_knowledge_search_without_its_fallback_fails_the_resilience_suite(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from agentkit.errors import ToolFailed
+    from agentkit.tools import docs_search
+
+    tests = [t for t in cases.resilience() if t["metadata"]["category"] == "knowledge-base-down"]
+    emulated = {"mode": "emulator"}
+    assert run_in_process(tests, checks.resilience, emulated) == {}
+
+    def unavailable(*args: Any, **kwargs: Any) -> Any:
+        raise ToolFailed("docs_search is off for this test")
+
+    monkeypatch.setattr(docs_search.DocsSearch, "search", unavailable)
+    after = run_in_process(tests, checks.resilience, emulated)
+    decided = {t["metadata"]["id"] for t in tests if not t["metadata"].get("ask")}
+    assert decided
+    assert decided <= set(after)
