@@ -23,7 +23,16 @@ from langgraph.checkpoint.base import (
     CheckpointTuple,
 )
 
+from agentkit.errors import AgentkitError
 from agentkit.graph.context import CONFIG_KEY
+
+LOCK_TIMEOUT_S = 120.0  # how long a turn waits for another process's turn to finish
+POLL_S = (0.001, 0.01)  # first and longest wait between lock attempts
+
+
+class SessionBusy(AgentkitError):
+    """Another process has held the session (or the sessions database) for longer than
+    LOCK_TIMEOUT_S."""
 
 
 def ends_run(updated: Sequence[str] | None) -> bool:
@@ -98,7 +107,8 @@ class AsyncTurnSerialised:
         return saved
 
 
-Opener = Callable[[], Awaitable[tuple[BaseCheckpointSaver[Any], Callable[[], Awaitable[None]]]]]
+Closer = Callable[[], Awaitable[None]]
+Opener = Callable[[], Awaitable[tuple[BaseCheckpointSaver[Any], Closer]]]
 
 
 class DualSaver(BaseCheckpointSaver[Any]):
@@ -114,7 +124,7 @@ class DualSaver(BaseCheckpointSaver[Any]):
         self.sync = sync
         self._open_async = open_async
         self._async: BaseCheckpointSaver[Any] | None = None
-        self._close_async: Callable[[], Awaitable[None]] | None = None
+        self._close_async: Closer | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._opening: asyncio.Lock | None = None
 

@@ -15,12 +15,13 @@
 While the operator's kill switch is on (``agentkit ops set kill_switch=on``, docs/ops.md), every
 ``POST /invocations`` is refused with 503 and error code ``kill_switch`` before any work starts.
 
-The gateway is synchronous, so a turn runs in a worker thread (``anyio.to_thread``) under a
-:class:`anyio.CapacityLimiter` of ``capacity`` turns. A turn belongs to the application's task
-group, not to the request: past its deadline the request gets 504 while the thread runs to its
-end (a thread cannot be stopped); at shutdown every turn in flight finishes before the process
-exits. Requests of one session are taken in turn (every session in turn on SQLite, whose store
-holds one lock for the whole file).
+A turn runs on the event loop (``AgentRuntime.arun``: the gateway's ``aconverse`` and the
+session store's async saver), at most ``capacity`` at once (an :class:`anyio.Semaphore`), so
+one worker serves many sessions with no thread per turn. A turn belongs to the application's
+task group, not to the request: once started it is shielded from cancellation, so past its
+deadline the request gets 504 while the turn runs to its end and its session records it; at
+shutdown every turn in flight finishes before the process exits. Requests of one session are
+taken in turn (every session in turn on SQLite, whose store holds one lock for the whole file).
 """
 
 from __future__ import annotations
@@ -36,7 +37,6 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import anyio
-import anyio.from_thread
 import anyio.to_thread
 from opentelemetry import trace
 from opentelemetry.trace import SpanKind, Status, StatusCode
@@ -75,7 +75,8 @@ STARTUP_FAILURE = 3  # uvicorn's exit code for a worker that could not start
 _ROUTES = {"/invocations", "/ping", "/health", "/openapi.json"}
 _UNTRACED = {"/ping"}
 
-Work = Callable[[Callable[[str], None] | None], "Answer"]
+Turn = Callable[[], Awaitable["Answer"]]
+Work = Callable[[Callable[[str], None] | None], Awaitable["Answer"]]
 
 
 class RequestError(Exception):
@@ -95,14 +96,14 @@ def problem(
     )
 
 
-# --- turns in worker threads -------------------------------------------------------------------
+# --- turns on the event loop -------------------------------------------------------------------
 
 
 @dataclass
 class Job:
     done: anyio.Event
     scope: anyio.CancelScope = field(default_factory=anyio.CancelScope)
-    started: bool = False  # the worker thread began the turn
+    started: bool = False  # the turn got its slot and began
     answer: Answer | None = None
     error: BaseException | None = None
 
@@ -119,7 +120,7 @@ class Turns:
         self._wall = wall
         self.changed_at = wall()  # when the ping status last changed
         self._locks: dict[str, tuple[anyio.Lock, int]] = {}
-        self._limiter: anyio.CapacityLimiter | None = None
+        self._slots: anyio.Semaphore | None = None
         self._group: TaskGroup | None = None
 
     @property
@@ -128,12 +129,12 @@ class Turns:
 
     @property
     def running(self) -> int:
-        return int(self._limiter.borrowed_tokens) if self._limiter is not None else 0
+        return self.capacity - self._slots.value if self._slots is not None else 0
 
     @contextlib.asynccontextmanager
     async def serving(self) -> AsyncIterator[Turns]:
         """The application's lifetime: leaving waits for every turn in flight."""
-        self._limiter = anyio.CapacityLimiter(self.capacity)
+        self._slots = anyio.Semaphore(self.capacity)
         async with anyio.create_task_group() as group:
             self._group = group
             try:
@@ -141,12 +142,7 @@ class Turns:
             finally:
                 self._group = None  # refuse new turns; the group waits for the running ones
 
-    def submit(
-        self,
-        session: str,
-        work: Callable[[], Answer],
-        events: Any = None,
-    ) -> Job:
+    def submit(self, session: str, work: Turn, events: Any = None) -> Job:
         if self._group is None:
             raise RequestError(503, "shutting_down", "the server is shutting down; retry")
         job = Job(anyio.Event())
@@ -154,15 +150,14 @@ class Turns:
         self._group.start_soon(self._run, job, session, work, events)
         return job
 
-    async def _run(self, job: Job, session: str, work: Callable[[], Answer], events: Any) -> None:
-        def turn() -> Answer:
-            job.started = True
-            return work()
-
+    async def _run(self, job: Job, session: str, work: Turn, events: Any) -> None:
+        assert self._slots is not None
         try:
-            with job.scope:
-                async with self._gate(session):
-                    job.answer = await anyio.to_thread.run_sync(turn, limiter=self._limiter)
+            with job.scope:  # cancelled past the deadline: a turn not started never starts
+                async with self._gate(session), self._slots:
+                    job.started = True
+                    with anyio.CancelScope(shield=True):  # a started turn runs to its end
+                        job.answer = await work()
         except Exception as error:
             job.error = error
         finally:
@@ -217,13 +212,14 @@ class Service:
         session = invocation.session_id or new_session()
         trace.get_current_span().set_attribute(sc.CONVERSATION_ID, session)
         headers = {SESSION_HEADER: session}
-        refused = await anyio.to_thread.run_sync(self.advisor.refused)
+        refused = self.advisor.refused()  # the overrides as last read (re-read every poll_s)
         if refused is not None:  # the operator's kill switch: no new turn starts
             return problem(503, "kill_switch", refused, {**headers, "Retry-After": "30"})
         if invocation.stream or _wants_events(request.headers.get("accept", "")):
             return self._stream(invocation, session, headers)
         try:
-            job = self.turns.submit(session, lambda: self._work(invocation, session)(None))
+            work = self._work(invocation, session)
+            job = self.turns.submit(session, lambda: work(None))
         except RequestError as error:
             return problem(error.status, error.code, str(error), headers)
         with anyio.move_on_after(self.deadline_s):
@@ -241,19 +237,19 @@ class Service:
     def _work(self, invocation: InvocationRequest, session: str) -> Work:
         decision = invocation.approval
         if decision is not None:
-            return lambda _: self.advisor.decide(session, decision.approved, decision.by)
+            return lambda _: self.advisor.adecide(session, decision.approved, decision.by)
         prompt = invocation.prompt
         assert prompt is not None
-        return lambda on_text: self.advisor.ask(prompt, session, on_text)
+        return lambda on_text: self.advisor.aask(prompt, session, on_text)
 
     def _stream(
         self, invocation: InvocationRequest, session: str, headers: dict[str, str]
     ) -> Response:
         send, receive = anyio.create_memory_object_stream[tuple[str, Any]](math.inf)
 
-        def on_text(piece: str) -> None:  # in the worker thread: guarded text only
+        def on_text(piece: str) -> None:  # on the loop: guarded text only
             with contextlib.suppress(anyio.BrokenResourceError, anyio.ClosedResourceError):
-                anyio.from_thread.run_sync(send.send_nowait, ("text", piece))
+                send.send_nowait(("text", piece))
 
         work = self._work(invocation, session)
         try:
@@ -450,7 +446,7 @@ def create_app(
             async with turns.serving():
                 yield
         finally:
-            await anyio.to_thread.run_sync(advisor.close)
+            await advisor.aclose()
 
     async def not_found(request: Request, exc: Exception) -> Response:
         where = f"{request.method} {request.url.path}"

@@ -1,8 +1,11 @@
 """What ``agentkit serve`` runs: the DR advisor, its session store, and the request schema.
 
-Synchronous on purpose: the gateway is, so a turn runs in a worker thread (``agentkit.serve.http``
-bounds how many at once). One :class:`Advisor` per worker process serves every request; each turn
-has its own run context, so concurrent turns never share per-run state.
+A turn runs on the event loop (:meth:`Advisor.aask`, ``AgentRuntime.arun``): the gateway's model
+calls and the session store's reads and writes are awaited, so one worker serves many sessions
+with no thread per turn (``agentkit.serve.http`` bounds how many at once). One :class:`Advisor`
+per worker process serves every request; each turn has its own run context, so concurrent turns
+never share per-run state. The sync methods (:meth:`Advisor.ask`) remain for callers without a
+loop.
 """
 
 from __future__ import annotations
@@ -243,13 +246,16 @@ class Advisor:
 
     def ask(self, prompt: str, session: str, on_text: Callable[[str], None] | None) -> Answer:
         from agentkit.agents.dr.agent import ask
-        from agentkit.ops import KillSwitchOn, current
 
-        answer = ask(self.runtime, prompt, session, on_text=on_text)
-        overrides = current()
-        if not answer.source and overrides.kill_switch:  # stopped at a step: no answer at all
-            raise KillSwitchOn(overrides, running=True)
-        return answer
+        return _answered(ask(self.runtime, prompt, session, on_text=on_text))
+
+    async def aask(
+        self, prompt: str, session: str, on_text: Callable[[str], None] | None
+    ) -> Answer:
+        """:meth:`ask` on the event loop; ``on_text`` is called there."""
+        from agentkit.agents.dr.agent import aask
+
+        return _answered(await aask(self.runtime, prompt, session, on_text=on_text))
 
     def refused(self) -> str | None:
         """Why a new turn is refused right now (the operator's kill switch), or None."""
@@ -262,8 +268,16 @@ class Advisor:
         from agentkit.agents.dr.agent import decide, pending_approval
 
         if pending_approval(self.runtime, session) is None:
-            raise NoPendingApproval(f"session {session}: no advice waits for an approval")
+            raise _no_pending(session)
         return decide(self.runtime, session, approved, by=by)
+
+    async def adecide(self, session: str, approved: bool, by: str) -> Answer:
+        """:meth:`decide` on the event loop."""
+        from agentkit.agents.dr.agent import adecide, apending_approval
+
+        if await apending_approval(self.runtime, session) is None:
+            raise _no_pending(session)
+        return await adecide(self.runtime, session, approved, by=by)
 
     def health(self) -> Health:
         """Deep health from one canary probe per route, reused for ``health_ttl_s`` so health
@@ -287,6 +301,22 @@ class Advisor:
         meters = self.telemetry.meter_provider if self.telemetry else None
         return deep_health(Canary(self.config, state_path=state, meter_provider=meters).run_once())
 
+    async def aclose(self) -> None:
+        """Close what belongs to the event loop (the gateway's asyncio pools, the session
+        store's async side), then the rest (:meth:`close`) in a worker thread."""
+        import anyio.to_thread
+
+        try:
+            aclose = getattr(self.runtime.model, "aclose", None)
+            if callable(aclose):
+                await aclose()
+        finally:
+            try:
+                if self.store is not None:
+                    await self.store.aclose()
+            finally:
+                await anyio.to_thread.run_sync(self.close)
+
     def close(self) -> None:
         try:
             model = self.runtime.model
@@ -309,6 +339,21 @@ class Advisor:
 
                         install(None)
                         self.overrides.close()
+
+
+def _answered(answer: Answer) -> Answer:
+    """The turn's answer; a turn the kill switch stopped at a step (no answer at all) is
+    :class:`KillSwitchOn`."""
+    from agentkit.ops import KillSwitchOn, current
+
+    overrides = current()
+    if not answer.source and overrides.kill_switch:
+        raise KillSwitchOn(overrides, running=True)
+    return answer
+
+
+def _no_pending(session: str) -> NoPendingApproval:
+    return NoPendingApproval(f"session {session}: no advice waits for an approval")
 
 
 def error_status(error: BaseException) -> tuple[int, str]:
