@@ -53,6 +53,11 @@ class InputError(UserError):
     """A command-line argument or input file is invalid."""
 
 
+class OperatorStop(AgentkitError):
+    """An operator stopped the work on purpose (the kill switch): not a failure of the service,
+    so it spends no error budget (``agentkit.outcome`` ``refused``)."""
+
+
 class GateFailed(AgentkitError):
     """A quality gate (FMEA, evaluation) found items at or above its threshold."""
 

@@ -39,6 +39,7 @@ from agentkit.resilience.budget import BudgetLimits, RunBudget
 from agentkit.resilience.clock import SYSTEM_CLOCK, Clock
 from agentkit.telemetry import providers
 from agentkit.telemetry import semconv as sc
+from agentkit.telemetry.answers import records_answer
 from agentkit.tools.registry import ToolRegistry
 
 DEFAULT_RECURSION_LIMIT = 12
@@ -123,6 +124,7 @@ class AgentRuntime:
             tool_repeat_limit=self.tool_repeat_limit,
         )
 
+    @records_answer
     def run(
         self,
         inputs: dict[str, Any] | None = None,
@@ -145,6 +147,7 @@ class AgentRuntime:
                 return self._result(ctx, span, _stopped(state, error))
             return self._result(ctx, span, _ended(state))
 
+    @records_answer
     async def arun(
         self,
         inputs: dict[str, Any] | None = None,

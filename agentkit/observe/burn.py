@@ -16,9 +16,9 @@ name ``agent-slo-burn``, so every exported alarm names a runbook.
 What they watch: agentkit's answer metrics (:mod:`agentkit.telemetry.answers`),
 ``agentkit.answers`` (a counter) and ``agentkit.answer.duration`` (a histogram, seconds), both
 with ``gen_ai.agent.name`` (the capability) and ``agentkit.outcome`` (ok, degraded, paused,
-error). The latency ratio uses CloudWatch's percentile-rank statistic, ``PR(:t)``: the
-percentage of values at or below ``t`` (CloudWatch User Guide, "CloudWatch statistics
-definitions").
+refused, rejected, error). The latency ratio uses CloudWatch's percentile-rank statistic,
+``PR(:t)``: the percentage of values at or below ``t`` (CloudWatch User Guide, "CloudWatch
+statistics definitions").
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ COMPOSITE = "agent-slo-burn"
 ANSWERS = "agentkit.answers"
 DURATION = "agentkit.answer.duration"
 AGENT = "gen_ai.agent.name"
-FAILED = ("degraded", "error")  # outcomes that spend the success budget (paused: neither)
+FAILED = ("degraded", "error")  # spend the success budget (paused, refused, rejected: neither)
 ANSWERED = ("ok", "degraded")  # outcomes whose latency counts
 
 

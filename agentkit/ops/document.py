@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from agentkit.errors import AgentkitError, UserError
+from agentkit.errors import OperatorStop, UserError
 
 KILL_SWITCH, PIN, MAX_TOKENS, TOOL_PREFIX = "kill_switch", "pin", "max_tokens", "tool."
 KEYS = (KILL_SWITCH, PIN, MAX_TOKENS, "tool.NAME")
@@ -35,7 +35,7 @@ class OpsError(UserError):
     """A mistake in an override an operator set (a key, a value)."""
 
 
-class KillSwitchOn(AgentkitError):
+class KillSwitchOn(OperatorStop):
     """The operator's kill switch is on: the run was refused, or stopped at its next step."""
 
     def __init__(self, overrides: Overrides, *, running: bool = False) -> None:

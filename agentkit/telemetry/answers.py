@@ -7,8 +7,11 @@ A capability is an agent (``gen_ai.agent.name``, e.g. ``dr-advisor``). Each run 
 - ``ok``: the run completed with an answer that is not degraded;
 - ``degraded``: it completed, but on a fallback path (a template answer, a missing tool);
 - ``paused``: it stopped for a person's approval (neither a success nor a failure);
+- ``refused``: the operator's kill switch refused or stopped it (on purpose: no error budget
+  spent, so an SLO burn alarm never evacuates a Region because an operator stopped the agent);
+- ``rejected``: the input was a user's mistake (``error.type``; exit 2 on the CLI);
 - ``error``: it stopped without an answer (``agentkit.stop_reason``: a budget, the recursion
-  limit, a tool loop, the kill switch) or raised (``error.type``: the exception class).
+  limit, a tool loop) or raised anything else (``error.type``: the exception class).
 
 The answer success rate of a capability is ``ok / (ok + degraded + error)``. The runtime records
 each run by decorating ``AgentRuntime.run`` and ``arun`` with :func:`records_answer` (or with
@@ -26,12 +29,15 @@ from typing import Any, Protocol, TypeVar, cast
 
 from opentelemetry.metrics import MeterProvider
 
+from agentkit.errors import OperatorStop, UserError
 from agentkit.telemetry import providers
 from agentkit.telemetry import semconv as sc
 from agentkit.telemetry.metrics import DURATION_BUCKETS_S
 
 OK, DEGRADED, PAUSED, ERROR = "ok", "degraded", "paused", "error"
+REFUSED, REJECTED = "refused", "rejected"
 COMPLETED, INTERRUPTED = "completed", "interrupted"
+KILL_SWITCH = "kill_switch"  # agentkit.ops.document.STOP_REASON (ops sits above telemetry)
 
 
 class RunOutcome(Protocol):
@@ -48,10 +54,21 @@ def outcome_of(result: RunOutcome) -> tuple[str, dict[str, str]]:
     """``agentkit.outcome`` of a run that returned, and the attributes that explain it."""
     if result.stop_reason == INTERRUPTED:
         return PAUSED, {}
+    if result.stop_reason == KILL_SWITCH:
+        return REFUSED, {sc.STOP_REASON: KILL_SWITCH}
     if result.stop_reason != COMPLETED:
         reason = result.stop_reason.split(":", 1)[0]  # budget_exceeded:tokens -> budget_exceeded
         return ERROR, {sc.STOP_REASON: reason}
     return (DEGRADED if result.degraded else OK), {}
+
+
+def outcome_of_error(error: Exception) -> str:
+    """``agentkit.outcome`` of a run that raised ``error``."""
+    if isinstance(error, OperatorStop):
+        return REFUSED
+    if isinstance(error, UserError):
+        return REJECTED
+    return ERROR
 
 
 class AnswerMetrics:
@@ -97,15 +114,16 @@ def answer_recorded(
     monotonic: Callable[[], float] = time.monotonic,
 ) -> Iterator[AnswerRecord]:
     """Record one run of ``agent``: its outcome from the result given to
-    :meth:`AnswerRecord.ended`, or ``error`` with the exception's class when the block raised
-    (a refused run, all routes failed). A block that ends without a result records nothing."""
+    :meth:`AnswerRecord.ended`, or, when the block raised, :func:`outcome_of_error` with the
+    exception's class. A block that ends without a result records nothing."""
     record = AnswerRecord()
     started = monotonic()
     metrics = AnswerMetrics(meter_provider)
     try:
         yield record
     except Exception as error:
-        metrics.record(agent, ERROR, monotonic() - started, {sc.ERROR_TYPE: type(error).__name__})
+        outcome = outcome_of_error(error)
+        metrics.record(agent, outcome, monotonic() - started, {sc.ERROR_TYPE: type(error).__name__})
         raise
     if record.result is not None:
         outcome, attributes = outcome_of(record.result)

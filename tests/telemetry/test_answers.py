@@ -12,8 +12,10 @@ import pytest
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 
 from agentkit.config import TelemetryConfig
+from agentkit.errors import InputError
+from agentkit.ops.document import STOP_REASON, KillSwitchOn, Overrides
 from agentkit.telemetry import semconv as sc
-from agentkit.telemetry.answers import outcome_of, records_answer
+from agentkit.telemetry.answers import KILL_SWITCH, outcome_of, records_answer
 from agentkit.telemetry.setup import start
 
 
@@ -30,7 +32,7 @@ class Result:
         (Result(degraded=True), "degraded", {}),
         (Result("interrupted"), "paused", {}),
         (Result("budget_exceeded:tokens"), "error", {sc.STOP_REASON: "budget_exceeded"}),
-        (Result("kill_switch"), "error", {sc.STOP_REASON: "kill_switch"}),
+        (Result("kill_switch"), "refused", {sc.STOP_REASON: "kill_switch"}),
         (Result("recursion_limit", degraded=True), "error", {sc.STOP_REASON: "recursion_limit"}),
     ],
 )
@@ -74,12 +76,18 @@ def recorded(reader: InMemoryMetricReader) -> dict[str, list[dict[str, Any]]]:
 def test_run_and_arun_record_one_answer_each_with_its_outcome() -> None:
     reader = InMemoryMetricReader()
     telemetry = start(TelemetryConfig(), metric_readers=[reader])
-    runtime = Runtime([Result(), Result(degraded=True), ValueError("boom")])
+    refused = KillSwitchOn(Overrides(kill_switch=True))
+    mistake = InputError("residency: 'atlantis' is not a geography")
+    runtime = Runtime([Result(), Result(degraded=True), ValueError("boom"), refused, mistake])
     with telemetry.scope():
         assert runtime.run("q") == Result()
         assert asyncio.run(runtime.arun("q")) == Result(degraded=True)
         with pytest.raises(ValueError, match="boom"):
             runtime.run("q")
+        with pytest.raises(KillSwitchOn):
+            runtime.run("q")
+        with pytest.raises(InputError):
+            asyncio.run(runtime.arun("q"))
     metrics = recorded(reader)
     telemetry.shutdown()
     answers = sorted(metrics[sc.METRIC_ANSWERS], key=lambda p: p[sc.OUTCOME])
@@ -87,7 +95,11 @@ def test_run_and_arun_record_one_answer_each_with_its_outcome() -> None:
         {sc.AGENT_NAME: "advisor", sc.OUTCOME: "degraded"},
         {sc.AGENT_NAME: "advisor", sc.OUTCOME: "error", sc.ERROR_TYPE: "ValueError"},
         {sc.AGENT_NAME: "advisor", sc.OUTCOME: "ok"},
+        # on purpose or the user's mistake: outside the success ratio (agentkit.observe.burn)
+        {sc.AGENT_NAME: "advisor", sc.OUTCOME: "refused", sc.ERROR_TYPE: "KillSwitchOn"},
+        {sc.AGENT_NAME: "advisor", sc.OUTCOME: "rejected", sc.ERROR_TYPE: "InputError"},
     ]
-    assert len(metrics[sc.METRIC_ANSWER_DURATION]) == 3
+    assert len(metrics[sc.METRIC_ANSWER_DURATION]) == 5
+    assert KILL_SWITCH == STOP_REASON  # the one name, seen from below the ops layer
     assert Runtime.run.__name__ == "run"
     assert inspect.iscoroutinefunction(Runtime.arun)
