@@ -181,8 +181,11 @@ class OpsAppConfig(Frozen):
     environment: str = Field(min_length=1, max_length=128)
     profile: str = Field(min_length=1, max_length=128)
     region: str = Field(pattern=r"^[a-z]{2}(-[a-z]+)+-\d$")
-    deployment_strategy: str = Field(
-        default="AppConfig.AllAtOnce",  # predefined: every target at once, no bake time
+    # ``ops set`` needs a strategy with no duration and no bake (docs/ops.md): every predefined
+    # one bakes (AppConfig.AllAtOnce: 10 minutes) and AppConfig refuses the next deployment
+    # meanwhile; None: ``ops set`` says how to create one (workers do not need it)
+    deployment_strategy: str | None = Field(
+        default=None,
         pattern=r"(^[a-z0-9]{4,7}$|^AppConfig\.[A-Za-z0-9]{9,40}$)",  # botocore's appconfig model
     )
 

@@ -122,10 +122,12 @@ def _apply(settings: AgentkitConfig, made: Change) -> None:
     finally:
         store.close()
     now = overrides.summary() or "none"
-    deployed = " of the deployment's end" if settings.ops.backend == "appconfig" else ""
+    appconfig = settings.ops.appconfig if settings.ops.backend == "appconfig" else None
+    # the strategy was checked to deploy at once, without bake: the change is live in seconds
+    how = f"deployed at once (strategy {appconfig.deployment_strategy}); " if appconfig else ""
     typer.echo(
-        f"overrides now: {now} ({store.where}); every worker applies them within "
-        f"{reread_s(settings):g} s{deployed}"
+        f"overrides now: {now} ({store.where}); {how}every worker applies them within "
+        f"{reread_s(settings):g} s"
     )
 
 

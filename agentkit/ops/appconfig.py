@@ -6,14 +6,24 @@ call returned (``NextPollConfigurationToken``; each token is good for one call),
 than the ``NextPollIntervalInSeconds`` it asked for. An empty ``Configuration`` means "unchanged
 since your last call": the last reading stands. AppConfig's shortest poll interval is 15 s
 (``RequiredMinimumPollIntervalInSeconds``, botocore's model), so a change reaches every worker
-within the deployment's duration plus 15 s (``AppConfig.AllAtOnce``, the default strategy,
-deploys at once).
+within 15 s of its deployment's end.
 
-``agentkit ops set`` and ``clear`` read the newest hosted version, apply the change, write it as a
-new hosted version (``CreateHostedConfigurationVersion`` with ``LatestVersionNumber``, so a
-concurrent change is refused rather than lost) and deploy it (``StartDeployment``). The audit
-line (who, what, when) goes to the local audit file and into the version's and the deployment's
-``Description``. The document is the file backend's JSON.
+AppConfig runs one deployment per environment at a time (a second ``StartDeployment`` is a
+``ConflictException`` until the first one, bake time included, ends; aws/aws-cdk#29345), and every
+predefined strategy bakes: ``AppConfig.AllAtOnce`` watches alarms for 10 minutes after it deploys
+(AWS AppConfig User Guide, "Using predefined deployment strategies"). The kill switch could then not
+be turned off for 10 minutes. So ``ops set`` and ``clear`` deploy only with a strategy of zero
+duration and zero bake (``ops.appconfig.deployment_strategy``, created as docs/ops.md says), checked
+with ``GetDeploymentStrategy`` before anything is written.
+
+``agentkit ops set`` and ``clear`` apply the change to the version the environment runs (the last
+``COMPLETE`` deployment of the profile, ``ListDeployments``), never to a newer hosted version
+whose deployment failed or never started (that change was reported as not made), write the result
+as the next hosted version (``CreateHostedConfigurationVersion`` with ``LatestVersionNumber``, so
+a concurrent change is refused rather than lost) and deploy it (``StartDeployment``). A
+deployment of the profile still in progress refuses the change before anything is written. The
+audit line (who, what, when) goes to the local audit file and into the version's and the
+deployment's ``Description``. The document is the file backend's JSON.
 
 boto3 is imported only here, when the backend is used.
 """
@@ -49,6 +59,14 @@ _MISCONFIGURED = (
     "BadRequestException",
     "AccessDeniedException",
     "UnrecognizedClientException",
+)
+# A deployment still running or rolling back: the environment takes no other until it ends.
+_IN_PROGRESS = ("DEPLOYING", "BAKING", "VALIDATING", "ROLLING_BACK")
+# How to make the strategy ``ops set`` needs (CreateDeploymentStrategy, botocore's model).
+CREATE_STRATEGY = (
+    "aws appconfig create-deployment-strategy --name agentkit-ops-immediate "
+    "--deployment-duration-in-minutes 0 --final-bake-time-in-minutes 0 --growth-factor 100 "
+    "--replicate-to NONE"
 )
 
 
@@ -128,12 +146,14 @@ class AppConfigStore:
     # --- what ``ops set`` and ``ops clear`` write -------------------------------------------
 
     def update(self, change: Change) -> Overrides:
-        """Apply ``change`` to the newest hosted version, store the result as the next version
-        and deploy it."""
+        """Apply ``change`` to the deployed version, store the result as the next hosted version
+        and deploy it with a strategy of no duration and no bake."""
         s = self.settings
         line = change.audit_line(self.where)
         with self._aws("the change was not made"):
-            latest, current = self._newest()
+            strategy = self._immediate_strategy()
+            newest = self._newest_number()
+            current = self._deployed()
             fields = apply(current.fields(), change)
             create: dict[str, Any] = {
                 "ApplicationId": s.application,
@@ -142,14 +162,14 @@ class AppConfigStore:
                 "ContentType": CONTENT_TYPE,
                 "Description": line[:DESCRIPTION_CHARS],
             }
-            if latest is not None:
-                create["LatestVersionNumber"] = latest  # refused if someone wrote meanwhile
+            if newest is not None:
+                create["LatestVersionNumber"] = newest  # refused if someone wrote meanwhile
             version = self.control.create_hosted_configuration_version(**create)["VersionNumber"]
         with self._aws(f"version {version} is stored but was not deployed"):
             self.control.start_deployment(
                 ApplicationId=s.application,
                 EnvironmentId=s.environment,
-                DeploymentStrategyId=s.deployment_strategy,
+                DeploymentStrategyId=strategy,
                 ConfigurationProfileId=s.profile,
                 ConfigurationVersion=str(version),
                 Description=line[:DESCRIPTION_CHARS],
@@ -157,8 +177,31 @@ class AppConfigStore:
         append_audit(self.audit, line)
         return Overrides.from_fields(fields, {"by": change.by, "at": change.at})
 
-    def _newest(self) -> tuple[int | None, Overrides]:
-        """The newest hosted version's number and document (None, none: no version yet)."""
+    def _immediate_strategy(self) -> str:
+        """``ops.appconfig.deployment_strategy``, checked to deploy at once and not bake: else
+        the environment would refuse the next change (the kill switch's ``off``) until it ends."""
+        named = self.settings.deployment_strategy
+        if named is None:
+            raise OpsMisconfigured(
+                f"{self.where}: the change was not made: ops.appconfig.deployment_strategy is not "
+                "set and every predefined strategy bakes (AppConfig.AllAtOnce: 10 minutes, "
+                f"refusing every other change meanwhile); create one with `{CREATE_STRATEGY}` "
+                "and set its id"
+            )
+        strategy = self.control.get_deployment_strategy(DeploymentStrategyId=named)
+        duration = int(strategy.get("DeploymentDurationInMinutes", 0))
+        bake = int(strategy.get("FinalBakeTimeInMinutes", 0))
+        if duration or bake:
+            raise OpsMisconfigured(
+                f"{self.where}: the change was not made: deployment strategy {named} deploys "
+                f"over {duration} min and bakes {bake} min, and the environment refuses every "
+                f"other change meanwhile; create one with `{CREATE_STRATEGY}` and set "
+                "ops.appconfig.deployment_strategy to its id"
+            )
+        return named
+
+    def _newest_number(self) -> int | None:
+        """The newest hosted version's number (None: no version yet)."""
         s = self.settings
         paginator = self.control.get_paginator("list_hosted_configuration_versions")
         numbers = [
@@ -168,15 +211,39 @@ class AppConfigStore:
             )
             for item in page.get("Items", [])
         ]
-        if not numbers:
-            return None, Overrides()
-        newest = max(numbers)
+        return max(numbers) if numbers else None
+
+    def _deployed(self) -> Overrides:
+        """The document the environment runs: the version of the profile's last ``COMPLETE``
+        deployment (none deployed yet: no overrides). A deployment in progress refuses."""
+        s = self.settings
+        paginator = self.control.get_paginator("list_deployments")
+        pages = paginator.paginate(ApplicationId=s.application, EnvironmentId=s.environment)
+        for page in pages:  # newest first (ListDeployments' order)
+            for item in page.get("Items", []):
+                if item.get("ConfigurationProfileId") not in (None, s.profile):
+                    continue  # another profile's deployment to the same environment
+                state = item.get("State")
+                if state in _IN_PROGRESS:
+                    raise OpsUnavailable(
+                        f"{self.where}: the change was not made: deployment "
+                        f"{item.get('DeploymentNumber')} (version "
+                        f"{item.get('ConfigurationVersion')}) is {state}; run the command "
+                        "again when it ends"
+                    )
+                if state == "COMPLETE":
+                    return self._version(str(item["ConfigurationVersion"]))
+                # ROLLED_BACK, REVERTED: that version is not what the workers run
+        return Overrides()
+
+    def _version(self, number: str) -> Overrides:
+        s = self.settings
         version = self.control.get_hosted_configuration_version(
-            ApplicationId=s.application, ConfigurationProfileId=s.profile, VersionNumber=newest
+            ApplicationId=s.application, ConfigurationProfileId=s.profile, VersionNumber=int(number)
         )
         content = version["Content"]
         body = content.read() if hasattr(content, "read") else content
-        return newest, parse_document(bytes(body).decode("utf-8", "replace"), self.where)
+        return parse_document(bytes(body).decode("utf-8", "replace"), self.where)
 
     # --- AWS errors as one line -------------------------------------------------------------
 
@@ -202,8 +269,8 @@ class AppConfigStore:
                 ) from None
             if code == "ConflictException":
                 raise OpsUnavailable(
-                    f"{self.where}: {what}: {message} (another change or a deployment is in "
-                    "progress); run the command again when it ends"
+                    f"{self.where}: {what}: {message} (another change, or a deployment or its "
+                    "bake time, is in progress); run the command again when it ends"
                 ) from None
             raise OpsUnavailable(f"{self.where}: {what}: {code}: {message}") from None
         except BotoCoreError as error:

@@ -5,15 +5,16 @@ function with the JSON payload ``{"step", "type", "params", "ops"}``; Region swi
 execution metadata (``InvokedBy``, ``PlanArn``, ``ExecutionId``, ``StepName``) into the top level
 (botocore's ``arc-region-switch`` model, ``Lambdas.payload``). :func:`handler` applies ``"ops"``
 (:meth:`agentkit.ops.steps.OpsAction.to_json`) to the control document of the backend the
-packaged ``agentkit.yaml`` names (``ops:``: Redis or AppConfig for a fleet; a file only for one
-host), exactly as ``agentkit ops set`` / ``clear`` would, with the audit line's ``by`` naming the
-plan execution. It returns what the document holds now.
+packaged ``agentkit.yaml`` names (``ops:``: Redis or AppConfig, the fleet's; a file backend
+only off Lambda, e.g. locally), exactly as ``agentkit ops set`` / ``clear`` would, with the audit
+line's ``by`` naming the plan execution. It returns what the document holds now.
 
 Region switch re-runs a custom action that does not succeed within its retry interval, until the
 step's timeout; so every failure raises (the invocation fails) rather than returning a result
 that would let the plan go on: a payload without ``"ops"`` (a step type no override carries out:
 give the step a ``function`` param naming the Lambda that does), a value ``agentkit ops`` would
-refuse, or a backend that cannot be reached. Applying the same payload twice is harmless.
+refuse, a backend that cannot be reached, or the file backend on Lambda (its /tmp is the
+container's own: no worker would see the change). Applying the same payload twice is harmless.
 
 Configuration (the function's environment): ``AGENTKIT_CONFIG``, the agentkit.yaml packaged with
 the function (default ``agentkit.yaml`` beside the handler, in ``LAMBDA_TASK_ROOT``).
@@ -54,6 +55,7 @@ def handler(event: Mapping[str, Any], context: Any) -> dict[str, Any]:
     action = action_of(event)
     _lambda_home()
     config = load_config(config_path(), check_residency=False)
+    _check_backend(config)
     _check_pin(config, action)
     made = (
         change(action.fields, by=invoked_by(event))
@@ -106,9 +108,23 @@ def config_path() -> Path:
     return Path(os.environ.get("LAMBDA_TASK_ROOT", ".")) / "agentkit.yaml"
 
 
+def _on_lambda() -> bool:
+    return "AWS_LAMBDA_FUNCTION_NAME" in os.environ  # set by the Lambda runtime
+
+
 def _lambda_home() -> None:
-    if "AWS_LAMBDA_FUNCTION_NAME" in os.environ:  # on Lambda: only /tmp is writable
+    if _on_lambda():  # on Lambda: only /tmp is writable
         os.environ.setdefault("AGENTKIT_HOME", LAMBDA_HOME)
+
+
+def _check_backend(config: AgentkitConfig) -> None:
+    """On Lambda a file document is this one container's /tmp, which no worker reads: applying
+    it there would report success and change nothing."""
+    if _on_lambda() and config.ops.backend == "file":
+        raise OpsError(
+            f"{config_path()}: ops.backend is file, which on Lambda is this container's /tmp "
+            "and no worker reads it; set ops.backend to redis or appconfig (the fleet's document)"
+        )
 
 
 def _check_pin(config: AgentkitConfig, action: OpsAction) -> None:

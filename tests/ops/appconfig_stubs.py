@@ -16,8 +16,13 @@ from botocore.stub import ANY, Stubber
 
 from agentkit.config import OpsAppConfig
 
+STRATEGY = "imm0001"  # a custom strategy: no duration, no bake (docs/ops.md)
 SETTINGS = OpsAppConfig(
-    application="abc1234", environment="env5678", profile="prof901", region="us-east-1"
+    application="abc1234",
+    environment="env5678",
+    profile="prof901",
+    region="us-east-1",
+    deployment_strategy=STRATEGY,
 )
 IDS = {"ApplicationId": "abc1234", "ConfigurationProfileId": "prof901"}
 
@@ -80,6 +85,55 @@ class AppConfigStubs:
 
     # --- appconfig (ops set / clear) -------------------------------------------------------
 
+    def strategy(self, duration: int = 0, bake: int = 0, named: str = STRATEGY) -> None:
+        self.control_stub.add_response(
+            "get_deployment_strategy",
+            {
+                "Id": named,
+                "Name": "agentkit-ops-immediate",
+                "DeploymentDurationInMinutes": duration,
+                "GrowthType": "LINEAR",
+                "GrowthFactor": 100.0,
+                "FinalBakeTimeInMinutes": bake,
+                "ReplicateTo": "NONE",
+            },
+            {"DeploymentStrategyId": named},
+        )
+
+    def deployments(self, *items: tuple[int, str, str] | tuple[int, str, str, str]) -> None:
+        """The environment's deployments, newest first: (number, version, state[, profile])."""
+        summaries = [
+            {
+                "DeploymentNumber": item[0],
+                "ConfigurationProfileId": item[3] if len(item) > 3 else SETTINGS.profile,
+                "ConfigurationName": "ops",
+                "ConfigurationVersion": item[1],
+                "DeploymentDurationInMinutes": 0,
+                "GrowthType": "LINEAR",
+                "GrowthFactor": 100.0,
+                "FinalBakeTimeInMinutes": 0,
+                "State": item[2],
+                "PercentageComplete": 100.0,
+            }
+            for item in items
+        ]
+        self.control_stub.add_response(
+            "list_deployments",
+            {"Items": summaries},
+            {"ApplicationId": SETTINGS.application, "EnvironmentId": SETTINGS.environment},
+        )
+
+    def reads(self, newest: int | None, deployed: int | None, doc: dict[str, Any]) -> None:
+        """What every change reads first: the strategy, the newest hosted version, the version
+        the environment runs (its last COMPLETE deployment) and that version's document."""
+        self.strategy()
+        self.versions(*(range(1, newest + 1) if newest else ()))
+        if deployed is None:
+            self.deployments()
+        else:
+            self.deployments((deployed, str(deployed), "COMPLETE"))
+            self.version(deployed, doc)
+
     def versions(self, *numbers: int) -> None:
         items = [{**IDS, "VersionNumber": n, "ContentType": "application/json"} for n in numbers]
         self.control_stub.add_response(
@@ -111,7 +165,7 @@ class AppConfigStubs:
             "create_hosted_configuration_version", {**IDS, "VersionNumber": new}, expected
         )
 
-    def deploy(self, version: int, strategy: str = "AppConfig.AllAtOnce") -> None:
+    def deploy(self, version: int, strategy: str = STRATEGY) -> None:
         self.control_stub.add_response(
             "start_deployment",
             {

@@ -75,10 +75,12 @@ def test_an_expired_token_starts_a_new_session(aws: AppConfigStubs, tmp_path: Pa
     assert backend.read().max_tokens == 256
 
 
-def test_set_writes_the_next_hosted_version_over_the_newest_and_deploys_it(
+def test_set_writes_the_next_hosted_version_over_the_deployed_one_and_deploys_it(
     aws: AppConfigStubs, tmp_path: Path
 ) -> None:
+    aws.strategy()
     aws.versions(1, 3, 2)
+    aws.deployments((9, "3", "COMPLETE"), (8, "2", "COMPLETE"))
     aws.version(3, document(max_tokens="512"))
     aws.create(latest=3, new=4)
     aws.deploy(4)
@@ -94,7 +96,7 @@ def test_set_writes_the_next_hosted_version_over_the_newest_and_deploys_it(
 
 
 def test_the_first_change_creates_the_first_version(aws: AppConfigStubs, tmp_path: Path) -> None:
-    aws.versions()
+    aws.reads(newest=None, deployed=None, doc={})
     aws.create(latest=None, new=1)
     aws.deploy(1)
     store(aws, tmp_path).update(change({"pin": "us-west-2"}, by="dan"))
@@ -102,12 +104,11 @@ def test_the_first_change_creates_the_first_version(aws: AppConfigStubs, tmp_pat
 
 
 def test_a_concurrent_change_is_refused_not_lost(aws: AppConfigStubs, tmp_path: Path) -> None:
-    aws.versions(3)
-    aws.version(3, document())
+    aws.reads(newest=3, deployed=3, doc=document())
     aws.control_stub.add_client_error(
         "create_hosted_configuration_version", "ConflictException", "version 4 exists"
     )
-    with pytest.raises(OpsUnavailable, match="another change or a deployment is in progress"):
+    with pytest.raises(OpsUnavailable, match="another change, or a deployment or its bake"):
         store(aws, tmp_path).update(change({"kill_switch": "on"}, by="erin"))
     assert not (tmp_path / "audit.jsonl").exists()  # no audit line for a change not made
 
@@ -115,14 +116,76 @@ def test_a_concurrent_change_is_refused_not_lost(aws: AppConfigStubs, tmp_path: 
 def test_a_deployment_in_progress_leaves_the_version_stored_and_says_so(
     aws: AppConfigStubs, tmp_path: Path
 ) -> None:
-    aws.versions(3)
-    aws.version(3, document())
+    aws.reads(newest=3, deployed=3, doc=document())
     aws.create(latest=3, new=4)
     aws.control_stub.add_client_error(
         "start_deployment", "ConflictException", "a deployment is in progress"
     )
-    with pytest.raises(OpsUnavailable, match="version 4 is stored but was not deployed"):
+    with pytest.raises(OpsUnavailable, match="version 4 is stored but was not deployed") as e:
         store(aws, tmp_path).update(change({"kill_switch": "on"}, by="erin"))
+    assert "a deployment or its bake time, is in progress" in str(e.value)
+
+
+def test_a_strategy_that_bakes_is_refused_before_anything_is_written(
+    aws: AppConfigStubs, tmp_path: Path
+) -> None:
+    """AppConfig.AllAtOnce bakes 10 minutes, and the environment takes no other deployment
+    meanwhile: the kill switch could not be turned off."""
+    aws.strategy(duration=0, bake=10)
+    with pytest.raises(OpsMisconfigured) as refused:
+        store(aws, tmp_path).update(change({"kill_switch": "on"}, by="erin"))
+    message = str(refused.value)
+    assert "\n" not in message
+    assert f"deployment strategy {SETTINGS.deployment_strategy} deploys over 0 min" in message
+    assert "bakes 10 min" in message
+    assert "--deployment-duration-in-minutes 0 --final-bake-time-in-minutes 0" in message
+    assert "set ops.appconfig.deployment_strategy to its id" in message
+    assert aws.created == []  # no version written, nothing deployed
+    assert not (tmp_path / "audit.jsonl").exists()
+
+
+def test_no_strategy_named_is_refused_with_how_to_create_one(
+    aws: AppConfigStubs, tmp_path: Path
+) -> None:
+    unnamed = SETTINGS.model_copy(update={"deployment_strategy": None})
+    backend = AppConfigStore(unnamed, aws.control, aws.data, tmp_path / "audit.jsonl")
+    with pytest.raises(OpsMisconfigured, match="deployment_strategy is not set") as refused:
+        backend.update(change({"kill_switch": "on"}, by="erin"))
+    assert "aws appconfig create-deployment-strategy" in str(refused.value)
+    assert aws.created == []  # no AWS call at all (the stubs hold nothing)
+
+
+def test_a_change_builds_on_the_deployed_version_not_a_newer_one_that_failed(
+    aws: AppConfigStubs, tmp_path: Path
+) -> None:
+    """Version 3 (kill_switch=on) was stored but its deployment rolled back, and version 4's never
+    started: the operator was told both failed. The next change builds on version 2, the one the
+    environment runs, so it deploys neither."""
+    aws.strategy()
+    aws.versions(1, 2, 3, 4)
+    aws.deployments(
+        (12, "1", "COMPLETE", "other01"),  # another profile deployed to the same environment
+        (11, "3", "ROLLED_BACK"),
+        (10, "2", "COMPLETE"),
+        (9, "1", "COMPLETE"),
+    )
+    aws.version(2, document(max_tokens="512"))
+    aws.create(latest=4, new=5)
+    aws.deploy(5)
+    now = store(aws, tmp_path).update(change({"pin": "us-west-2"}, by="fay"))
+    assert now.fields() == {"max_tokens": "512", "pin": "us-west-2"}
+    assert aws.written()["overrides"] == {"max_tokens": "512", "pin": "us-west-2"}
+
+
+def test_a_deployment_in_progress_refuses_the_change_before_it_is_written(
+    aws: AppConfigStubs, tmp_path: Path
+) -> None:
+    aws.strategy()
+    aws.versions(1, 2)
+    aws.deployments((4, "2", "DEPLOYING"), (3, "1", "COMPLETE"))
+    with pytest.raises(OpsUnavailable, match="deployment 4 \\(version 2\\) is DEPLOYING"):
+        store(aws, tmp_path).update(change({"kill_switch": "off"}, by="gus"))
+    assert aws.created == []
 
 
 # --- the CLI, with boto3's clients replaced by the stubbed ones --------------------------------
@@ -135,7 +198,7 @@ def cli_config(tmp_path: Path) -> Path:
         "ops:\n  backend: appconfig\n"
         f"  audit: {tmp_path / 'audit.jsonl'}\n"
         "  appconfig: {application: abc1234, environment: env5678, profile: prof901, "
-        "region: us-east-1}\n"
+        "region: us-east-1, deployment_strategy: imm0001}\n"
     )
     return path
 
@@ -164,7 +227,7 @@ def test_ops_set_and_show_on_appconfig(
     stubbed_boto3: AppConfigStubs, cli_config: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     aws = stubbed_boto3
-    aws.versions()
+    aws.reads(newest=None, deployed=None, doc={})
     aws.create(latest=None, new=1)
     aws.deploy(1)
     code, out, err = cli(
@@ -172,7 +235,9 @@ def test_ops_set_and_show_on_appconfig(
     )
     assert code == 0, err
     assert "overrides now: kill_switch=on (appconfig us-east-1 application abc1234" in out
-    assert out.rstrip().endswith("every worker applies them within 15 s of the deployment's end")
+    assert out.rstrip().endswith(
+        "deployed at once (strategy imm0001); every worker applies them within 15 s"
+    )
     aws.session("t0")
     aws.latest("t0", "t1", aws.written())
     code, out, err = cli("ops", "show", "--json", "-c", str(cli_config), capsys=capsys)
@@ -213,3 +278,21 @@ def test_no_credentials_is_one_line_and_exit_2(
 def test_a_worker_keeps_its_last_reading_when_appconfig_is_misconfigured() -> None:
     assert issubclass(OpsMisconfigured, OpsUnavailable)  # what OverrideView catches
     assert OpsMisconfigured("x").exit_code == 2
+
+
+def test_ops_set_without_a_strategy_is_one_line_and_exit_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "agentkit.yaml"
+    path.write_text(
+        "ops:\n  backend: appconfig\n"
+        f"  audit: {tmp_path / 'audit.jsonl'}\n"
+        "  appconfig: {application: abc1234, environment: env5678, profile: prof901, "
+        "region: us-east-1}\n"
+    )
+    code, _out, err = cli("ops", "set", "kill_switch=on", "-c", str(path), capsys=capsys)
+    assert code == 2
+    assert err.count("\n") == 1
+    assert "Traceback" not in err
+    assert "ops.appconfig.deployment_strategy is not set" in err
+    assert not (tmp_path / "audit.jsonl").exists()

@@ -243,12 +243,12 @@ def test_appconfig_backend(
     path.write_text(
         ROUTES + "ops:\n  backend: appconfig\n"
         "  appconfig: {application: abc1234, environment: env5678, profile: prof901, "
-        "region: us-east-1}\n"
+        "region: us-east-1, deployment_strategy: imm0001}\n"
     )
     monkeypatch.setenv("AGENTKIT_CONFIG", str(path))
     runbook = next(rb for rb in load_all() if rb.id == "agent-kill-switch")
     kill = next(s for s in runbook.spec["steps"] if s["id"] == "kill")
-    aws.versions()
+    aws.reads(newest=None, deployed=None, doc={})
     aws.create(latest=None, new=1)
     aws.deploy(1)
     result = handler(arc_event(action_payload(kill), "kill"), None)
@@ -259,3 +259,16 @@ def test_appconfig_backend(
     now = worker_view(path).current()  # a worker reads the deployed version
     assert now.kill_switch
     assert now.set_by == "arc-region-switch:exec-1:kill"
+
+
+def test_the_file_backend_on_lambda_fails_rather_than_change_the_containers_tmp(
+    file_config: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "agentkit-runbook-action")
+    monkeypatch.setenv("AGENTKIT_HOME", str(tmp_path / "home"))
+    kill = {"id": "kill", "type": "agent.kill_switch", "params": {"state": "on"}}
+    with pytest.raises(OpsError, match=r"ops\.backend is file") as refused:
+        handler(arc_event(action_payload(kill), "kill"), None)
+    assert "set ops.backend to redis or appconfig" in str(refused.value)
+    assert "\n" not in str(refused.value)
+    assert not (tmp_path / "ops.json").exists()  # nothing was written anywhere
