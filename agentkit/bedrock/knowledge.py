@@ -27,6 +27,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from opentelemetry.metrics import MeterProvider
 from opentelemetry.trace import SpanKind, Status, StatusCode, TracerProvider
 
 from agentkit.bedrock.clients import credentials_for, is_loopback, service_client
@@ -283,6 +284,7 @@ class KnowledgeRetriever:
         rng: random.Random | None = None,
         tracer_provider: TracerProvider | None = None,
         breaker_store: BreakerStore | None = None,
+        meter_provider: MeterProvider | None = None,
     ) -> None:
         if not bases:
             raise ConfigError(
@@ -296,6 +298,11 @@ class KnowledgeRetriever:
         self.clock = clock
         self._rng = rng or random.Random()
         self._tracer = providers.get_tracer("agentkit.knowledge", tracer_provider)
+        self._calls = providers.get_meter("agentkit.knowledge", meter_provider).create_counter(
+            sc.METRIC_KB_RETRIEVALS,
+            unit="{call}",
+            description="Retrieve calls to a Knowledge Base, per Region, by outcome",
+        )
         loopback = {r: u for r, u in (model_endpoints or {}).items() if is_loopback(u)}
         self._endpoints = {name: {**loopback, **b.endpoints} for name, b in self.bases.items()}
         self.on_close: list[Callable[[], None]] = []  # what close() releases (a Redis link)
@@ -468,6 +475,7 @@ class KnowledgeRetriever:
             breaker.record_failure(error)
             elapsed = time.perf_counter() - started
             attempts.append(RetrievalAttempt(region, kb_id, "error", error.code, elapsed))
+            self._count(attempts[-1])
             raise
         except BaseException:
             breaker.release()
@@ -475,7 +483,19 @@ class KnowledgeRetriever:
         elapsed = time.perf_counter() - started
         breaker.record_success(elapsed)
         attempts.append(RetrievalAttempt(region, kb_id, "ok", None, elapsed))
+        self._count(attempts[-1])
         return raw
+
+    def _count(self, attempt: RetrievalAttempt) -> None:
+        """``agentkit.knowledge.retrievals``: one Retrieve call, its Region and outcome."""
+        attributes = {
+            sc.KNOWLEDGE_BASE_ID: attempt.model,
+            sc.CLOUD_REGION: attempt.region,
+            sc.OUTCOME: attempt.outcome,
+        }
+        if attempt.error_code:
+            attributes[sc.ERROR_TYPE] = attempt.error_code
+        self._calls.add(1, attributes)
 
     # --- the knowledge_search tool ---------------------------------------------------------------
 

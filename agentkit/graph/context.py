@@ -29,6 +29,7 @@ from agentkit.bedrock.types import ModelInterface
 from agentkit.errors import ToolLoop, ToolNotFound
 from agentkit.ops import active as ops
 from agentkit.resilience.budget import RunBudget
+from agentkit.telemetry import guardrails as guardrail_metrics
 from agentkit.tools.registry import ToolRegistry, ToolResult
 
 CONFIG_KEY = "agentkit"
@@ -74,6 +75,9 @@ class RunContext:
         self._run_span().add_event(EVENT_DEGRADED, {"reason": reason})
 
     def guardrail_event(self, stage: str, action: str, detail: str) -> None:
+        """A guard acted: an event on the run's span (with ``detail``) and one count of
+        ``agentkit.guardrail.events`` (guard, action and kind only, never the text)."""
+        guardrail_metrics.guardrail_event(stage, action, detail)
         self._run_span().add_event(
             EVENT_GUARDRAIL, {"stage": stage, "action": action, "detail": detail}
         )

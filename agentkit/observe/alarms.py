@@ -8,12 +8,15 @@ alarm's. What an alarm watches:
 
 - **agentkit's own metrics** (OpenTelemetry names, in the namespace the team's OTLP pipeline
   writes to, the ``MetricsNamespace`` parameter): answer success rate and p99 latency of the
-  gateway, the breaker state, model calls a minute.
+  gateway, model calls a minute (``AGENT``); and the events agentkit records at run time
+  (:mod:`agentkit.observe.observed`): canary failures, degraded answers, guardrail events,
+  Knowledge Base errors, tool loops, tool and model-route breakers.
 - **Bedrock's CloudWatch metrics** as AWS names them (``AWS/Bedrock``, one series per model the
   configuration's routes call, summed): throttles, server errors, ``EstimatedTPMQuotaUsage``
   against the configured quota, an anomaly band for cost.
 - **the composite** ``regional-health-composite``: any health alarm of the runbooks it triggers.
-- **signals** for the rest (application stores, AWS Health, human declarations): an alarm on
+- **signals** for the rest (application stores, AWS Health, human declarations, user reports:
+  what agentkit cannot see): an alarm on
   ``agentkit.signal`` with the dimension ``signal=<alarm name>`` that the team's detector, an
   EventBridge rule's target or an operator publishes (1 = the condition holds). The alarm
   exists, the runbook can trigger on it, and its description says what to wire.
@@ -30,6 +33,7 @@ from agentkit.runbooks.timing import DEFAULT_EVALUATION_PERIODS, DEFAULT_PERIOD_
 if TYPE_CHECKING:
     from agentkit.runbooks.model import Runbook
 
+# agentkit.observe.observed.WATCHES names the alarms on agentkit's run-time events ("signal" here).
 Kind = Literal["agent", "bedrock", "composite", "signal"]
 COMPOSITE = "regional-health-composite"
 SIGNAL_METRIC = "agentkit.signal"
@@ -95,7 +99,6 @@ AGENT: dict[str, str] = {
     "requests by outcome) below {success:g}%",
     "agent-p99-latency": "p99 of gen_ai.client.operation.duration above {latency:g} s (the "
     "read timeout of resilience.timeouts)",
-    "tool-breaker-open": "a circuit breaker open (agentkit.breaker.state = 2)",
     "agent-model-calls-spike": "model calls a minute (agentkit.gateway.requests) above {calls} "
     "(the capacity plan's peak RPM x 2)",
 }

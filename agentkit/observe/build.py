@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 from agentkit.observe import alarms as a
-from agentkit.observe import burn
+from agentkit.observe import burn, observed
 from agentkit.observe.model import (
     NAMESPACE,
     OUTCOME,
@@ -46,6 +46,7 @@ class Deployment:
     read_timeout_s: float
     quotas: dict[str, tuple[int, int]] | None  # Region -> (TPM, TPD); None: parameters
     peak_rpm: float | None
+    capabilities: tuple[str, ...] = ()  # the SLOs' (gen_ai.agent.name on agentkit.answers)
 
 
 def deployment(config: AgentkitConfig) -> Deployment:
@@ -69,7 +70,12 @@ def deployment(config: AgentkitConfig) -> Deployment:
         read_timeout_s=config.resilience.timeouts.read_s,
         quotas=quotas,
         peak_rpm=peak,
+        capabilities=tuple(s.capability for s in _slos(config)),
     )
+
+
+def _slos(config: AgentkitConfig) -> Sequence[Slo]:
+    return config.slos or default_slos(config.limits.deadline_s)
 
 
 def build_stack(config: AgentkitConfig, runbooks: list[Runbook]) -> Stack:
@@ -78,7 +84,7 @@ def build_stack(config: AgentkitConfig, runbooks: list[Runbook]) -> Stack:
     d = deployment(config)
     found = a.runbook_alarms(runbooks)
     alarms: list[Alarm] = []
-    slos = config.slos or default_slos(config.limits.deadline_s)
+    slos = _slos(config)
     if burn.COMPOSITE in found:
         alarms += burn.slo_alarms(slos, found[burn.COMPOSITE])
     alarms += [_alarm(x, d, found, runbooks) for x in found.values() if x.name != burn.COMPOSITE]
@@ -146,7 +152,9 @@ def _alarm(
         children = [c for c in a.composite_children(books) if c in found]
         watches = f"Any health alarm of the Region in ALARM: {', '.join(children)}"
         return composite(alarm.name, a.describe(alarm, watches), children)
-    if kind == "agent":
+    if alarm.name in observed.WATCHES:
+        body, watches = observed.WATCHES[alarm.name](alarm, d.capabilities)
+    elif kind == "agent":
         body, watches = _agent(alarm, d)
     elif kind == "bedrock":
         body, watches = _bedrock(alarm, d)
@@ -204,13 +212,6 @@ def _agent(alarm: a.RunbookAlarm, d: Deployment) -> tuple[dict[str, Any], str]:
             "ExtendedStatistic": "p99",
             "Threshold": d.read_timeout_s,
             "ComparisonOperator": "GreaterThanThreshold",
-        }
-    elif alarm.name == "tool-breaker-open":
-        single |= {
-            "MetricName": "agentkit.breaker.state",
-            "Statistic": "Maximum",
-            "Threshold": 2,
-            "ComparisonOperator": "GreaterThanOrEqualToThreshold",
         }
     else:  # agent-model-calls-spike, per minute
         limit: Any = Param("ModelCallsPerMinuteLimit") if d.peak_rpm is None else calls

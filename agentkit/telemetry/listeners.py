@@ -1,9 +1,15 @@
 """Breaker state into traces (an event on the current span) and metrics: a gauge per route, and a
-counter of transitions, so an opening between two metric exports is never missed."""
+counter of transitions, so an opening between two metric exports is never missed.
+
+The gateway's model routes report as ``agentkit.breaker.*`` (attribute ``agentkit.route``), the
+tool registry's tools as ``agentkit.tool.breaker.*`` (attribute ``gen_ai.tool.name``): apart, so
+an alarm on one never fires for the other.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 import pybreaker
@@ -15,31 +21,60 @@ from agentkit.telemetry import semconv as sc
 STATE_VALUES = {pybreaker.STATE_CLOSED: 0, pybreaker.STATE_HALF_OPEN: 1, pybreaker.STATE_OPEN: 2}
 
 
+@dataclass(frozen=True)
+class BreakerNames:
+    """The instruments and the attribute one family of breakers reports under."""
+
+    state: str  # the gauge: 0 closed, 1 half-open, 2 open
+    transitions: str  # the counter of state changes, by the state entered
+    key: str  # the attribute naming the breaker
+    prefix: str = ""  # taken off a breaker's name for that attribute ("tool:")
+    what: str = "route"
+
+    def name(self, breaker: str) -> str:
+        return breaker.removeprefix(self.prefix)
+
+
+MODEL_ROUTES = BreakerNames(sc.METRIC_BREAKER_STATE, sc.METRIC_BREAKER_TRANSITIONS, sc.ROUTE)
+TOOLS = BreakerNames(
+    sc.METRIC_TOOL_BREAKER_STATE,
+    sc.METRIC_TOOL_BREAKER_TRANSITIONS,
+    sc.TOOL_NAME,
+    prefix="tool:",
+    what="tool",
+)
+
+
 class HasBreakerStates(Protocol):
     def breaker_states(self) -> dict[str, str]: ...
 
 
 class BreakerTelemetry(pybreaker.CircuitBreakerListener):
-    def __init__(self, meter: Meter, owner: HasBreakerStates) -> None:
+    def __init__(
+        self, meter: Meter, owner: HasBreakerStates, names: BreakerNames = MODEL_ROUTES
+    ) -> None:
         self._owner = owner
+        self._names = names
         meter.create_observable_gauge(
-            sc.METRIC_BREAKER_STATE,
+            names.state,
             callbacks=[self._observe],
-            description="Circuit breaker state per route: 0 closed, 1 half-open, 2 open",
+            description=f"Circuit breaker state per {names.what}: 0 closed, 1 half-open, 2 open",
         )
         self._transitions = meter.create_counter(
-            sc.METRIC_BREAKER_TRANSITIONS,
+            names.transitions,
             unit="{transition}",
-            description="Circuit breaker state changes per route, by the state entered",
+            description=f"Circuit breaker state changes per {names.what}, by the state entered",
         )
 
     def state_change(self, cb: pybreaker.CircuitBreaker, old_state: Any, new_state: Any) -> None:
         old = old_state.name if old_state is not None else "none"
+        named = {self._names.key: self._names.name(str(cb.name))}
         trace.get_current_span().add_event(
-            sc.EVENT_BREAKER, {sc.ROUTE: str(cb.name), "from": old, "to": new_state.name}
+            sc.EVENT_BREAKER, {**named, "from": old, "to": new_state.name}
         )
-        self._transitions.add(1, {sc.ROUTE: str(cb.name), sc.BREAKER_TO: str(new_state.name)})
+        self._transitions.add(1, {**named, sc.BREAKER_TO: str(new_state.name)})
 
     def _observe(self, options: CallbackOptions) -> Iterable[Observation]:
-        for route, state in self._owner.breaker_states().items():
-            yield Observation(STATE_VALUES.get(state, -1), {sc.ROUTE: route})
+        for breaker, state in self._owner.breaker_states().items():
+            named = {self._names.key: self._names.name(breaker)}
+            yield Observation(STATE_VALUES.get(state, -1), named)

@@ -69,6 +69,8 @@ METRIC_ROUTES_DISABLED = "agentkit.gateway.routes_disabled"  # by route and erro
 METRIC_PROMPT_CACHE_TOKENS = "agentkit.gateway.prompt_cache.tokens"  # by PROMPT_CACHE
 PROMPT_CACHE = "agentkit.prompt_cache"  # read | write, on the prompt cache token counter
 METRIC_BREAKER_TRANSITIONS = "agentkit.breaker.transitions"  # by route and BREAKER_TO
+METRIC_TOOL_BREAKER_STATE = "agentkit.tool.breaker.state"  # per gen_ai.tool.name, as above
+METRIC_TOOL_BREAKER_TRANSITIONS = "agentkit.tool.breaker.transitions"  # by tool and BREAKER_TO
 BREAKER_TO = "agentkit.breaker.to"  # the state a breaker entered: open | half-open | closed
 METRIC_ADMISSION_REJECTIONS = "agentkit.admission.rejections"  # calls no route could admit
 METRIC_CANARY_CHECKS = "agentkit.canary.checks"  # per route, CANARY_OUTCOME
@@ -76,6 +78,11 @@ CANARY_OUTCOME = "outcome"  # success | failure, on the canary counter
 METRIC_ANSWERS = "agentkit.answers"  # agent runs per capability (gen_ai.agent.name), by outcome
 METRIC_ANSWER_DURATION = "agentkit.answer.duration"  # one run's seconds, per capability
 STOP_REASON = "agentkit.stop_reason"  # on the answer metrics when a run did not answer
+METRIC_GUARDRAIL_EVENTS = "agentkit.guardrail.events"  # a guard blocked, redacted, intervened
+GUARD = "agentkit.guard"  # input | output | bedrock: which guard acted
+GUARDRAIL_ACTION = "agentkit.guardrail.action"  # blocked | redacted | replaced | intervened
+GUARDRAIL_KIND = "agentkit.guardrail.kind"  # injection | off_topic | pii | secret | ungrounded ...
+METRIC_KB_RETRIEVALS = "agentkit.knowledge.retrievals"  # Retrieve calls, by region and outcome
 # The team's own detectors publish this one (agentkit never does): an alarm the runbooks name
 # for an application store, AWS Health or a person's declaration, dimension ``signal``.
 METRIC_SIGNAL = "agentkit.signal"

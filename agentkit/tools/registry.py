@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from jsonschema import Draft202012Validator, FormatChecker
+from opentelemetry.metrics import MeterProvider
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode, TracerProvider
 
 from agentkit.errors import (
@@ -45,6 +46,7 @@ from agentkit.resilience.breaker import BreakerPolicy, MemoryBreakerStore, Route
 from agentkit.resilience.clock import SYSTEM_CLOCK, Clock
 from agentkit.telemetry import providers
 from agentkit.telemetry import semconv as sc
+from agentkit.telemetry.listeners import TOOLS, BreakerTelemetry
 from agentkit.tools.bulkhead import Bulkhead, BulkheadPolicy, BulkheadStats, Call
 from agentkit.tools.contracts import (
     IDEMPOTENCY_KEY,
@@ -138,22 +140,28 @@ class ToolRegistry:
         bulkheads: Mapping[str, BulkheadPolicy] | None = None,
         results: ResultStore | None = None,
         capture_content: Callable[[Any], Any] | None = None,
+        meter_provider: MeterProvider | None = None,
     ) -> None:
         """``bulkheads`` overrides, by tool name, the limits a contract's manifest declares;
-        ``results`` keeps mutating calls' results (default: in memory)."""
-        policy = self._policy = breaker or BreakerPolicy(fail_max=3, reset_timeout_s=30)
-        store = self._store = MemoryBreakerStore(clock)
+        ``results`` keeps mutating calls' results (default: in memory). Breaker state and
+        transitions are metrics (``agentkit.tool.breaker.*``) of ``meter_provider``, else the
+        CLI command's, else the global one."""
+        self._policy = breaker or BreakerPolicy(fail_max=3, reset_timeout_s=30)
+        self._store = MemoryBreakerStore(clock)
+        self._clock = clock
+        self._tools: dict[str, _Tool] = {}
+        meter = providers.get_meter("agentkit.tools", meter_provider)
+        self._breaker_telemetry = BreakerTelemetry(meter, self, TOOLS)
         limits = dict(bulkheads or {})
         self._tools = {
             key: _Tool(
                 c,
                 implementations.get(c.name),
                 Bulkhead(key, limits.get(c.name, c.bulkhead)),
-                RouteBreaker(f"tool:{key}", policy, clock, store),
+                self._breaker(key),
             )
             for key, c in contracts.items()
         }
-        self._clock = clock
         self._results: ResultStore = results if results is not None else MemoryResultStore()
         self._inflight: dict[str, Call] = {}
         self._inflight_lock = threading.Lock()
@@ -187,9 +195,17 @@ class ToolRegistry:
             contract,
             None,
             Bulkhead(contract.key, contract.bulkhead),
-            RouteBreaker(f"tool:{contract.key}", self._policy, self._clock, self._store),
+            self._breaker(contract.key),
             remote=call,
         )
+
+    def _breaker(self, key: str) -> RouteBreaker:
+        listeners = [self._breaker_telemetry]
+        return RouteBreaker(f"tool:{key}", self._policy, self._clock, self._store, listeners)
+
+    def breaker_states(self) -> dict[str, str]:
+        """Every tool's breaker state, by its breaker's name (``tool:<key>``)."""
+        return {t.breaker.route: t.breaker.state for t in list(self._tools.values())}
 
     # --- lookup --------------------------------------------------------------------------------
 
