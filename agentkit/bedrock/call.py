@@ -31,6 +31,8 @@ INPUT_TOKENS = "agentkit.request.input_tokens"
 INPUT_TOKENS_SOURCE = "agentkit.request.input_tokens.source"
 CONTEXT_WINDOW = "agentkit.request.context_window"
 EVENT_SIZED = "agentkit.context.sized"
+EVENT_COUNT_FAILED = "agentkit.context.count_failed"  # a CountTokens call failed: the estimate
+UNCOUNTED = "agentkit.context.uncounted"  # on the sized event: why CountTokens' figure is missing
 
 
 class CallRecorder:
@@ -71,9 +73,19 @@ class CallRecorder:
         }
         if sizing.window is not None:
             attributes[CONTEXT_WINDOW] = sizing.window
+        if sizing.uncounted is not None:
+            attributes[UNCOUNTED] = sizing.uncounted
         self.span.add_event(EVENT_SIZED, attributes)
         self.span.set_attribute(INPUT_TOKENS, sizing.input_tokens)
         self.span.set_attribute(INPUT_TOKENS_SOURCE, sizing.source)
+
+    def count_failed(self, route: Route, code: str) -> None:
+        """A CountTokens call for ``route`` failed (or ran out of its share of the deadline):
+        the estimate sizes the request."""
+        self.span.add_event(
+            EVENT_COUNT_FAILED,
+            {sc.ROUTE: route.name, sc.CLOUD_REGION: route.region, sc.ERROR_TYPE: code},
+        )
 
     def _attempt(
         self, route: Route, outcome: str, code: str | None = None, latency_s: float = 0.0

@@ -23,13 +23,14 @@ from opentelemetry.trace import SpanKind, TracerProvider
 
 from agentkit.bedrock.admission import SPILL, AdmissionGate, Answered
 from agentkit.bedrock.async_client import AsyncClientFactory
-from agentkit.bedrock.attempts import AsyncAttemptFn, AttemptFn, AttemptLoop
+from agentkit.bedrock.attempts import AsyncAttemptFn, AttemptFn, AttemptLoop, CallContext
 from agentkit.bedrock.call import CallRecorder, account, answered
 from agentkit.bedrock.clients import ClientFactory
-from agentkit.bedrock.errors import bedrock_errors, translate
+from agentkit.bedrock.counting import NOT_COUNTED, TokenCounter
+from agentkit.bedrock.errors import translate
 from agentkit.bedrock.hedging import BothFailed, Hedger
 from agentkit.bedrock.routing import RouteChain
-from agentkit.bedrock.sizing import Plan, Sizing, count_params, plan, settle
+from agentkit.bedrock.sizing import Sizing, plan, settle
 from agentkit.bedrock.stream import AsyncGatewayStream, GatewayStream, aprime_stream, prime_stream
 from agentkit.bedrock.types import ModelRequest, ModelResponse, Usage
 from agentkit.config import AgentkitConfig, GuardrailRef, Route, optional_module
@@ -124,6 +125,7 @@ class Gateway:
             rng=rng or random.Random(),
             async_clients=AsyncClientFactory(clients),
         )
+        self._counter = TokenCounter(clients, self._attempts.async_clients, clock)
         self._gate = AdmissionGate(admission, self._chain.converse_kwargs)
         if admission is not None:
             observe_admission(meter, admission)
@@ -263,6 +265,7 @@ class Gateway:
     def close(self) -> None:
         if self._hedger is not None:
             self._hedger.close()
+        self._counter.close()
         self.clients.close()
 
     async def aclose(self) -> None:
@@ -287,9 +290,9 @@ class Gateway:
 
         walk = _Walk(self._chain, self._hedger, request, recorder)
         for route, hedge in walk:
-            if not self._fits(route, request, walk):
+            if not self._fits(route, call, walk):
                 continue
-            partner = hedge if hedge is None or self._fits(hedge, request, walk) else None
+            partner = hedge if hedge is None or self._fits(hedge, call, walk) else None
             try:
                 if self._hedger is not None and partner is not None:
                     return self._hedger.race(route, partner, call, run)
@@ -323,9 +326,9 @@ class Gateway:
 
         walk = _Walk(self._chain, self._hedger, request, recorder)
         for route, hedge in walk:
-            if not await self._afits(route, request, walk):
+            if not await self._afits(route, call, walk):
                 continue
-            partner = hedge if hedge is None or await self._afits(hedge, request, walk) else None
+            partner = hedge if hedge is None or await self._afits(hedge, call, walk) else None
             try:
                 if self._hedger is not None and partner is not None:
                     return await self._hedger.arace(route, partner, call, run)
@@ -348,44 +351,29 @@ class Gateway:
 
     # --- the context budget (agentkit.bedrock.sizing) -----------------------------------------
 
-    def _fits(self, route: Route, request: ModelRequest, walk: _Walk) -> bool:
+    def _fits(self, route: Route, call: CallContext, walk: _Walk) -> bool:
         """Whether the request fits the route's context window, sized once per call and route
-        (CountTokens on the route when the estimate is near the window)."""
+        (CountTokens on the route when the estimate is near the window, within its share of
+        the call's deadline: agentkit.bedrock.counting)."""
         sizing = walk.sizings.get(route.name)
         if sizing is None:
-            kwargs = self._chain.converse_kwargs(request, route)
+            kwargs = self._chain.converse_kwargs(call.request, route)
             sized = plan(route, kwargs)
-            counted = self._count(sized, kwargs) if sized.count else None
-            sizing = walk.sized(settle(sized, counted))
+            counter = self._counter
+            counted = counter.count(sized, kwargs, call) if sized.count else NOT_COUNTED
+            sizing = walk.sized(settle(sized, counted.tokens, counted.missing))
         return sizing.fits
 
-    async def _afits(self, route: Route, request: ModelRequest, walk: _Walk) -> bool:
+    async def _afits(self, route: Route, call: CallContext, walk: _Walk) -> bool:
         """:meth:`_fits` on the event loop: the CountTokens call is awaited."""
         sizing = walk.sizings.get(route.name)
         if sizing is None:
-            kwargs = self._chain.converse_kwargs(request, route)
+            kwargs = self._chain.converse_kwargs(call.request, route)
             sized = plan(route, kwargs)
-            counted = await self._acount(sized, kwargs) if sized.count else None
-            sizing = walk.sized(settle(sized, counted))
+            counter = self._counter
+            counted = await counter.acount(sized, kwargs, call) if sized.count else NOT_COUNTED
+            sizing = walk.sized(settle(sized, counted.tokens, counted.missing))
         return sizing.fits
-
-    def _count(self, sized: Plan, kwargs: dict[str, Any]) -> int | None:
-        """CountTokens' figure on the route, or None when the count failed (the estimate
-        stands in: sizing never fails a call by failing itself)."""
-        route = sized.route
-        with contextlib.suppress(AgentkitError), bedrock_errors(route.model, route.region):
-            client = self.clients.client(route.region)
-            return int(client.count_tokens(**count_params(sized, kwargs))["inputTokens"])
-        return None
-
-    async def _acount(self, sized: Plan, kwargs: dict[str, Any]) -> int | None:
-        route = sized.route
-        assert self._attempts.async_clients is not None
-        with contextlib.suppress(AgentkitError), bedrock_errors(route.model, route.region):
-            client = self._attempts.async_clients.client(route.region)
-            answer = await client.count_tokens(**count_params(sized, kwargs))
-            return int(answer["inputTokens"])
-        return None
 
     # --- what a stream reports back (agentkit.bedrock.stream.StreamOwner) ----------------------
 

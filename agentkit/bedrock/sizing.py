@@ -12,7 +12,8 @@ The policy (docs/gateway.md, "Context budget"):
   true``), and the model takes ``CountTokens`` (the table, or the route's own request), Bedrock's
   ``CountTokens`` on that route's Region gives the figure instead (with the bare foundation-model
   ID, the only form it accepts). A failed count falls back to the estimate: sizing never fails a
-  call by failing itself.
+  call by failing itself. The count is bounded by the call's deadline, recorded when it fails,
+  and not asked again on a route that refused it (:mod:`agentkit.bedrock.counting`).
 - Input plus ``max_tokens`` over the window: the route is passed over for one with a larger
   window; with none left, :class:`~agentkit.errors.ContextWindowExceeded` says what to do, and
   nothing was sent.
@@ -117,6 +118,9 @@ class Sizing:
     source: Source
     max_tokens: int
     window: int | None
+    # Why CountTokens' figure is missing when the plan asked for it: the failed count's error
+    # code, or agentkit.bedrock.counting's NoTimeLeft / CountRefused (the estimate stood in).
+    uncounted: str | None = None
 
     @property
     def fits(self) -> bool:
@@ -153,8 +157,10 @@ def count_params(plan: Plan, kwargs: dict[str, Any]) -> dict[str, Any]:
     return {"modelId": base_model_id(plan.route.model), "input": {"converse": converse}}
 
 
-def settle(plan: Plan, counted: int | None) -> Sizing:
-    """The sizing of a plan: CountTokens' figure when there is one, else the estimate."""
+def settle(plan: Plan, counted: int | None, uncounted: str | None = None) -> Sizing:
+    """The sizing of a plan: CountTokens' figure when there is one, else the estimate (and
+    why there was no figure)."""
     if counted is None:
-        return Sizing(plan.route, plan.estimate, "estimate", plan.max_tokens, plan.window)
+        window = plan.window
+        return Sizing(plan.route, plan.estimate, "estimate", plan.max_tokens, window, uncounted)
     return Sizing(plan.route, counted, "count_tokens", plan.max_tokens, plan.window)

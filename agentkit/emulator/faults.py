@@ -39,6 +39,9 @@ MAX_RULES = 100  # error rules per Region or model
 MAX_MODELS = 256  # model overrides per Region
 MAX_CALLS = 10_000  # call numbers listed in one rule
 MAX_DELAY_MS = 3_600_000  # an hour: longer is a black hole, which says so
+# Not a Bedrock code: the call is held unanswered, like a black hole, but only where the rule
+# fires (``operations: [CountTokens]`` black-holes the counts and nothing else).
+HANG = "hang"
 
 
 class _Plan(BaseModel):
@@ -70,9 +73,9 @@ class ErrorRule(_Plan):
     @field_validator("code")
     @classmethod
     def _known_code(cls, code: str) -> str:
-        if code != DROP and code not in ERRORS and code not in AGENT_ERRORS:
+        if code not in (DROP, HANG) and code not in ERRORS and code not in AGENT_ERRORS:
             names = ", ".join([*ERRORS, *NAMED_FAULTS, *AGENT_ERRORS])
-            raise ValueError(f"unknown error code {code!r}; use one of {names} or drop")
+            raise ValueError(f"unknown error code {code!r}; use one of {names}, drop or hang")
         return code
 
     @model_validator(mode="after")
@@ -229,14 +232,15 @@ class FaultState:
             rules += [(rule, m) for rule in override.errors]
         rules += [(rule, n) for rule in faults.errors]
         error = next((r for r, count in rules if r.fires(count, rng, operation)), None)
+        hang = error is not None and error.code == HANG
         target: TargetFaults = override or faults
         return Decision(
             latency_s=(
                 override.latency_ms if override and override.latency_ms else faults.latency_ms
             )
             / 1000,
-            blackhole=faults.blackhole or bool(override and override.blackhole),
-            error=error,
+            blackhole=hang or faults.blackhole or bool(override and override.blackhole),
+            error=None if hang else error,
             stream=(override and override.stream) or faults.stream or _NO_STREAM_FAULTS,
             quota=None if retrieve else target.quota or faults.quota,
             quota_key=(region, model),

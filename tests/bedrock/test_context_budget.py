@@ -204,3 +204,122 @@ def test_a_stream_over_the_window_is_never_opened(
         e["contentBlockDelta"]["delta"].get("text", "") for e in stream if "contentBlockDelta" in e
     )
     assert operations(bedrock_emulator) == [("ConverseStream", PRIMARY)]
+
+
+# --- a count that fails: recorded, bounded by the call's deadline, not asked again -------------
+
+
+def span_events(factory: GatewayFactory, name: str) -> list[dict[str, Any]]:
+    return [
+        dict(event.attributes or {})
+        for span in factory.spans.get_finished_spans()
+        for event in span.events
+        if event.name == name
+    ]
+
+
+def count_faults(emu: Emulator, code: str, message: str | None = None) -> None:
+    rule: dict[str, Any] = {"code": code, "operations": ["CountTokens"]}
+    if message is not None:
+        rule["message"] = message
+    emu.set_faults({"regions": {PRIMARY: {"errors": [rule]}}})
+
+
+@pytest.mark.parametrize("use_async", [False, True], ids=["sync", "async"])
+@pytest.mark.parametrize(
+    ("code", "message"),
+    [
+        ("AccessDeniedException", None),
+        # "The provided model doesn't support counting tokens." (agentkit.bedrock.counting)
+        ("ValidationException", "The provided model doesn't support counting tokens."),
+    ],
+    ids=["access_denied", "unsupported"],
+)
+@pytest.mark.emulator(regions=[PRIMARY, SECONDARY, TERTIARY])
+def test_a_refused_count_is_recorded_once_and_never_asked_again_on_that_route(
+    bedrock_emulator: Emulator,
+    make_gateway: GatewayFactory,
+    code: str,
+    message: str | None,
+    use_async: bool,
+) -> None:
+    count_faults(bedrock_emulator, code, message)
+    route = {"model": SONNET, "region": PRIMARY, "count_tokens": True}
+    gateway = make_gateway(config(bedrock_emulator, models=routes(route)))
+    send = aconverse if use_async else type(gateway).converse
+    for _ in range(3):
+        response = send(gateway, messages=words(10), max_tokens=256)
+        assert response.attempts[-1].input_tokens_source == "estimate"
+    assert operations(bedrock_emulator) == [
+        ("CountTokens", PRIMARY),
+        ("Converse", PRIMARY),
+        ("Converse", PRIMARY),
+        ("Converse", PRIMARY),
+    ]
+    [failed] = span_events(make_gateway, "agentkit.context.count_failed")
+    assert (failed["agentkit.route"], failed["cloud.region"]) == (gateway.routes[0].name, PRIMARY)
+    assert failed["error.type"] == code
+    sized = span_events(make_gateway, "agentkit.context.sized")
+    assert [s["agentkit.context.uncounted"] for s in sized] == [
+        code,
+        "CountRefused",
+        "CountRefused",
+    ]
+
+
+@pytest.mark.emulator(regions=[PRIMARY, SECONDARY, TERTIARY])
+def test_a_transient_count_failure_is_recorded_and_asked_again_next_time(
+    bedrock_emulator: Emulator, make_gateway: GatewayFactory
+) -> None:
+    count_faults(bedrock_emulator, "ThrottlingException")
+    route = {"model": SONNET, "region": PRIMARY, "count_tokens": True}
+    gateway = make_gateway(config(bedrock_emulator, models=routes(route)))
+    for _ in range(2):
+        gateway.converse(messages=words(10), max_tokens=256)
+    assert [op for op, _ in operations(bedrock_emulator)].count("CountTokens") == 2
+    failed = span_events(make_gateway, "agentkit.context.count_failed")
+    assert [f["error.type"] for f in failed] == ["ThrottlingException"] * 2
+
+
+@pytest.mark.parametrize("use_async", [False, True], ids=["sync", "async"])
+@pytest.mark.emulator(regions=[PRIMARY, SECONDARY, TERTIARY])
+def test_a_black_holed_count_ends_within_the_call_deadline_and_the_estimate_is_used(
+    bedrock_emulator: Emulator, make_gateway: GatewayFactory, use_async: bool
+) -> None:
+    # CountTokens never answers; Converse does. The read timeout (60 s) is far longer than the
+    # call's deadline (1 s on the gateway's clock, which stands still): the count gets its share
+    # of the deadline, not the read timeout.
+    count_faults(bedrock_emulator, "hang")
+    route = {"model": SONNET, "region": PRIMARY, "count_tokens": True}
+    cfg = config(
+        bedrock_emulator,
+        models=routes(route),
+        resilience={"timeouts": {"connect_s": 1.0, "read_s": 60.0}},
+        limits={"deadline_s": 1.0},
+    )
+    gateway = make_gateway(cfg)
+    send = aconverse if use_async else type(gateway).converse
+    response = send(gateway, messages=words(10), max_tokens=256)
+    assert response.attempts[-1].outcome == "ok"
+    assert response.attempts[-1].input_tokens_source == "estimate"
+    [failed] = span_events(make_gateway, "agentkit.context.count_failed")
+    assert failed["error.type"] == "DeadlineExceeded"
+    assert [op for op, _ in operations(bedrock_emulator)] == ["CountTokens", "Converse"]
+
+
+@pytest.mark.emulator(regions=[PRIMARY, SECONDARY, TERTIARY])
+def test_with_too_little_of_the_deadline_left_the_count_is_not_asked_for(
+    bedrock_emulator: Emulator, make_gateway: GatewayFactory
+) -> None:
+    from agentkit.bedrock.counting import COUNT_SHARE, MIN_COUNT_S
+
+    route = {"model": SONNET, "region": PRIMARY, "count_tokens": True}
+    deadline_s = MIN_COUNT_S / COUNT_SHARE / 2
+    cfg = config(bedrock_emulator, models=routes(route), limits={"deadline_s": deadline_s})
+    gateway = make_gateway(cfg)
+    response = gateway.converse(messages=words(10), max_tokens=256)
+    assert response.attempts[-1].input_tokens_source == "estimate"
+    assert operations(bedrock_emulator) == [("Converse", PRIMARY)]
+    [sized] = span_events(make_gateway, "agentkit.context.sized")
+    assert sized["agentkit.context.uncounted"] == "NoTimeLeft"
+    assert span_events(make_gateway, "agentkit.context.count_failed") == []
