@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from agentkit.agents.checkpoints import pauses
 from agentkit.agents.sessions import SessionBusy, SessionStore, TurnLock
 
 QUESTION = "turn {n}: RTO 5 minutes and RPO 1 minute for payments in us-east-1"
@@ -103,6 +104,65 @@ def test_the_lock_is_exclusive_and_times_out_in_one_line(tmp_path: Path) -> None
     waiter.acquire()
     assert waiter.held
     waiter.release()
+
+
+def test_lock_pauses_double_to_the_longest_until_one_deadline_set_when_asked() -> None:
+    clock = [0.0]
+    waits = pauses(0.05, lambda: clock[0])
+    clock[0] = 0.03  # time spent before the first pause (waiting for a connection) counts
+    taken = []
+    for pause in waits:
+        taken.append(pause)
+        clock[0] += pause
+    assert taken == [0.001, 0.002, 0.004, 0.008, 0.01]
+    assert list(pauses(0.0, lambda: 5.0)) == []  # no time: one try, no pause
+
+
+class _BusyConnection:
+    """A lock connection on which every ``pg_try_advisory_lock`` fails (and takes 0.1 s)."""
+
+    def __init__(self, clock: list[float]) -> None:
+        self.clock = clock
+
+    async def execute(self, query: str, params: Any) -> _BusyConnection:
+        self.clock[0] += 0.1
+        return self
+
+    async def fetchone(self) -> tuple[bool]:
+        return (False,)
+
+
+class _SlowPool:
+    """A pool that hands out a connection after most of the wait it was given."""
+
+    def __init__(self, clock: list[float]) -> None:
+        self.clock = clock
+        self.timeouts: list[float] = []
+        self.returned = 0
+
+    async def getconn(self, timeout: float) -> _BusyConnection:
+        self.timeouts.append(timeout)
+        self.clock[0] += 0.9 * timeout
+        return _BusyConnection(self.clock)
+
+    async def putconn(self, conn: _BusyConnection) -> None:
+        self.returned += 1
+
+
+def test_an_async_session_lock_waits_one_timeout_for_the_connection_and_the_lock() -> None:
+    import asyncio
+
+    from agentkit.agents.sessions_postgres import AsyncSessionLocks
+
+    clock = [0.0]
+    pool = _SlowPool(clock)
+    locks = AsyncSessionLocks(pool, timeout_s=10.0, monotonic=lambda: clock[0])  # type: ignore[arg-type]
+    with pytest.raises(SessionBusy, match=r"session s1: busy: .* for 10 s$"):
+        asyncio.run(locks.aacquire("s1"))
+    assert pool.timeouts == [10.0]
+    assert 10.0 <= clock[0] < 10.2  # not 9 s for the connection, then 10 more for the lock
+    assert pool.returned == 1
+    assert not locks.held("s1")
 
 
 def corrupt(db: Path, how: str) -> None:

@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
 from typing import Any
 
@@ -28,6 +29,28 @@ from agentkit.graph.context import CONFIG_KEY
 
 LOCK_TIMEOUT_S = 120.0  # how long a turn waits for another process's turn to finish
 POLL_S = (0.001, 0.01)  # first and longest wait between lock attempts
+
+
+def pauses(timeout_s: float, monotonic: Callable[[], float] = time.monotonic) -> Iterator[float]:
+    """The waits between tries of a turn lock: POLL_S[0], doubling up to POLL_S[1], until
+    ``timeout_s`` has passed since this call (one deadline, set now, whatever the caller does
+    before its first try). Every lock polls the same way::
+
+        waits = pauses(timeout_s, monotonic)
+        while not try_the_lock():
+            pause = next(waits, None)
+            if pause is None:
+                raise busy  # waited timeout_s
+            sleep(pause)  # or ``await anyio.sleep(pause)`` on the event loop
+    """
+    return _pauses_until(monotonic() + timeout_s, monotonic)
+
+
+def _pauses_until(deadline: float, monotonic: Callable[[], float]) -> Iterator[float]:
+    pause = POLL_S[0]
+    while monotonic() < deadline:
+        yield pause
+        pause = min(pause * 2, POLL_S[1])
 
 
 class SessionBusy(AgentkitError):

@@ -27,7 +27,6 @@ waited for without blocking the loop, with the same guarantee. ``aclose()`` clos
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import fcntl
 import os
@@ -40,18 +39,19 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
+import anyio
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.checkpoint.sqlite import SqliteSaver
 from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 
 from agentkit.agents.checkpoints import (
     LOCK_TIMEOUT_S,
-    POLL_S,
     AsyncTurnSerialised,
     Closer,
     DualSaver,
     SessionBusy,
     TurnSerialised,
+    pauses,
 )
 from agentkit.agents.sessions_postgres import (
     AsyncSessionLocks,
@@ -119,13 +119,12 @@ class TurnLock:
     async def aacquire(self, session: str | None = None) -> None:
         """:meth:`acquire` from the event loop: each try never blocks, the waits between
         tries are awaited."""
-        deadline = self._monotonic() + self.timeout_s
-        pause = POLL_S[0]
+        waits = pauses(self.timeout_s, self._monotonic)
         while not self._try():
-            if self._monotonic() >= deadline:
+            pause = next(waits, None)
+            if pause is None:
                 raise self._busy()
-            await asyncio.sleep(pause)
-            pause = min(pause * 2, POLL_S[1])
+            await anyio.sleep(pause)
 
     async def arelease(self, session: str | None = None) -> None:
         self.release(session)
@@ -138,9 +137,7 @@ class TurnLock:
             if self._fd is not None:
                 return True
             fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
+            if not _flocked(fd):
                 os.close(fd)
                 return False
             self._fd = fd
@@ -149,23 +146,27 @@ class TurnLock:
             self._mutex.release()
 
     def _wait(self, fd: int) -> None:
-        deadline = self._monotonic() + self.timeout_s
-        pause = POLL_S[0]
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                return
-            except BlockingIOError:
-                if self._monotonic() >= deadline:
-                    raise self._busy() from None
-                self._sleep(pause)
-                pause = min(pause * 2, POLL_S[1])
+        waits = pauses(self.timeout_s, self._monotonic)
+        while not _flocked(fd):
+            pause = next(waits, None)
+            if pause is None:
+                raise self._busy()
+            self._sleep(pause)
 
     def _busy(self) -> SessionBusy:
         return SessionBusy(
             f"{self.path.with_suffix('')}: busy: another agentkit process has held "
             f"the sessions database for {self.timeout_s:g} s"
         )
+
+
+def _flocked(fd: int) -> bool:
+    """Take ``fd``'s exclusive ``flock`` if it is free right now."""
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    return True
 
 
 class SerialisedSaver(TurnSerialised, SqliteSaver):

@@ -18,22 +18,26 @@ import time
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
+import anyio
 from langgraph.checkpoint.base import BaseCheckpointSaver
 
 from agentkit.agents.checkpoints import (
     LOCK_TIMEOUT_S,
-    POLL_S,
     AsyncTurnSerialised,
     Closer,
     DualSaver,
     SessionBusy,
     TurnSerialised,
+    pauses,
 )
 from agentkit.errors import InputError
 
 if TYPE_CHECKING:
     from psycopg import AsyncConnection, Connection
     from psycopg_pool import AsyncConnectionPool, ConnectionPool
+
+
+CONNECTION_KWARGS: dict[str, Any] = {"autocommit": True, "prepare_threshold": 0}
 
 
 def advisory_key(session: str) -> int:
@@ -72,9 +76,12 @@ class SessionLocks:
         with self._mutex:
             if session in self._held:
                 return
-            conn = self._pool.getconn()
+            # One deadline for both waits: for a connection (turns beyond the pool's size),
+            # then for the lock. The pauses' deadline is set here, before the first.
+            waits = pauses(self.timeout_s, self._monotonic)
+            conn = self._pool.getconn(timeout=self.timeout_s)
             try:
-                self._wait(conn, session)
+                self._wait(conn, session, waits)
             except BaseException:
                 self._pool.putconn(conn)
                 raise
@@ -94,21 +101,13 @@ class SessionLocks:
         for session in list(self._held):
             self.release(session)
 
-    def _wait(self, conn: Connection[Any], session: str) -> None:
+    def _wait(self, conn: Connection[Any], session: str, waits: Iterator[float]) -> None:
         key = advisory_key(session)
-        deadline = self._monotonic() + self.timeout_s
-        pause = POLL_S[0]
-        while True:
-            row = conn.execute("SELECT pg_try_advisory_lock(%s)", (key,)).fetchone()
-            if row is not None and row[0]:
-                return
-            if self._monotonic() >= deadline:
-                raise SessionBusy(
-                    f"session {session}: busy: another agentkit worker has held it for "
-                    f"{self.timeout_s:g} s"
-                )
+        while not _locked(conn.execute("SELECT pg_try_advisory_lock(%s)", (key,)).fetchone()):
+            pause = next(waits, None)
+            if pause is None:
+                raise _busy(session, self.timeout_s)
             self._sleep(pause)
-            pause = min(pause * 2, POLL_S[1])
 
 
 class AsyncSessionLocks:
@@ -136,10 +135,12 @@ class AsyncSessionLocks:
         async with taking:
             if session in self._held:
                 return
-            # Turns beyond the pool's size wait for a connection as they would for the lock.
+            # Turns beyond the pool's size wait for a connection as they would for the lock:
+            # one deadline for both waits (the pauses' deadline is set here, before the first).
+            waits = pauses(self.timeout_s, self._monotonic)
             conn = await self._pool.getconn(timeout=self.timeout_s)
             try:
-                await self._wait(conn, session)
+                await self._wait(conn, session, waits)
             except BaseException:
                 await self._pool.putconn(conn)
                 raise
@@ -161,22 +162,29 @@ class AsyncSessionLocks:
         for session in list(self._held):
             await self.arelease(session)
 
-    async def _wait(self, conn: AsyncConnection[Any], session: str) -> None:
+    async def _wait(self, conn: AsyncConnection[Any], session: str, waits: Iterator[float]) -> None:
         key = advisory_key(session)
-        deadline = self._monotonic() + self.timeout_s
-        pause = POLL_S[0]
-        while True:
-            cursor = await conn.execute("SELECT pg_try_advisory_lock(%s)", (key,))
-            row = await cursor.fetchone()
-            if row is not None and row[0]:
-                return
-            if self._monotonic() >= deadline:
-                raise SessionBusy(
-                    f"session {session}: busy: another agentkit worker has held it for "
-                    f"{self.timeout_s:g} s"
-                )
-            await asyncio.sleep(pause)
-            pause = min(pause * 2, POLL_S[1])
+        while not await self._try(conn, key):
+            pause = next(waits, None)
+            if pause is None:
+                raise _busy(session, self.timeout_s)
+            await anyio.sleep(pause)
+
+    @staticmethod
+    async def _try(conn: AsyncConnection[Any], key: int) -> bool:
+        cursor = await conn.execute("SELECT pg_try_advisory_lock(%s)", (key,))
+        return _locked(await cursor.fetchone())
+
+
+def _locked(row: Any) -> bool:
+    """Whether a ``pg_try_advisory_lock`` row says the lock was taken."""
+    return row is not None and bool(row[0])
+
+
+def _busy(session: str, timeout_s: float) -> SessionBusy:
+    return SessionBusy(
+        f"session {session}: busy: another agentkit worker has held it for {timeout_s:g} s"
+    )
 
 
 @functools.cache
@@ -210,6 +218,73 @@ def _postgres_saver_class() -> type[Any]:
     return SerialisedPostgresSaver
 
 
+async def open_async_side(
+    dsn: str,
+    *,
+    pool_size: int = 4,
+    lock_timeout_s: float = LOCK_TIMEOUT_S,
+    connect_timeout_s: float = 10.0,
+) -> tuple[BaseCheckpointSaver[Any], Closer]:
+    """A :class:`PostgresSessionStore`'s async side, on the running loop: its own pools, locks
+    and saver (the schema is set up again, idempotently). A database that cannot be used is the
+    constructor's one-line :class:`InputError`, not a raw psycopg error on the first turn."""
+    from psycopg.rows import dict_row
+    from psycopg_pool import AsyncConnectionPool
+
+    timeout = connect_timeout_s
+    pool: AsyncConnectionPool[AsyncConnection[Any]] = AsyncConnectionPool(
+        dsn,
+        min_size=1,
+        max_size=pool_size,
+        kwargs={**CONNECTION_KWARGS, "row_factory": dict_row},
+        timeout=timeout,
+        open=False,
+    )
+    lock_pool: AsyncConnectionPool[AsyncConnection[Any]] = AsyncConnectionPool(
+        dsn,
+        min_size=0,
+        max_size=max(pool_size, 8),
+        kwargs=CONNECTION_KWARGS,
+        timeout=timeout,
+        open=False,
+    )
+    locks = AsyncSessionLocks(lock_pool, timeout_s=lock_timeout_s)
+
+    async def close() -> None:
+        try:
+            await locks.release_all()
+        finally:
+            await lock_pool.close()
+            await pool.close()
+
+    try:
+        await pool.open(wait=True, timeout=timeout)
+        await lock_pool.open()
+        saver = _async_postgres_saver_class()(pool, locks)
+        await saver.setup()
+    except _database_errors() as exc:
+        await close()
+        raise _unusable(exc) from None
+    except BaseException:
+        await close()
+        raise
+    return saver, close
+
+
+def _database_errors() -> tuple[type[Exception], ...]:
+    """What opening the store raises when the database cannot be used (unreachable, refused,
+    no such database or role, timed out)."""
+    import psycopg
+    from psycopg_pool import PoolTimeout
+
+    return psycopg.Error, PoolTimeout
+
+
+def _unusable(exc: Exception) -> InputError:
+    reason = " ".join(str(exc).split())  # psycopg's messages span lines
+    return InputError(f"sessions.dsn: cannot use the PostgreSQL sessions store: {reason}")
+
+
 class PostgresSessionStore:
     """Sessions in PostgreSQL: any worker resumes any session, one turn at a time per session."""
 
@@ -221,18 +296,14 @@ class PostgresSessionStore:
         lock_timeout_s: float = LOCK_TIMEOUT_S,
         connect_timeout_s: float = 10.0,
     ) -> None:
-        import psycopg
         from psycopg.rows import dict_row
-        from psycopg_pool import ConnectionPool, PoolTimeout
+        from psycopg_pool import ConnectionPool
 
-        kwargs: dict[str, Any] = {"autocommit": True, "prepare_threshold": 0}
-        self._dsn, self._kwargs, self._pool_size = dsn, kwargs, pool_size
-        self._lock_timeout_s, self._connect_timeout_s = lock_timeout_s, connect_timeout_s
         self._pool: ConnectionPool[Connection[Any]] = ConnectionPool(
             dsn,
             min_size=1,
             max_size=pool_size,
-            kwargs={**kwargs, "row_factory": dict_row},
+            kwargs={**CONNECTION_KWARGS, "row_factory": dict_row},
             timeout=connect_timeout_s,
             open=True,
         )
@@ -240,7 +311,7 @@ class PostgresSessionStore:
             dsn,
             min_size=0,
             max_size=max(pool_size, 8),
-            kwargs=kwargs,
+            kwargs=CONNECTION_KWARGS,
             timeout=connect_timeout_s,
             open=True,
         )
@@ -248,12 +319,17 @@ class PostgresSessionStore:
         try:
             saver = _postgres_saver_class()(self._pool, self.locks)
             saver.setup()  # idempotent: creates or migrates the tables
-            self.checkpointer = DualSaver(saver, self._open_async)
-        except (psycopg.Error, PoolTimeout) as exc:
+            open_async = functools.partial(
+                open_async_side,
+                dsn,
+                pool_size=pool_size,
+                lock_timeout_s=lock_timeout_s,
+                connect_timeout_s=connect_timeout_s,
+            )
+            self.checkpointer = DualSaver(saver, open_async)
+        except _database_errors() as exc:
             self.close()
-            raise InputError(
-                f"sessions.dsn: cannot use the PostgreSQL sessions store: {exc}"
-            ) from None
+            raise _unusable(exc) from None
         except BaseException:
             self.close()
             raise
@@ -288,48 +364,6 @@ class PostgresSessionStore:
     async def aclose(self) -> None:
         """Close the async side (on the loop that opened it); :meth:`close` the rest after."""
         await self.checkpointer.aclose()
-
-    async def _open_async(self) -> tuple[BaseCheckpointSaver[Any], Closer]:
-        """The async side, on the running loop: its own pools, locks and saver (the schema is
-        set up again, idempotently, on first use)."""
-        from psycopg.rows import dict_row
-        from psycopg_pool import AsyncConnectionPool
-
-        timeout = self._connect_timeout_s
-        pool: AsyncConnectionPool[AsyncConnection[Any]] = AsyncConnectionPool(
-            self._dsn,
-            min_size=1,
-            max_size=self._pool_size,
-            kwargs={**self._kwargs, "row_factory": dict_row},
-            timeout=timeout,
-            open=False,
-        )
-        lock_pool: AsyncConnectionPool[AsyncConnection[Any]] = AsyncConnectionPool(
-            self._dsn,
-            min_size=0,
-            max_size=max(self._pool_size, 8),
-            kwargs=self._kwargs,
-            timeout=timeout,
-            open=False,
-        )
-        locks = AsyncSessionLocks(lock_pool, timeout_s=self._lock_timeout_s)
-
-        async def close() -> None:
-            try:
-                await locks.release_all()
-            finally:
-                await lock_pool.close()
-                await pool.close()
-
-        try:
-            await pool.open(wait=True, timeout=timeout)
-            await lock_pool.open()
-            saver = _async_postgres_saver_class()(pool, locks)
-            await saver.setup()
-        except BaseException:
-            await close()
-            raise
-        return saver, close
 
     def __enter__(self) -> PostgresSessionStore:
         return self

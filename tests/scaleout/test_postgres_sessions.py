@@ -163,6 +163,20 @@ def test_an_unreachable_database_is_a_one_line_error_not_a_hang() -> None:
 
 # --- the async side (AgentRuntime.arun, `agentkit serve`) ------------------------------------
 
+
+def test_an_unreachable_database_is_the_same_one_line_error_on_the_async_side() -> None:
+    import asyncio
+    import socket
+
+    from agentkit.agents.sessions_postgres import open_async_side
+
+    with socket.socket() as sock:  # bound, never listening: every connection is refused
+        sock.bind(("127.0.0.1", 0))
+        dsn = f"postgresql://nobody@127.0.0.1:{sock.getsockname()[1]}/none"
+        with pytest.raises(InputError, match=r"^sessions\.dsn: cannot use the PostgreSQL[^\n]*$"):
+            asyncio.run(open_async_side(dsn, connect_timeout_s=0.5))
+
+
 ASK_TARGETS = "What DR strategy for our Aurora database in eu-west-1?"
 
 
