@@ -26,6 +26,7 @@ from langchain_core.runnables import Runnable, RunnableConfig
 from langgraph.errors import GraphBubbleUp, GraphRecursionError
 from langgraph.graph.state import CompiledStateGraph, StateGraph
 from langgraph.types import Command, interrupt
+from opentelemetry.metrics import MeterProvider
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode, Tracer, TracerProvider
 
 from agentkit.bedrock.types import ModelInterface
@@ -39,7 +40,7 @@ from agentkit.resilience.budget import BudgetLimits, RunBudget
 from agentkit.resilience.clock import SYSTEM_CLOCK, Clock
 from agentkit.telemetry import providers
 from agentkit.telemetry import semconv as sc
-from agentkit.telemetry.answers import records_answer
+from agentkit.telemetry.answers import AnswerMetrics, records_answer
 from agentkit.tools.registry import ToolRegistry
 
 DEFAULT_RECURSION_LIMIT = 12
@@ -89,6 +90,7 @@ class AgentRuntime:
         offline_reason: str | None = None,
         checkpointer: Any = None,
         tracer_provider: TracerProvider | None = None,
+        meter_provider: MeterProvider | None = None,
         clock: Clock = SYSTEM_CLOCK,
     ) -> None:
         if recursion_limit < 1:
@@ -104,8 +106,10 @@ class AgentRuntime:
         self.max_tokens = max_tokens
         self.offline_reason = offline_reason
         self.checkpointer = checkpointer
-        # Explicit provider, else the CLI command's, else the global one.
+        # Explicit providers, else the CLI command's (or serve's, while it builds), else the
+        # global ones: resolved here, so a run outside that scope still reports to them.
         self._tracer = providers.get_tracer("agentkit.runtime", tracer_provider)
+        self.answers = AnswerMetrics(meter_provider)  # what records_answer records into
         self.graph: CompiledStateGraph[Any, Any, Any, Any] = _compile_traced(
             graph, checkpointer, self._tracer, name
         )

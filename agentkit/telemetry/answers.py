@@ -15,7 +15,8 @@ A capability is an agent (``gen_ai.agent.name``, e.g. ``dr-advisor``). Each run 
 
 The answer success rate of a capability is ``ok / (ok + degraded + error)``. The runtime records
 each run by decorating ``AgentRuntime.run`` and ``arun`` with :func:`records_answer` (or with
-:func:`answer_recorded` around a run); :class:`AnswerMetrics` is the instruments.
+:func:`answer_recorded` around a run); :class:`AnswerMetrics` is the instruments, made when the
+runtime is built (inside the command's or server's telemetry scope), not per run.
 """
 
 from __future__ import annotations
@@ -110,6 +111,7 @@ class AnswerRecord:
 def answer_recorded(
     agent: str,
     *,
+    metrics: AnswerMetrics | None = None,
     meter_provider: MeterProvider | None = None,
     monotonic: Callable[[], float] = time.monotonic,
 ) -> Iterator[AnswerRecord]:
@@ -118,7 +120,7 @@ def answer_recorded(
     exception's class. A block that ends without a result records nothing."""
     record = AnswerRecord()
     started = monotonic()
-    metrics = AnswerMetrics(meter_provider)
+    metrics = metrics or AnswerMetrics(meter_provider)
     try:
         yield record
     except Exception as error:
@@ -130,8 +132,9 @@ def answer_recorded(
         metrics.record(agent, outcome, monotonic() - started, attributes)
 
 
-class Named(Protocol):
+class Recording(Protocol):
     name: str  # the capability: AgentRuntime.name
+    answers: AnswerMetrics  # made when the runtime was built
 
 
 Run = TypeVar("Run", bound=Callable[..., Any])
@@ -139,13 +142,13 @@ Run = TypeVar("Run", bound=Callable[..., Any])
 
 def records_answer(method: Run) -> Run:
     """Decorate a runtime's ``run`` (or ``async def arun``): each call is one answer of
-    ``self.name``, recorded with :func:`answer_recorded` from the result it returns or the
-    exception it raises."""
+    ``self.name``, recorded into ``self.answers`` with :func:`answer_recorded` from the result
+    it returns or the exception it raises."""
     if inspect.iscoroutinefunction(method):
 
         @functools.wraps(method)
-        async def arun(self: Named, *args: Any, **kwargs: Any) -> Any:
-            with answer_recorded(self.name) as record:
+        async def arun(self: Recording, *args: Any, **kwargs: Any) -> Any:
+            with answer_recorded(self.name, metrics=self.answers) as record:
                 result = await cast(Callable[..., Awaitable[Any]], method)(self, *args, **kwargs)
                 record.ended(result)
                 return result
@@ -153,8 +156,8 @@ def records_answer(method: Run) -> Run:
         return cast(Run, arun)
 
     @functools.wraps(method)
-    def run(self: Named, *args: Any, **kwargs: Any) -> Any:
-        with answer_recorded(self.name) as record:
+    def run(self: Recording, *args: Any, **kwargs: Any) -> Any:
+        with answer_recorded(self.name, metrics=self.answers) as record:
             result = method(self, *args, **kwargs)
             record.ended(result)
             return result

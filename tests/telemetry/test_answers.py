@@ -15,7 +15,7 @@ from agentkit.config import TelemetryConfig
 from agentkit.errors import InputError
 from agentkit.ops.document import STOP_REASON, KillSwitchOn, Overrides
 from agentkit.telemetry import semconv as sc
-from agentkit.telemetry.answers import KILL_SWITCH, outcome_of, records_answer
+from agentkit.telemetry.answers import KILL_SWITCH, AnswerMetrics, outcome_of, records_answer
 from agentkit.telemetry.setup import start
 
 
@@ -45,6 +45,7 @@ class Runtime:
 
     def __init__(self, results: list[Any]) -> None:
         self.results = results
+        self.answers = AnswerMetrics()  # the providers in scope when it is built
 
     def _next(self) -> Result:
         result = self.results.pop(0)
@@ -78,8 +79,8 @@ def test_run_and_arun_record_one_answer_each_with_its_outcome() -> None:
     telemetry = start(TelemetryConfig(), metric_readers=[reader])
     refused = KillSwitchOn(Overrides(kill_switch=True))
     mistake = InputError("residency: 'atlantis' is not a geography")
-    runtime = Runtime([Result(), Result(degraded=True), ValueError("boom"), refused, mistake])
     with telemetry.scope():
+        runtime = Runtime([Result(), Result(degraded=True), ValueError("boom"), refused, mistake])
         assert runtime.run("q") == Result()
         assert asyncio.run(runtime.arun("q")) == Result(degraded=True)
         with pytest.raises(ValueError, match="boom"):
@@ -103,3 +104,26 @@ def test_run_and_arun_record_one_answer_each_with_its_outcome() -> None:
     assert KILL_SWITCH == STOP_REASON  # the one name, seen from below the ops layer
     assert Runtime.run.__name__ == "run"
     assert inspect.iscoroutinefunction(Runtime.arun)
+
+
+def test_a_runtime_built_in_a_telemetry_scope_records_its_runs_after_the_scope_ends() -> None:
+    """`agentkit serve` builds the advisor inside its telemetry scope and answers requests
+    outside it: the answers still reach that scope's meter provider."""
+    from langgraph.graph import END, START, StateGraph
+
+    from agentkit.graph import AgentRuntime
+
+    graph: StateGraph[dict[str, Any], Any, Any, Any] = StateGraph(dict)
+    graph.add_node("answer", lambda state: {"answer": "ok"})
+    graph.add_edge(START, "answer")
+    graph.add_edge("answer", END)
+    reader = InMemoryMetricReader()
+    telemetry = start(TelemetryConfig(), metric_readers=[reader])
+    with telemetry.scope():
+        runtime = AgentRuntime("served", graph)
+    runtime.run({})
+    asyncio.run(runtime.arun({}))
+    metrics = recorded(reader)
+    telemetry.shutdown()
+    assert metrics[sc.METRIC_ANSWERS] == [{sc.AGENT_NAME: "served", sc.OUTCOME: "ok"}]
+    assert len(metrics[sc.METRIC_ANSWER_DURATION]) == 1  # one series, both runs in it
