@@ -672,13 +672,23 @@ class McpClient:
             if hedged and tool.side_effect != "mutating"
             else None
         )
-        if self._hedger is None or config.hedge_after_s is None or alternative is None:
+        budget = _budget(timeout_s, config)
+        if (
+            self._hedger is None
+            or config.hedge_after_s is None
+            or alternative is None
+            or config.hedge_after_s >= budget  # the hedge would start after the deadline
+        ):
             return self._on_server(tool.server, tool, payload, timeout_s, span)
         assert config.fallback is not None  # there is an alternative
+        # One deadline for the race: the hedge leg starts hedge_after_s late and gets what is
+        # left, so the call ends at its deadline whichever leg is still running.
+        deadline = self._clock.now() + budget
 
         def leg(server: str, recorder: Recorder) -> dict[str, Any]:
             chosen = tool if server == tool.server else alternative
-            return self._on_server(server, chosen, payload, timeout_s, recorder)
+            left = deadline - self._clock.now()
+            return self._on_server(server, chosen, payload, left, recorder)
 
         return self._hedger.race(
             config.hedge_after_s, tool.server, config.fallback, leg, span, final=_final
@@ -732,7 +742,7 @@ class McpClient:
         span: SpanLike,
     ) -> dict[str, Any]:
         state = self._servers[server]
-        budget = min(timeout_s, state.config.timeout_s) if timeout_s else state.config.timeout_s
+        budget = _budget(timeout_s, state.config)
         deadline = self._clock.now() + budget
         safe = tool.side_effect != "mutating" or bool(payload.get(IDEMPOTENCY_KEY))
         span.set_attribute(SERVER, server)
@@ -875,6 +885,11 @@ class McpClient:
 def _admits(config: McpServerConfig) -> int:
     """Calls a server admits at once (running and queued): the hedge legs it can take."""
     return config.max_concurrent + config.max_queue
+
+
+def _budget(timeout_s: float | None, config: McpServerConfig) -> float:
+    """The seconds a call may take on a server: its ``timeout_s``, shortened by the caller's."""
+    return config.timeout_s if timeout_s is None else max(0.0, min(timeout_s, config.timeout_s))
 
 
 def _final(error: BaseException) -> bool:

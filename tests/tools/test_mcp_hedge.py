@@ -7,6 +7,7 @@ or on the call's own answer, never on a sleep.
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -18,8 +19,9 @@ import pytest
 from agentkit.config import McpServerConfig
 from agentkit.emulator.mcp_faults import HOLD, executions
 from agentkit.tools.mcp_client import OUTCOME, SERVER, McpClient
+from agentkit.tools.mcp_hedge import HedgeFailed
 
-from .test_mcp_client import client, registry_with, stdio, traced
+from .test_mcp_client import client, one_span, registry_with, stdio, traced
 
 DEADLINE_S = 60.0
 HEDGE = {"hedge_after_s": 0.05, "fallback": "backup", "timeout_s": 120}
@@ -96,8 +98,45 @@ def test_a_fast_failure_before_the_hedge_goes_to_the_fallback_as_usual(
     primary, backup = states
     (primary / HOLD).unlink()
     (primary / "outage").touch()
-    with pair(primary, backup) as mcp:
-        assert mcp.call("outage", {}) == {"text": "ok"}  # -32603 on primary, then backup
+    provider, spans = traced()
+    # The hedge delay is far longer than the primary takes to fail: no hedge can have started,
+    # so the backup's one call is the fallback's.
+    late = {**HEDGE, "hedge_after_s": DEADLINE_S}
+    with client({"primary": stdio(primary, **late), "backup": stdio(backup)}) as mcp:
+        registry = registry_with(mcp, provider)
+        result = registry.call("outage", {})  # -32603 on primary, then backup
+        assert result.output == {"text": "ok"}
+    seen = events(one_span(spans))
+    assert not [name for name, _ in seen if name.startswith("agentkit.mcp.hedge")]
+    assert (
+        "agentkit.tool.fallback",
+        {"from": "primary", "to": "backup", "reason": "ToolFailed"},
+    ) in seen
+    backup_attempts = [
+        a for name, a in seen if name == "agentkit.mcp.attempt" and a["server"] == "backup"
+    ]
+    assert backup_attempts == [{"server": "backup", "attempt": 1, "outcome": "ok"}]
+
+
+def test_a_hedged_call_ends_at_its_deadline_not_a_hedge_delay_later(
+    states: tuple[Path, Path],
+) -> None:
+    # Both servers hang. The hedge starts hedge_after_s into the call, and gets what is left of
+    # the call's deadline, not a fresh timeout: each leg's timeout is in its McpTimedOut.
+    primary, backup = states
+    (primary / HOLD).unlink()
+    budget_s, hedge_after_s = 3.0, 1.0
+    slow = {**HEDGE, "hedge_after_s": hedge_after_s}
+    servers = {"primary": stdio(primary, **slow), "backup": stdio(backup)}
+    with client(servers) as mcp, pytest.raises(HedgeFailed) as caught:
+        mcp.call("hang", {"seconds": 600}, timeout_s=budget_s)
+    given = dict(
+        re.findall(r"hang on mcp server (\w+) timed out after ([0-9.e+-]+) s", str(caught.value))
+    )
+    assert set(given) == {"primary", "backup"}
+    assert float(given["primary"]) <= budget_s
+    # The hedge started no earlier than hedge_after_s in, on the same monotonic clock.
+    assert float(given["backup"]) <= budget_s - hedge_after_s
 
 
 def test_hedging_needs_a_fallback() -> None:
