@@ -3,8 +3,14 @@
 The runtime and the gateway ask :func:`current` at the start of a run, at each graph step and for
 each model call. The first question after ``poll_s`` re-reads the document (one file read or one
 ``HGETALL``; other threads meanwhile get the last reading), so a change reaches every worker of a
-fleet within ``poll_s`` of its next question, with no thread to run. A document that cannot be read
-keeps the last reading (logged once per outage, counted in ``agentkit.ops.read_failures``).
+fleet within ``poll_s`` of its next question, with no thread to run (``ask``, ``chat``). A
+document that cannot be read keeps the last reading (logged once per outage, counted in
+``agentkit.ops.read_failures``).
+
+Under ``agentkit serve`` the question is asked on the event loop, where a read that waits (Redis
+down until its socket timeout, AppConfig retrying a failing endpoint) would stall every request of
+the worker. There :func:`refreshing` re-reads the document in a worker thread every ``poll_s``, and
+:meth:`OverrideView.current` answers the last reading without any I/O while it runs.
 
 Until a view is installed (:func:`install`, done by ``agentkit serve``, ``ask`` and ``chat``),
 :func:`current` answers "no overrides" without any I/O.
@@ -16,7 +22,7 @@ import contextlib
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 
 from opentelemetry.metrics import CallbackOptions, MeterProvider, Observation
 
@@ -48,6 +54,9 @@ class OverrideView:
         self._read_at: float | None = None
         self._failing = False
         self._lock = threading.Lock()
+        # True while :func:`refreshing` re-reads the document in the background: then
+        # :meth:`current` answers the last reading and never reads itself.
+        self.refreshed_in_background = False
         meter = providers.get_meter("agentkit.ops", meter_provider)
         meter.create_observable_gauge(
             METRIC_ACTIVE,
@@ -67,7 +76,10 @@ class OverrideView:
         )
 
     def current(self) -> Overrides:
-        """The overrides in force, re-read first when the last reading is ``poll_s`` old."""
+        """The overrides in force, re-read first when the last reading is ``poll_s`` old (while
+        a background refresher runs, the last reading: no I/O, no lock)."""
+        if self.refreshed_in_background:
+            return self._overrides
         read_at = self._read_at
         if read_at is not None and self._monotonic() - read_at < self.poll_s:
             return self._overrides
@@ -113,6 +125,37 @@ class OverrideView:
 
     def close(self) -> None:
         self.store.close()
+
+
+@contextlib.asynccontextmanager
+async def refreshing(view: OverrideView | None) -> AsyncIterator[None]:
+    """For the block (``agentkit serve``'s lifespan), ``view`` is re-read in a worker thread
+    every ``poll_s`` and answers the last reading without I/O, so a slow or hanging document
+    never stalls the event loop. The first reading is made before the block starts (the
+    worker serves nothing before it knows whether the kill switch is on)."""
+    if view is None:
+        yield
+        return
+    import anyio
+    import anyio.to_thread
+
+    async def refresh_every_poll() -> None:
+        while True:
+            await anyio.sleep(view.poll_s)
+            # A read that hangs does not hold up shutdown: its thread is left to finish.
+            await anyio.to_thread.run_sync(view.refresh, abandon_on_cancel=True)
+
+    await anyio.to_thread.run_sync(view.refresh, abandon_on_cancel=True)
+    view.refreshed_in_background = True
+    try:
+        async with anyio.create_task_group() as group:
+            group.start_soon(refresh_every_poll)
+            try:
+                yield
+            finally:
+                group.cancel_scope.cancel()
+    finally:
+        view.refreshed_in_background = False
 
 
 def _metric_key(key: str) -> str:

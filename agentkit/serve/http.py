@@ -442,8 +442,11 @@ def create_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        from agentkit.ops.active import refreshing
+
         try:
-            async with turns.serving():
+            # the operator overrides are re-read off the loop; turns read the last reading
+            async with refreshing(advisor.overrides), turns.serving():
                 yield
         finally:
             await advisor.aclose()
