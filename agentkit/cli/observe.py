@@ -19,26 +19,29 @@ observe_app = typer.Typer(
 @traced("observe export")
 def export(
     output_format: Annotated[
-        Literal["cloudformation", "terraform"],
+        Literal["cloudformation", "terraform", "adot"],
         typer.Option(
             "--format",
             help="cloudformation: one template to deploy in every Region; terraform: one "
-            "*.tf.json with a provider per Region.",
+            "*.tf.json with a provider per Region; adot: the ADOT collector's awsemf exporter "
+            "settings (YAML) that publish agentkit's metrics with the dimensions the alarms read.",
         ),
     ] = "cloudformation",
     config: ConfigOption = None,
     out: Annotated[
         Path | None,
-        typer.Option("--out", help="Write the template here (default: stdout)."),
+        typer.Option("--out", help="Write the output here (default: stdout)."),
     ] = None,
 ) -> None:
     """Every alarm the runbooks name, their composites, the burn-rate alarms of the SLOs, and
     one dashboard with every Region of agentkit.yaml side by side (see docs/runbooks.md,
-    "Alarms as code", and docs/telemetry.md, "SLOs and burn-rate alarms")."""
+    "Alarms as code", and docs/telemetry.md, "SLOs and burn-rate alarms"); with --format adot,
+    the collector settings that publish the metrics they read (docs/telemetry.md, "The metrics
+    the alarms and the dashboard read")."""
     from agentkit.config import load_config
     from agentkit.errors import InputError
     from agentkit.fsutil import atomic_write
-    from agentkit.observe import cloudformation, terraform
+    from agentkit.observe import adot, cloudformation, terraform
     from agentkit.observe.build import build_stack
     from agentkit.runbooks import load_all
 
@@ -51,6 +54,8 @@ def export(
     stack = build_stack(settings, load_all())
     if output_format == "terraform":
         text = terraform.render(terraform.to_terraform(stack))
+    elif output_format == "adot":
+        text = adot.render(stack)
     else:
         text = cloudformation.render(cloudformation.to_template(stack))
     if out is None:
