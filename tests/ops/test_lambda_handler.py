@@ -14,6 +14,7 @@ import pytest
 from agentkit.config import load_config
 from agentkit.errors import InputError
 from agentkit.ops import OverrideView
+from agentkit.ops.appconfig import OpsMisconfigured
 from agentkit.ops.document import OpsError
 from agentkit.ops.lambda_handler import NotAnOverride, handler
 from agentkit.ops.steps import OpsAction, step_action
@@ -272,3 +273,24 @@ def test_the_file_backend_on_lambda_fails_rather_than_change_the_containers_tmp(
     assert "set ops.backend to redis or appconfig" in str(refused.value)
     assert "\n" not in str(refused.value)
     assert not (tmp_path / "ops.json").exists()  # nothing was written anywhere
+
+
+def test_appconfig_with_a_strategy_that_bakes_fails_the_invocation(
+    aws: AppConfigStubs, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """AppConfig.AllAtOnce bakes 10 minutes: the plan's next step (or the rollback turning the
+    kill switch off) would be refused meanwhile, so the step fails instead of going on."""
+    path = tmp_path / "agentkit.yaml"
+    path.write_text(
+        ROUTES + "ops:\n  backend: appconfig\n"
+        "  appconfig: {application: abc1234, environment: env5678, profile: prof901, "
+        "region: us-east-1, deployment_strategy: AppConfig.AllAtOnce}\n"
+    )
+    monkeypatch.setenv("AGENTKIT_CONFIG", str(path))
+    aws.strategy(duration=0, bake=10, named="AppConfig.AllAtOnce")
+    kill = {"id": "kill", "type": "agent.kill_switch", "params": {"state": "on"}}
+    with pytest.raises(
+        OpsMisconfigured, match=r"AppConfig\.AllAtOnce deploys over 0 min and bakes 10"
+    ):
+        handler(arc_event(action_payload(kill), "kill"), None)
+    assert aws.created == []
