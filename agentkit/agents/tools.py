@@ -1,11 +1,14 @@
 """agentkit's own tool implementations, by tool name (contracts live in the top-level tools/).
 
 The applications register them with the runtime: the framework's registry names no application.
+:data:`BUILTIN` needs no configuration; :data:`FROM_KNOWLEDGE` is built by
+:func:`builtin_registry` from the configured Knowledge Bases. Together they are every tool
+agentkit implements (what ``agentkit doctor`` checks the contracts against).
 """
 
 from __future__ import annotations
 
-import functools
+from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
@@ -20,14 +23,6 @@ if TYPE_CHECKING:
     from agentkit.bedrock.knowledge import KnowledgeRetriever
 
 
-@functools.cache
-def _docs() -> DocsSearch:
-    """docs_search with the default floor (builtin_registry passes the configured ones)."""
-    from agentkit.agents.dr.sources import documentation_corpus
-
-    return DocsSearch(documentation_corpus)
-
-
 BUILTIN: dict[str, Implementation] = {
     "dr_advisor": Implementation(advise, check_request=check_request),
     "failover_runbook": Implementation(find_runbooks),
@@ -39,7 +34,6 @@ BUILTIN: dict[str, Implementation] = {
         lambda payload: _capacity().plan(payload),
         check_request=lambda payload: _capacity().check_request(payload),
     ),
-    "docs_search": Implementation(lambda payload: _docs().search(payload)),
 }
 
 
@@ -64,8 +58,7 @@ def builtin_registry(
     configure them)."""
     implementations = {
         **BUILTIN,
-        "knowledge_search": knowledge_search(knowledge),
-        "docs_search": docs_search(knowledge),
+        **{name: implement(knowledge) for name, implement in FROM_KNOWLEDGE.items()},
     }
     return ToolRegistry.from_directory(root, implementations, **options)
 
@@ -92,6 +85,12 @@ def docs_search(knowledge: KnowledgeRetriever | None = None) -> Implementation:
         for name, base in (knowledge.bases.items() if knowledge is not None else ())
     }
     return Implementation(DocsSearch(documentation_corpus, floors).search)
+
+
+FROM_KNOWLEDGE: dict[str, Callable[[KnowledgeRetriever | None], Implementation]] = {
+    "knowledge_search": knowledge_search,
+    "docs_search": docs_search,  # knowledge_search's fallback, under each base's floor
+}
 
 
 def _no_knowledge_bases(payload: Payload) -> Payload:

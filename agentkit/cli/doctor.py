@@ -77,13 +77,13 @@ def doctor(
 def _tools(settings: AgentkitConfig, config_path: Path | None) -> ToolsReport:
     """The packaged contracts with the implementations agentkit registers, and the MCP servers
     of agentkit.yaml with mcp.lock.json beside it."""
-    from agentkit.agents.tools import BUILTIN
+    from agentkit.agents.tools import BUILTIN, FROM_KNOWLEDGE
     from agentkit.paths import data_dir
     from agentkit.tools.doctor import diagnose_tools
     from agentkit.tools.mcp_client import MCP_LOCK_NAME
 
     folder = config_path.parent if config_path is not None else Path(".")
-    implemented = {*BUILTIN, "knowledge_search"}  # builtin_registry adds knowledge_search
+    implemented = {*BUILTIN, *FROM_KNOWLEDGE}
     return diagnose_tools(
         data_dir("tools"), implemented, settings.mcp_servers, folder / MCP_LOCK_NAME
     )

@@ -24,6 +24,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from agentkit.config import KnowledgeBaseConfig
 from agentkit.guardrails.pii import redact
 
 K1 = 1.2
@@ -31,8 +32,9 @@ B = 0.75
 LOCATION_TYPE = "LOCAL"  # a citation's location type: a packaged document
 REGION = "local"  # what ``served_by.region`` says: no AWS Region was called
 INDEX_ID = "docs_search"  # ``knowledge_base_id`` of every citation and of ``served_by``
-DEFAULT_MIN_SCORE = 0.5  # knowledge_bases.NAME.min_score's default (agentkit.config)
-DEFAULT_MAX_RESULTS = 5  # knowledge_bases.NAME.max_results' default
+# A Knowledge Base's defaults (knowledge_bases.NAME.min_score and max_results), read from the model.
+DEFAULT_MIN_SCORE: float = KnowledgeBaseConfig.model_fields["min_score"].default
+DEFAULT_MAX_RESULTS: int = KnowledgeBaseConfig.model_fields["max_results"].default
 DEFAULT_NAME = "docs"  # ``knowledge_base`` in the answer when the request names none
 _WORD = re.compile(r"[a-z0-9]+")
 _STOP = frozenset(

@@ -76,3 +76,20 @@ def test_the_corpus_is_the_packaged_runbooks_and_the_advisor_s_data_tables() -> 
 @pytest.fixture
 def registry() -> ToolRegistry:
     return builtin_registry()
+
+
+def test_without_a_knowledge_base_the_floor_is_a_knowledge_base_s_default() -> None:
+    from agentkit.config import KnowledgeBaseConfig
+
+    base = KnowledgeBaseConfig.model_validate({"regions": {"us-east-1": "KB12345678"}})
+    assert DocsSearch(lambda: DOCS).floor(None) == Floor(base.min_score, base.max_results)
+
+
+def test_the_registry_s_docs_search_and_the_doctor_s_list_are_one_wiring() -> None:
+    from agentkit.agents.tools import BUILTIN, FROM_KNOWLEDGE
+
+    registry = builtin_registry()
+    assert {*BUILTIN, *FROM_KNOWLEDGE} >= {"docs_search", "knowledge_search"}
+    assert not set(BUILTIN) & set(FROM_KNOWLEDGE)  # each tool wired in one place
+    answer = registry.call("docs_search", {"query": "DynamoDB global tables failover"}).output
+    assert answer["results"]  # the default floor applies without a Knowledge Base
