@@ -29,7 +29,9 @@ answer: a slow answer whose side effect has already happened, for hedges and kil
 
 ``--drift`` changes ``echo``'s schemas (a new required input and output property), the way a
 server upgraded behind a client's back would. The state folder is shared by every process
-started on it, so a counter survives a dropped and restarted stdio server.
+started on it, so a counter survives a dropped and restarted stdio server; each update holds an
+exclusive ``flock`` on the folder's lock file and replaces the file whole, so processes and
+threads counting at once lose nothing.
 
 ``--stand-in FILE`` serves other tools instead, the ones a configured server has in
 ``mcp.lock.json`` (``agentkit gameday`` stands it in for each of ``mcp_servers:``), and applies
@@ -42,11 +44,13 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import fcntl
 import json
 import logging
 import os
 import socket
 import sys
+import tempfile
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -64,7 +68,9 @@ TEXT_OUTPUT: dict[str, Any] = {
     "additionalProperties": False,
 }
 EXECUTIONS = "executions.json"
+CALLS = "calls"  # a stand-in's calls, counted across its processes
 HOLD = "hold"
+_LOCK = ".counters.lock"
 _HOLD_POLL_S = 0.01
 
 
@@ -187,8 +193,38 @@ def tool_list(options: FaultOptions) -> list[types.Tool]:
     ]
 
 
+@contextlib.contextmanager
+def _exclusive(state: Path) -> Iterator[None]:
+    """One update at a time to the counters of ``state``, across every process and thread
+    started on it (an exclusive ``flock`` on a lock file in the folder)."""
+    with open(state / _LOCK, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _replace(path: Path, text: str) -> None:
+    """Write ``path`` whole: a reader sees the old or the new text, never a part."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    with os.fdopen(fd, "w") as handle:
+        handle.write(text)
+    os.replace(tmp, path)
+
+
+def count_call(state: Path) -> int:
+    """One more call on the stand-in started on ``state``: its number, from 1."""
+    calls = state / CALLS
+    with _exclusive(state):
+        n = int(calls.read_text()) + 1 if calls.exists() else 1
+        _replace(calls, str(n))
+    return n
+
+
 class _Executions:
-    """``record``'s side effects, in a file shared by every process on the same state folder."""
+    """``record``'s side effects, in a file shared by every process on the same state folder;
+    each update holds the folder's lock (:func:`_exclusive`)."""
 
     def __init__(self, state: Path) -> None:
         self.path = state / EXECUTIONS
@@ -201,15 +237,14 @@ class _Executions:
 
     def record(self, key: str, note: str) -> tuple[dict[str, Any], bool]:
         """The stored result for ``key``, and whether this call executed it."""
-        data = self.read()
-        data["calls"] = data.get("calls", 0) + 1
-        executed = key not in data["keys"]
-        if executed:
-            data["count"] += 1
-            data["keys"][key] = {"recorded": note or key, "execution": data["count"]}
-        tmp = self.path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(data))
-        tmp.replace(self.path)
+        with _exclusive(self.path.parent):
+            data = self.read()
+            data["calls"] = data.get("calls", 0) + 1
+            executed = key not in data["keys"]
+            if executed:
+                data["count"] += 1
+                data["keys"][key] = {"recorded": note or key, "execution": data["count"]}
+            _replace(self.path, json.dumps(data))
         return dict(data["keys"][key]), executed
 
 
@@ -300,14 +335,12 @@ def _stand_in_call(
 ) -> Callable[[str, dict[str, Any]], Awaitable[types.CallToolResult]]:
     tools = {tool["name"]: tool for tool in stand_in.tools}
     executions = _Executions(options.state)
-    calls = options.state / "calls"
 
     async def call(name: str, arguments: dict[str, Any]) -> types.CallToolResult:
         tool = tools.get(name)
         if tool is None:
             raise McpError(types.ErrorData(code=types.METHOD_NOT_FOUND, message=f"no tool {name}"))
-        n = int(calls.read_text()) + 1 if calls.exists() else 1
-        calls.write_text(str(n))
+        n = count_call(options.state)
         fault = stand_in.fault if stand_in.first is None or n <= stand_in.first else None
         if fault == "hang":
             await anyio.sleep(stand_in.hang_s)
