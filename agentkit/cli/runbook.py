@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import typer
 
+from agentkit.cli.options import ConfigOption, JsonOption
 from agentkit.cli.traced import traced
 from agentkit.errors import InputError
 
@@ -73,14 +74,39 @@ def show(runbook_id: str) -> None:
 
 @runbook_app.command("validate")
 def validate_cmd(
-    path: Annotated[
-        Path | None, typer.Argument(help="A runbook file (default: every runbook).")
+    ref: Annotated[
+        str | None,
+        typer.Argument(
+            metavar="[ID|FILE]",
+            help="A runbook file or packaged id (default: every runbook; --live: one).",
+        ),
     ] = None,
+    live: Annotated[
+        bool,
+        typer.Option("--live", help="Also check on AWS the IAM and resources the plan relies on."),
+    ] = False,
+    source: Annotated[str | None, typer.Option("--from", help="Source Region (--live).")] = None,
+    target: Annotated[str | None, typer.Option("--to", help="Target Region (--live).")] = None,
+    config: ConfigOption = None,
+    json_output: JsonOption = False,
 ) -> None:
-    """Schema and semantic checks; warnings do not fail. Exit 2 on any error."""
+    """Schema and semantic checks; warnings do not fail. Exit 2 on any error.
+
+    With --live (docs/runbooks.md, "Live validation"): for the plan between --from and --to,
+    simulate the IAM actions each step needs for your principal and read the resources it acts
+    on. Exit 1 when an action is denied or a resource is missing, 2 without credentials."""
     from agentkit.runbooks import load_all, load_runbook, validate
 
-    runbooks = [load_runbook(path)] if path else load_all()
+    if live:
+        _validate_live(ref, source, target, config, json_output)
+        return
+    if source or target or json_output:
+        raise InputError("--from, --to and --json go with --live")
+    runbooks: list[Any]
+    if ref and not Path(ref).exists():
+        runbooks = [_find_or_load(ref)]
+    else:
+        runbooks = [load_runbook(Path(ref))] if ref else load_all()
     errors: list[str] = []
     for runbook in runbooks:
         report = validate(runbook)
@@ -90,6 +116,43 @@ def validate_cmd(
     if errors:
         raise InputError(f"{len(errors)} problem(s): " + "; ".join(errors))
     typer.echo(f"{len(runbooks)} runbook(s) valid")
+
+
+def _validate_live(
+    ref: str | None, source: str | None, target: str | None, config: Path | None, as_json: bool
+) -> None:
+    from agentkit.config import load_config
+    from agentkit.runbooks import Runbook, plan, validate
+    from agentkit.runbooks import live as checks
+    from agentkit.runbooks.plan import check_regions
+
+    if ref is None or source is None:
+        raise InputError("--live needs a runbook (ID or FILE) and --from (and --to to move)")
+    runbook = _find_or_load(ref)
+    assert isinstance(runbook, Runbook)
+    target = check_regions(runbook, source, target)
+    report = validate(runbook, today=dt.date.today(), lock=_lock_for(runbook))
+    if report.errors:
+        raise InputError("; ".join(report.errors))
+    routes = load_config(config).models.routes
+    session = checks.default_session()
+    if session.get_credentials() is None:
+        raise InputError("no AWS credentials found: configure AWS credentials or drop --live")
+    planned = plan(runbook, source, target)
+    findings = checks.validate_live(planned, checks.session_clients(session), routes)
+    if as_json:
+        body = {
+            "runbook": runbook.id,
+            "source": source,
+            "target": target,
+            "ok": not checks.failed(findings),
+            "findings": [f.to_json() for f in findings],
+        }
+        typer.echo(json.dumps(body, indent=2))
+    else:
+        typer.echo(checks.render_table(findings), nl=False)
+    if checks.failed(findings):
+        raise typer.Exit(1)
 
 
 @runbook_app.command("lock")

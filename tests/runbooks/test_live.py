@@ -1,0 +1,369 @@
+"""``runbook validate --live`` against botocore's ``Stubber``: every request and response shape
+is checked against botocore's models, and nothing leaves the process."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+import botocore.session
+import pytest
+from botocore.stub import Stubber
+
+from agentkit.cli.app import main
+from agentkit.config import Route
+from agentkit.runbooks import live
+from agentkit.runbooks.live import NEEDS, principal_arn, validate_live
+
+SOURCE, TARGET = "us-east-1", "us-west-2"
+ACCOUNT = "123456789012"
+SESSION_ARN = f"arn:aws:sts::{ACCOUNT}:assumed-role/dr-operator/alice"
+ROLE_ARN = f"arn:aws:iam::{ACCOUNT}:role/dr-operator"
+# region-failover's steps all run in the target: fence_writes (lambda.custom), add_reader
+# (aurora.add_instance), aurora_failover, ddb_write_home, s3_routes, scale_compute, and two
+# routing controls; approvals and dns_wait are people's steps.
+REGION_FAILOVER_ACTIONS = sorted(
+    {
+        "lambda:InvokeFunction",
+        "rds:CreateDBInstance",
+        "rds:FailoverGlobalCluster",
+        "s3:SubmitMultiRegionAccessPointRoutes",
+        "ecs:UpdateService",
+        "route53-recovery-cluster:UpdateRoutingControlState",
+    }
+)
+
+
+class Stubs:
+    """One stubbed client per (service, Region); dummy credentials, never sent anywhere."""
+
+    def __init__(self) -> None:
+        self._session = boto3.session.Session(
+            aws_access_key_id="AKIDEXAMPLE", aws_secret_access_key="not-a-secret"
+        )
+        self.clients: dict[tuple[str, str], Any] = {}
+        self.stubbers: dict[tuple[str, str], Stubber] = {}
+
+    def __call__(self, service: str, region: str) -> Any:
+        key = (service, region)
+        assert key in self.clients, f"unexpected client {key}"
+        return self.clients[key]
+
+    def add(
+        self,
+        service: str,
+        region: str,
+        operation: str,
+        response: dict[str, Any],
+        params: dict[str, Any] | None = None,
+    ) -> None:
+        self._stubber(service, region).add_response(operation, response, params)
+
+    def add_error(self, service: str, region: str, operation: str, code: str) -> None:
+        self._stubber(service, region).add_client_error(
+            operation, service_error_code=code, http_status_code=404
+        )
+
+    def _stubber(self, service: str, region: str) -> Stubber:
+        key = (service, region)
+        if key not in self.clients:
+            self.clients[key] = self._session.client(service, region_name=region)
+            self.stubbers[key] = Stubber(self.clients[key])
+            self.stubbers[key].activate()
+        return self.stubbers[key]
+
+    def done(self) -> None:
+        for stubber in self.stubbers.values():
+            stubber.assert_no_pending_responses()
+
+
+def _identity(stubs: Stubs, region: str = TARGET) -> None:
+    stubs.add(
+        "sts",
+        region,
+        "get_caller_identity",
+        {"UserId": "AROAEXAMPLE:alice", "Account": ACCOUNT, "Arn": SESSION_ARN},
+    )
+
+
+def _simulate(
+    stubs: Stubs, actions: list[str], denied: frozenset[str] = frozenset(), region: str = TARGET
+) -> None:
+    results = [
+        {
+            "EvalActionName": a,
+            "EvalResourceName": "*",
+            "EvalDecision": "implicitDeny" if a in denied else "allowed",
+        }
+        for a in actions
+    ]
+    params = {
+        "PolicySourceArn": ROLE_ARN,
+        "ActionNames": actions,
+        "ContextEntries": [
+            {
+                "ContextKeyName": "aws:RequestedRegion",
+                "ContextKeyValues": [region],
+                "ContextKeyType": "string",
+            }
+        ],
+    }
+    stubs.add(
+        "iam",
+        region,
+        "simulate_principal_policy",
+        {"EvaluationResults": results, "IsTruncated": False},
+        params,
+    )
+
+
+def _region_failover_resources(stubs: Stubs, *, aurora_member_in: str = TARGET) -> None:
+    stubs.add(
+        "lambda",
+        TARGET,
+        "get_function_configuration",
+        {"FunctionName": "write-fence", "State": "Active"},
+        {"FunctionName": "write-fence"},
+    )
+    members = [
+        {
+            "DBClusterArn": f"arn:aws:rds:{SOURCE}:{ACCOUNT}:cluster:orders-{SOURCE}",
+            "IsWriter": True,
+        }
+    ]
+    if aurora_member_in:
+        arn = f"arn:aws:rds:{aurora_member_in}:{ACCOUNT}:cluster:orders-{aurora_member_in}"
+        members.append({"DBClusterArn": arn, "IsWriter": False})
+    stubs.add(
+        "rds",
+        TARGET,
+        "describe_global_clusters",
+        {
+            "GlobalClusters": [
+                {"GlobalClusterIdentifier": "orders-global", "GlobalClusterMembers": members}
+            ]
+        },
+        {"GlobalClusterIdentifier": "orders-global"},
+    )
+    stubs.add(
+        "dynamodb",
+        TARGET,
+        "describe_table",
+        {
+            "Table": {
+                "TableName": "carts",
+                "TableStatus": "ACTIVE",
+                "Replicas": [{"RegionName": SOURCE, "ReplicaStatus": "ACTIVE"}],
+            }
+        },
+        {"TableName": "carts"},
+    )
+    stubs.add(
+        "ecs",
+        TARGET,
+        "describe_services",
+        {"services": [{"serviceName": "api", "status": "ACTIVE"}], "failures": []},
+        {"cluster": "orders", "services": ["api"]},
+    )
+
+
+class FakeSession:
+    """What the CLI asks of a boto3 session: credentials, and clients (here: the stubs)."""
+
+    def __init__(self, stubs: Stubs | None) -> None:
+        self.stubs = stubs
+
+    def get_credentials(self) -> object | None:
+        return object() if self.stubs else None
+
+    def client(self, service: str, region_name: str, config: Any = None) -> Any:
+        assert self.stubs is not None
+        return self.stubs(service, region_name)
+
+
+@pytest.fixture
+def stubs() -> Iterator[Stubs]:
+    made = Stubs()
+    yield made
+    made.done()
+
+
+LIVE = ["runbook", "validate", "region-failover", "--live", "--from", SOURCE, "--to", TARGET]
+
+
+@dataclass
+class Run:
+    exit_code: int
+    stdout: str
+    stderr: str
+
+
+def _main(capsys: pytest.CaptureFixture[str], *args: str) -> Run:
+    """The console entry point, in process: exit code and the two streams."""
+    with pytest.raises(SystemExit) as stop:
+        main(list(args))
+    out = capsys.readouterr()
+    return Run(int(stop.value.code or 0), out.out, out.err)
+
+
+def _cli(
+    stubs: Stubs | None,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    *extra: str,
+) -> Run:
+    monkeypatch.setattr(live, "default_session", lambda: FakeSession(stubs))
+    return _main(capsys, *LIVE, *extra)
+
+
+def test_every_action_allowed_and_resources_present_exits_0(
+    stubs: Stubs, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _identity(stubs)
+    _simulate(stubs, REGION_FAILOVER_ACTIONS)
+    _region_failover_resources(stubs)
+    result = _cli(stubs, monkeypatch, capsys, "--json")
+    assert result.exit_code == 0, result.stderr
+    body = json.loads(result.stdout)
+    assert body["ok"] is True
+    verdicts = {(f["check"], f["step"]): f["verdict"] for f in body["findings"]}
+    assert verdicts[("rds:FailoverGlobalCluster", "aurora_failover")] == "ok"
+    assert verdicts[("aurora global cluster orders-global", "aurora_failover")] == "ok"
+    assert verdicts[("dynamodb global table carts", "ddb_write_home")] == "ok"
+    assert verdicts[("lambda function write-fence", "fence_writes")] == "ok"
+    assert verdicts[("ecs service orders/api", "scale_compute")] == "ok"
+    assert {f["region"] for f in body["findings"]} == {TARGET, "-"}  # "-": a person's step
+
+
+def test_a_denied_action_exits_1_naming_the_step_and_action(
+    stubs: Stubs, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _identity(stubs)
+    _simulate(stubs, REGION_FAILOVER_ACTIONS, denied=frozenset({"rds:FailoverGlobalCluster"}))
+    _region_failover_resources(stubs)
+    result = _cli(stubs, monkeypatch, capsys)
+    assert result.exit_code == 1, result.stderr
+    denied = [line for line in result.stdout.splitlines() if " denied " in line]
+    assert len(denied) == 1
+    assert "rds:FailoverGlobalCluster" in denied[0]
+    assert "aurora_failover" in denied[0]
+    assert f"implicitDeny for {ROLE_ARN}" in denied[0]
+
+
+def test_a_resource_missing_in_the_target_exits_1(
+    stubs: Stubs, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _identity(stubs)
+    _simulate(stubs, REGION_FAILOVER_ACTIONS)
+    _region_failover_resources(
+        stubs, aurora_member_in=""
+    )  # the global cluster has no member in us-west-2
+    result = _cli(stubs, monkeypatch, capsys, "--json")
+    assert result.exit_code == 1, result.stderr
+    missing = [f for f in json.loads(result.stdout)["findings"] if f["verdict"] == "missing"]
+    assert missing == [
+        {
+            "check": "aurora global cluster orders-global",
+            "step": "aurora_failover",
+            "type": "aurora.failover",
+            "region": TARGET,
+            "verdict": "missing",
+            "reason": f"no member orders-{TARGET} in {TARGET}",
+        }
+    ]
+
+
+def test_a_table_absent_in_the_target_is_missing(stubs: Stubs) -> None:
+    stubs.add_error("dynamodb", TARGET, "describe_table", "ResourceNotFoundException")
+    plan = _plan(
+        {"id": "home", "type": "ddb.evacuate", "run_in": "source", "params": {"table": "carts"}}
+    )
+    _identity(stubs)
+    findings = validate_live(plan, stubs)
+    resource = [f for f in findings if f.check.startswith("dynamodb")]
+    assert [(f.verdict, f.region, f.reason) for f in resource] == [
+        ("missing", TARGET, f"no table carts in {TARGET}")
+    ]
+
+
+def test_unchecked_step_types_are_reported_not_checked_never_ok(
+    stubs: Stubs, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _identity(stubs)
+    _simulate(stubs, REGION_FAILOVER_ACTIONS)
+    _region_failover_resources(stubs)
+    body = json.loads(_cli(stubs, monkeypatch, capsys, "--json").stdout)
+    by_step: dict[str, list[tuple[str, str]]] = {}
+    for f in body["findings"]:
+        by_step.setdefault(f["step"], []).append((f["check"], f["verdict"]))
+    # s3.mrap_routes and aurora.add_instance: IAM checked, resource not; ddb.evacuate: no IAM
+    assert ("resource", "not checked") in by_step["s3_routes"]
+    assert ("resource", "not checked") in by_step["add_reader"]
+    assert ("iam", "not checked") in by_step["ddb_write_home"]
+    assert by_step["dns_wait"] == [("-", "not checked")]
+    for f in body["findings"]:
+        if f["verdict"] == "not checked":
+            assert f["reason"]
+
+
+def test_a_step_without_an_identifier_is_not_checked(stubs: Stubs) -> None:
+    _identity(stubs)
+    _simulate(stubs, ["lambda:InvokeFunction"])
+    plan = _plan({"id": "custom", "type": "lambda.custom", "params": {}})
+    findings = validate_live(plan, stubs)
+    assert [(f.check, f.verdict, f.reason) for f in findings] == [
+        ("lambda:InvokeFunction", "ok", f"allowed for {ROLE_ARN}"),
+        ("lambda function", "not checked", "no identifier (function param)"),
+    ]
+
+
+def test_a_bedrock_route_checks_its_profile_in_the_target(stubs: Stubs) -> None:
+    profile = "us.anthropic.claude-sonnet-4-5-20250929-v1:0"
+    _identity(stubs)
+    stubs.add_error("bedrock", TARGET, "get_inference_profile", "ResourceNotFoundException")
+    routes = [Route(model=profile, region=TARGET), Route(model=profile, region=SOURCE)]
+    plan = _plan({"id": "switch", "type": "bedrock.model_switch", "params": {"to": "successor"}})
+    findings = validate_live(plan, stubs, routes)
+    assert [(f.check, f.verdict) for f in findings] == [
+        ("iam", "not checked"),
+        (f"bedrock inference profile {profile}", "missing"),
+    ]
+
+
+def test_without_credentials_one_line_and_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
+    # tests/conftest.py leaves botocore no credential source, so the real session finds none
+    result = _main(capsys, *LIVE)
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert result.stderr.strip().splitlines() == [
+        "agentkit: error: no AWS credentials found: configure AWS credentials or drop --live"
+    ]
+
+
+def test_live_needs_from(capsys: pytest.CaptureFixture[str]) -> None:
+    result = _main(capsys, "runbook", "validate", "region-failover", "--live")
+    assert result.exit_code == 2
+    assert "--from" in result.stderr
+
+
+def test_an_assumed_role_session_is_simulated_as_its_role() -> None:
+    assert principal_arn(SESSION_ARN) == ROLE_ARN
+    assert principal_arn(f"arn:aws:iam::{ACCOUNT}:user/bob") == f"arn:aws:iam::{ACCOUNT}:user/bob"
+    assert principal_arn(f"arn:aws:sts::{ACCOUNT}:federated-user/carol") is None
+
+
+def test_every_action_comes_from_a_botocore_operation() -> None:
+    session = botocore.session.get_session()
+    for step_type, needs in NEEDS.items():
+        for action in needs.actions:
+            model = session.get_service_model(action.service)
+            assert action.operation in model.operation_names, (step_type, action)
+            prefix = action.iam.split(":", 1)[0]
+            assert prefix == model.signing_name, (step_type, action)
+
+
+def _plan(*steps: dict[str, Any]) -> dict[str, Any]:
+    return {"regions": {"source": SOURCE, "target": TARGET}, "groups": [{"steps": list(steps)}]}
