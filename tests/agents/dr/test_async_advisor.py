@@ -157,3 +157,30 @@ def test_an_approval_pauses_and_resumes_on_the_loop() -> None:
     assert waiting == paused.approval["reasons"]
     assert resumed.approval == {"status": "approved", "by": "dana", "reasons": waiting}
     assert after is None
+
+
+def test_arun_grounds_the_answer_in_the_same_knowledge_base_sources_as_run(
+    bedrock_emulator: Emulator,
+) -> None:
+    from tests.agents.dr.test_sources import EAST, PRIMARY, SECONDARY, WEST, corpus, settings
+
+    bedrock_emulator.set_knowledge(
+        {PRIMARY: {EAST: corpus(PRIMARY)}, SECONDARY: {WEST: corpus(SECONDARY)}}
+    )
+    question = "orders-api on Aurora in Ohio, RTO 30 min, RPO 5 min"
+    runtime = build_advisor(settings(bedrock_emulator))
+    try:
+        synced = ask(runtime, question, "sync")
+        awaited = on_the_loop(lambda: closing(runtime, aask(runtime, question, "async")))
+    finally:
+        assert runtime.tools is not None
+        runtime.tools.close()
+
+    def cited(answer: Any) -> list[str]:
+        (search,) = [c for c in answer.tool_calls if c["name"] == "knowledge_search"]
+        return [r["citation"]["uri"] for r in search["output"]["results"]]
+
+    assert cited(awaited) == cited(synced) == [f"s3://dr-docs-{PRIMARY}/aurora.md"]
+    assert "- [S1] Aurora Global Database replicates to a secondary Region" in synced.answer
+    assert awaited.answer == synced.answer  # the same sources block, citations and relevance
+    assert awaited.source == synced.source
