@@ -165,6 +165,41 @@ def test_an_async_session_lock_waits_one_timeout_for_the_connection_and_the_lock
     assert not locks.held("s1")
 
 
+def test_a_session_lock_waits_one_timeout_for_the_connection_and_the_lock() -> None:
+    from agentkit.agents.sessions_postgres import SessionLocks
+
+    clock = [0.0]
+
+    class Busy:
+        def execute(self, query: str, params: Any) -> Busy:
+            clock[0] += 0.1
+            return self
+
+        def fetchone(self) -> tuple[bool]:
+            return (False,)
+
+    timeouts: list[float] = []
+
+    class Slow:
+        def getconn(self, timeout: float) -> Busy:
+            timeouts.append(timeout)
+            clock[0] += 0.9 * timeout
+            return Busy()
+
+        def putconn(self, conn: Busy) -> None:
+            pass
+
+    def sleep(seconds: float) -> None:
+        clock[0] += seconds
+
+    locks = SessionLocks(Slow(), timeout_s=10.0, sleep=sleep, monotonic=lambda: clock[0])  # type: ignore[arg-type]
+    with pytest.raises(SessionBusy, match=r"session s1: busy: .* for 10 s$"):
+        locks.acquire("s1")
+    assert timeouts == [10.0]
+    assert 10.0 <= clock[0] < 10.2
+    assert not locks.held("s1")
+
+
 def corrupt(db: Path, how: str) -> None:
     if how == "garbage":
         db.write_bytes(b"this is not a database\x00" * 100)
