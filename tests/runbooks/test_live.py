@@ -64,7 +64,7 @@ class Stubs:
 
     def add_error(self, service: str, region: str, operation: str, code: str) -> None:
         self._stubber(service, region).add_client_error(
-            operation, service_error_code=code, http_status_code=404
+            operation, service_error_code=code, http_status_code=400
         )
 
     def _stubber(self, service: str, region: str) -> Stubber:
@@ -330,6 +330,41 @@ def test_a_bedrock_route_checks_its_profile_in_the_target(stubs: Stubs) -> None:
     assert [(f.check, f.verdict) for f in findings] == [
         ("iam", "not checked"),
         (f"bedrock inference profile {profile}", "missing"),
+    ]
+
+
+def test_a_read_or_simulation_refused_is_not_checked_never_a_pass(stubs: Stubs) -> None:
+    _identity(stubs)
+    stubs.add_error("iam", TARGET, "simulate_principal_policy", "AccessDenied")
+    stubs.add_error("secretsmanager", TARGET, "describe_secret", "AccessDeniedException")
+    step = {"id": "promote", "type": "secrets.promote_replica", "params": {"secret": "db"}}
+    findings = validate_live(_plan(step), stubs)
+    assert [(f.check, f.verdict, f.reason) for f in findings] == [
+        (
+            "secretsmanager:StopReplicationToReplica",
+            "not checked",
+            "iam:SimulatePrincipalPolicy failed: AccessDenied",
+        ),
+        ("secrets.promote_replica", "not checked", "could not read: AccessDeniedException"),
+    ]
+    assert not live.failed(findings)
+
+
+def test_a_secret_replica_in_the_target_is_ok(stubs: Stubs) -> None:
+    _identity(stubs)
+    _simulate(stubs, ["secretsmanager:StopReplicationToReplica"])
+    stubs.add(
+        "secretsmanager",
+        TARGET,
+        "describe_secret",
+        {"Name": "db", "PrimaryRegion": SOURCE},
+        {"SecretId": "db"},
+    )
+    step = {"id": "promote", "type": "secrets.promote_replica", "params": {"secret": "db"}}
+    findings = validate_live(_plan(step), stubs)
+    assert [(f.check, f.verdict) for f in findings] == [
+        ("secretsmanager:StopReplicationToReplica", "ok"),
+        ("secret replica db", "ok"),
     ]
 
 
