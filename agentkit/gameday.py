@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 from agentkit.config import AgentkitConfig, McpServerConfig
 from agentkit.emulator.faults import FaultPlan, McpServerFaults
 from agentkit.emulator.server import Emulator
-from agentkit.errors import AgentkitError, ConfigError, InputError
+from agentkit.errors import AgentkitError, InputError
 
 if TYPE_CHECKING:
     from agentkit.tools.mcp_client import LockedTool, McpClient
@@ -215,15 +215,9 @@ def run_mcp_drill(
 ) -> McpDrill:
     """Stand the fault server in for each server, call each locked tool ``calls`` times."""
     from agentkit.emulator.mcp_faults import executions_by_tool
-    from agentkit.tools.mcp_client import McpClient, read_mcp_lock
+    from agentkit.tools.mcp_client import McpClient, locked_servers
 
-    lock = read_mcp_lock(lock_path)
-    missing = [name for name in servers if name not in lock]
-    if missing:
-        raise ConfigError(
-            f"mcp_servers {', '.join(missing)}: not in {lock_path}; record the tools they "
-            "serve with `agentkit tools lock -c agentkit.yaml` before a game day"
-        )
+    lock = locked_servers(servers, lock_path, before="a game day")
     drill = McpDrill(
         [
             ServerDrill(

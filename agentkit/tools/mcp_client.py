@@ -43,7 +43,7 @@ import contextlib
 import hashlib
 import json
 import threading
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -172,6 +172,23 @@ def locked_tool(server: str, tool: types.Tool) -> LockedTool:
         output_schema=dict(tool.outputSchema) if tool.outputSchema is not None else None,
         sha256=schema_digest(tool.inputSchema, tool.outputSchema),
     )
+
+
+def locked_servers(
+    servers: Iterable[str], lock_path: Path, *, before: str = ""
+) -> dict[str, dict[str, LockedTool]]:
+    """The lock at ``lock_path``, which must hold every one of ``servers``: those missing are
+    refused in one line that says how to record them (``before``: what must wait for it, e.g.
+    ``"a game day"``)."""
+    lock = read_mcp_lock(lock_path)
+    missing = [name for name in servers if name not in lock]
+    if missing:
+        when = f" before {before}" if before else ""
+        raise ConfigError(
+            f"mcp_servers {', '.join(missing)}: not in {lock_path}; record the tools they "
+            f"serve with `agentkit tools lock -c agentkit.yaml`{when}"
+        )
+    return lock
 
 
 def read_mcp_lock(path: Path) -> dict[str, dict[str, LockedTool]]:
@@ -566,14 +583,7 @@ class McpClient:
     ) -> McpClient:
         """The servers of agentkit.yaml with the lock beside it; servers missing from the lock
         are refused in one line that says how to record them."""
-        lock = read_mcp_lock(lock_path)
-        missing = [name for name in servers if name not in lock]
-        if missing:
-            raise ConfigError(
-                f"mcp_servers {', '.join(missing)}: not in {lock_path}; record the tools they "
-                "serve with `agentkit tools lock -c agentkit.yaml`"
-            )
-        return cls(servers, lock, **options)
+        return cls(servers, locked_servers(servers, lock_path), **options)
 
     # --- lookup --------------------------------------------------------------------------------
 

@@ -256,4 +256,7 @@ def test_servers_missing_from_the_lock_are_one_line_and_exit_2(tmp_path: Path) -
     assert result.returncode == 2
     (line,) = result.stderr.splitlines()
     assert "mcp_servers inventory, inventory-dr: not in " in line
-    assert "agentkit tools lock -c agentkit.yaml" in line
+    # the client's own check (McpClient.from_config), saying what waits for the lock
+    assert line.endswith(
+        "record the tools they serve with `agentkit tools lock -c agentkit.yaml` before a game day"
+    )
