@@ -181,6 +181,27 @@ def _ecs_service(
     return [(label, verdict, f"{status or 'no status'} in {region}")]
 
 
+def _region_switch_plan(
+    clients: Clients, params: Mapping[str, Any], region: str, routes: Sequence[Any]
+) -> list[tuple[str, Verdict, str]]:
+    name = params.get("plan")
+    if not name:
+        return [("region switch plan", "not checked", "no identifier (plan param)")]
+    label = f"region switch plan {name}"
+    client = clients("arc-region-switch", region)
+    request: dict[str, Any] = {}
+    while True:
+        page = _call(client, "list_plans", **request)
+        for found in page.get("plans", []):
+            if found.get("name") == name:
+                if region not in found.get("regions", []):
+                    return [(label, "missing", f"{name} does not include {region}")]
+                return [(label, "ok", f"{name} includes {region}")]
+        if not page.get("nextToken"):
+            return [(label, "missing", f"no plan named {name} (listed from {region})")]
+        request = {"nextToken": page["nextToken"]}
+
+
 def _bedrock_models(
     clients: Clients, params: Mapping[str, Any], region: str, routes: Sequence[Any]
 ) -> list[tuple[str, Verdict, str]]:
@@ -243,8 +264,12 @@ NEEDS: Mapping[str, Needs] = {
     "arc.routing_control": Needs(
         (_a("route53-recovery-cluster:UpdateRoutingControlState", "route53-recovery-cluster"),)
     ),
+    # arc-region-switch StartPlanExecution; the probe: ListPlans (a plan of that name covers
+    # the target Region).
     "arc.region_switch_plan": Needs(
-        (_a("arc-region-switch:StartPlanExecution", "arc-region-switch"),)
+        (_a("arc-region-switch:StartPlanExecution", "arc-region-switch"),),
+        _region_switch_plan,
+        "target",
     ),
     "arc.zonal_shift": Needs((_a("arc-zonal-shift:StartZonalShift", "arc-zonal-shift"),)),
     "route53.change_record": Needs((_a("route53:ChangeResourceRecordSets", "route53"),)),

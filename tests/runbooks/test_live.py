@@ -368,6 +368,30 @@ def test_a_secret_replica_in_the_target_is_ok(stubs: Stubs) -> None:
     ]
 
 
+def test_a_region_switch_plan_is_found_by_name_across_pages(stubs: Stubs) -> None:
+    _identity(stubs)
+    _simulate(stubs, ["arc-region-switch:StartPlanExecution"])
+    summary = {
+        "owner": ACCOUNT,
+        "version": "1",
+        "recoveryApproach": "activePassive",
+        "regions": [SOURCE, TARGET],
+    }
+    other = {
+        **summary,
+        "arn": "arn:aws:arc-region-switch::123456789012:plan/other",
+        "name": "other",
+    }
+    mine = {**summary, "arn": "arn:aws:arc-region-switch::123456789012:plan/app", "name": "app"}
+    stubs.add("arc-region-switch", TARGET, "list_plans", {"plans": [other], "nextToken": "t1"}, {})
+    stubs.add("arc-region-switch", TARGET, "list_plans", {"plans": [mine]}, {"nextToken": "t1"})
+    step = {"id": "switch", "type": "arc.region_switch_plan", "run_in": "activating"}
+    findings = validate_live(_plan({**step, "params": {"plan": "app"}}), stubs)
+    assert [(f.check, f.verdict, f.reason) for f in findings][1:] == [
+        ("region switch plan app", "ok", f"app includes {TARGET}")
+    ]
+
+
 def test_without_credentials_one_line_and_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
     # tests/conftest.py leaves botocore no credential source, so the real session finds none
     result = _main(capsys, *LIVE)
