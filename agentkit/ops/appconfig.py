@@ -4,7 +4,10 @@ Workers read it as AppConfig means clients to: one ``appconfigdata`` session
 (``StartConfigurationSession``), then ``GetLatestConfiguration`` with the token the previous
 call returned (``NextPollConfigurationToken``; each token is good for one call), never sooner
 than the ``NextPollIntervalInSeconds`` it asked for. An empty ``Configuration`` means "unchanged
-since your last call": the last reading stands. AppConfig's shortest poll interval is 15 s
+since your last call": the last reading stands. The token and the next poll time are kept only
+once the body is read and parsed; a call that fails (the streamed body broken off or timed out
+included) drops the token, so the next poll starts a new session and gets the whole document
+rather than "unchanged". AppConfig's shortest poll interval is 15 s
 (``RequiredMinimumPollIntervalInSeconds``, botocore's model), so a change reaches every worker
 within 15 s of its deployment's end.
 
@@ -111,16 +114,26 @@ class AppConfigStore:
         """The deployed document; between polls (AppConfig's interval), the last reading."""
         if self._token is not None and self._monotonic() < self._next_poll_at:
             return self._last
-        with self._aws("cannot read the ops document"):
-            answer = self._latest()
+        try:
+            with self._aws("cannot read the ops document"):
+                answer = self._latest()
+                # ``Configuration`` streams: its read can time out or break off mid-body.
+                content = answer.get("Configuration")
+                body = content.read() if content is not None else b""
+                fresh = (
+                    parse_document(body.decode("utf-8", "replace"), self.where) if body else None
+                )
+        except BaseException:
+            # The token was spent on a change this worker never saw: AppConfig would answer
+            # "unchanged" to the next one. A new session's first call sends the whole document.
+            self._token = None
+            raise
         self._token = answer["NextPollConfigurationToken"]
         self._next_poll_at = self._monotonic() + answer.get(
             "NextPollIntervalInSeconds", self.min_poll_s
         )
-        content = answer.get("Configuration")
-        body = content.read() if content is not None else b""
-        if body:  # empty: unchanged since the last call
-            self._last = parse_document(body.decode("utf-8", "replace"), self.where)
+        if fresh is not None:  # none: an empty configuration, unchanged since the last call
+            self._last = fresh
         return self._last
 
     def _latest(self) -> dict[str, Any]:

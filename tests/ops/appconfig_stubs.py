@@ -32,6 +32,12 @@ def body(document: dict[str, Any] | None) -> StreamingBody:
     return StreamingBody(io.BytesIO(raw), len(raw))
 
 
+def broken_body() -> StreamingBody:
+    """A body the connection drops mid-way: its read raises botocore's IncompleteReadError."""
+    raw = json.dumps(document(kill_switch="on")).encode()
+    return StreamingBody(io.BytesIO(raw[:10]), len(raw))
+
+
 def document(by: str = "alice", **overrides: str) -> dict[str, Any]:
     return {"overrides": overrides, "by": by, "at": "2026-12-07T03:30:00Z"}
 

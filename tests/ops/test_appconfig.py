@@ -16,7 +16,7 @@ from agentkit.ops import OverrideView
 from agentkit.ops.appconfig import AppConfigStore, OpsMisconfigured
 from agentkit.ops.store import OpsUnavailable, change
 
-from .appconfig_stubs import SETTINGS, AppConfigStubs, document
+from .appconfig_stubs import SETTINGS, AppConfigStubs, broken_body, document
 from .conftest import Ticks
 
 
@@ -73,6 +73,32 @@ def test_an_expired_token_starts_a_new_session(aws: AppConfigStubs, tmp_path: Pa
     assert backend.read().max_tokens == 512
     clock.now += 15
     assert backend.read().max_tokens == 256
+
+
+def test_a_body_that_breaks_off_is_one_line_and_the_next_poll_fetches_the_document(
+    aws: AppConfigStubs, tmp_path: Path
+) -> None:
+    aws.session("t0")
+    aws.data_stub.add_response(
+        "get_latest_configuration",
+        {
+            "NextPollConfigurationToken": "t1",
+            "NextPollIntervalInSeconds": 15,
+            "ContentType": "application/json",
+            "Configuration": broken_body(),
+        },
+        {"ConfigurationToken": "t0"},
+    )
+    # t1 would answer "unchanged": the deployment above was never seen, so a new session.
+    aws.session("s1")
+    aws.latest("s1", "s2", document(kill_switch="on"))
+    clock = Ticks()
+    backend = store(aws, tmp_path, clock)
+    with pytest.raises(OpsUnavailable) as failed:
+        backend.read()
+    assert "cannot read the ops document" in str(failed.value)
+    assert "\n" not in str(failed.value)
+    assert backend.read().kill_switch  # at the next question, not AppConfig's interval later
 
 
 def test_set_writes_the_next_hosted_version_over_the_deployed_one_and_deploys_it(
