@@ -29,7 +29,7 @@ from agentkit.bedrock.types import ModelInterface
 from agentkit.errors import ToolLoop, ToolNotFound
 from agentkit.ops import active as ops
 from agentkit.resilience.budget import RunBudget
-from agentkit.telemetry import guardrails as guardrail_metrics
+from agentkit.telemetry.guardrails import GuardrailMetrics
 from agentkit.tools.registry import ToolRegistry, ToolResult
 
 CONFIG_KEY = "agentkit"
@@ -59,6 +59,9 @@ class RunContext:
     can_pause: bool = False  # a checkpointer keeps the run: an approval may interrupt it
     tool_repeat_limit: int = DEFAULT_TOOL_REPEAT_LIMIT
     span: Span | None = field(default=None, repr=False)  # the run's invoke_agent span
+    # Made when the runtime was built (in the command's or server's telemetry scope); None: the
+    # providers current when an event happens.
+    guardrail_metrics: GuardrailMetrics | None = field(default=None, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _repeats: Counter[str] = field(default_factory=Counter, repr=False)
 
@@ -77,7 +80,7 @@ class RunContext:
     def guardrail_event(self, stage: str, action: str, detail: str) -> None:
         """A guard acted: an event on the run's span (with ``detail``) and one count of
         ``agentkit.guardrail.events`` (guard, action and kind only, never the text)."""
-        guardrail_metrics.guardrail_event(stage, action, detail)
+        (self.guardrail_metrics or GuardrailMetrics()).record(stage, action, detail)
         self._run_span().add_event(
             EVENT_GUARDRAIL, {"stage": stage, "action": action, "detail": detail}
         )

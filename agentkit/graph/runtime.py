@@ -41,6 +41,7 @@ from agentkit.resilience.clock import SYSTEM_CLOCK, Clock
 from agentkit.telemetry import providers
 from agentkit.telemetry import semconv as sc
 from agentkit.telemetry.answers import AnswerMetrics, records_answer
+from agentkit.telemetry.guardrails import GuardrailMetrics
 from agentkit.tools.registry import ToolRegistry
 
 DEFAULT_RECURSION_LIMIT = 12
@@ -110,6 +111,7 @@ class AgentRuntime:
         # global ones: resolved here, so a run outside that scope still reports to them.
         self._tracer = providers.get_tracer("agentkit.runtime", tracer_provider)
         self.answers = AnswerMetrics(meter_provider)  # what records_answer records into
+        self.guardrail_metrics = GuardrailMetrics(meter_provider)  # each run's guard events
         self.graph: CompiledStateGraph[Any, Any, Any, Any] = _compile_traced(
             graph, checkpointer, self._tracer, name
         )
@@ -126,6 +128,7 @@ class AgentRuntime:
             conversation_id=thread_id,
             can_pause=self.checkpointer is not None,
             tool_repeat_limit=self.tool_repeat_limit,
+            guardrail_metrics=self.guardrail_metrics,
         )
 
     @records_answer

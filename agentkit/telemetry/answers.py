@@ -9,7 +9,8 @@ A capability is an agent (``gen_ai.agent.name``, e.g. ``dr-advisor``). Each run 
 - ``paused``: it stopped for a person's approval (neither a success nor a failure);
 - ``refused``: the operator's kill switch refused or stopped it (on purpose: no error budget
   spent, so an SLO burn alarm never evacuates a Region because an operator stopped the agent);
-- ``rejected``: the input was a user's mistake (``error.type``; exit 2 on the CLI);
+- ``rejected``: the input was a user's mistake (``error.type``: an ``InputError`` or an invalid
+  tool input; exit 2 on the CLI), not a configuration mistake (that is an ``error``);
 - ``error``: it stopped without an answer (``agentkit.stop_reason``: a budget, the recursion
   limit, a tool loop) or raised anything else (``error.type``: the exception class).
 
@@ -30,7 +31,7 @@ from typing import Any, Protocol, TypeVar, cast
 
 from opentelemetry.metrics import MeterProvider
 
-from agentkit.errors import OperatorStop, UserError
+from agentkit.errors import InputError, OperatorStop, ToolInputInvalid
 from agentkit.telemetry import providers
 from agentkit.telemetry import semconv as sc
 from agentkit.telemetry.metrics import DURATION_BUCKETS_S
@@ -64,10 +65,12 @@ def outcome_of(result: RunOutcome) -> tuple[str, dict[str, str]]:
 
 
 def outcome_of_error(error: Exception) -> str:
-    """``agentkit.outcome`` of a run that raised ``error``."""
+    """``agentkit.outcome`` of a run that raised ``error``. Only the user's input is
+    ``rejected``: a configuration mistake (a tool not configured, a contract version the lock
+    does not hold) is the deployment's, so it is an ``error`` and spends the error budget."""
     if isinstance(error, OperatorStop):
         return REFUSED
-    if isinstance(error, UserError):
+    if isinstance(error, InputError | ToolInputInvalid):
         return REJECTED
     return ERROR
 

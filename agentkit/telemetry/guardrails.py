@@ -71,8 +71,3 @@ class GuardrailMetrics:
                 sc.GUARDRAIL_KIND: kind_of(guard, reason),
             },
         )
-
-
-def guardrail_event(guard: str, action: str, reason: str) -> None:
-    """Count one guardrail event under the current meter provider."""
-    GuardrailMetrics().record(guard, action, reason)

@@ -12,7 +12,7 @@ import pytest
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 
 from agentkit.config import TelemetryConfig
-from agentkit.errors import InputError
+from agentkit.errors import InputError, ToolNotConfigured
 from agentkit.ops.document import STOP_REASON, KillSwitchOn, Overrides
 from agentkit.telemetry import semconv as sc
 from agentkit.telemetry.answers import KILL_SWITCH, AnswerMetrics, outcome_of, records_answer
@@ -79,8 +79,10 @@ def test_run_and_arun_record_one_answer_each_with_its_outcome() -> None:
     telemetry = start(TelemetryConfig(), metric_readers=[reader])
     refused = KillSwitchOn(Overrides(kill_switch=True))
     mistake = InputError("residency: 'atlantis' is not a geography")
+    setting = ToolNotConfigured("knowledge_search: no knowledge_bases in agentkit.yaml")
     with telemetry.scope():
-        runtime = Runtime([Result(), Result(degraded=True), ValueError("boom"), refused, mistake])
+        results = [Result(), Result(degraded=True), ValueError("boom"), refused, mistake, setting]
+        runtime = Runtime(results)
         assert runtime.run("q") == Result()
         assert asyncio.run(runtime.arun("q")) == Result(degraded=True)
         with pytest.raises(ValueError, match="boom"):
@@ -89,18 +91,23 @@ def test_run_and_arun_record_one_answer_each_with_its_outcome() -> None:
             runtime.run("q")
         with pytest.raises(InputError):
             asyncio.run(runtime.arun("q"))
+        with pytest.raises(ToolNotConfigured):  # the deployment's mistake, not the user's
+            runtime.run("q")
     metrics = recorded(reader)
     telemetry.shutdown()
-    answers = sorted(metrics[sc.METRIC_ANSWERS], key=lambda p: p[sc.OUTCOME])
+    answers = sorted(
+        metrics[sc.METRIC_ANSWERS], key=lambda p: (p[sc.OUTCOME], p.get(sc.ERROR_TYPE, ""))
+    )
     assert answers == [
         {sc.AGENT_NAME: "advisor", sc.OUTCOME: "degraded"},
+        {sc.AGENT_NAME: "advisor", sc.OUTCOME: "error", sc.ERROR_TYPE: "ToolNotConfigured"},
         {sc.AGENT_NAME: "advisor", sc.OUTCOME: "error", sc.ERROR_TYPE: "ValueError"},
         {sc.AGENT_NAME: "advisor", sc.OUTCOME: "ok"},
         # on purpose or the user's mistake: outside the success ratio (agentkit.observe.burn)
         {sc.AGENT_NAME: "advisor", sc.OUTCOME: "refused", sc.ERROR_TYPE: "KillSwitchOn"},
         {sc.AGENT_NAME: "advisor", sc.OUTCOME: "rejected", sc.ERROR_TYPE: "InputError"},
     ]
-    assert len(metrics[sc.METRIC_ANSWER_DURATION]) == 5
+    assert len(metrics[sc.METRIC_ANSWER_DURATION]) == 6
     assert KILL_SWITCH == STOP_REASON  # the one name, seen from below the ops layer
     assert Runtime.run.__name__ == "run"
     assert inspect.iscoroutinefunction(Runtime.arun)
@@ -108,13 +115,18 @@ def test_run_and_arun_record_one_answer_each_with_its_outcome() -> None:
 
 def test_a_runtime_built_in_a_telemetry_scope_records_its_runs_after_the_scope_ends() -> None:
     """`agentkit serve` builds the advisor inside its telemetry scope and answers requests
-    outside it: the answers still reach that scope's meter provider."""
+    outside it: the answers and guardrail events still reach that scope's meter provider."""
+    from langchain_core.runnables import RunnableConfig
     from langgraph.graph import END, START, StateGraph
 
-    from agentkit.graph import AgentRuntime
+    from agentkit.graph import AgentRuntime, run_context
+
+    def answer(state: dict[str, Any], config: RunnableConfig) -> dict[str, Any]:
+        run_context(config).guardrail_event("input", "blocked", "prompt injection (override)")
+        return {"answer": "ok"}
 
     graph: StateGraph[dict[str, Any], Any, Any, Any] = StateGraph(dict)
-    graph.add_node("answer", lambda state: {"answer": "ok"})
+    graph.add_node("answer", answer)
     graph.add_edge(START, "answer")
     graph.add_edge("answer", END)
     reader = InMemoryMetricReader()
@@ -127,3 +139,6 @@ def test_a_runtime_built_in_a_telemetry_scope_records_its_runs_after_the_scope_e
     telemetry.shutdown()
     assert metrics[sc.METRIC_ANSWERS] == [{sc.AGENT_NAME: "served", sc.OUTCOME: "ok"}]
     assert len(metrics[sc.METRIC_ANSWER_DURATION]) == 1  # one series, both runs in it
+    assert metrics[sc.METRIC_GUARDRAIL_EVENTS] == [
+        {sc.GUARD: "input", sc.GUARDRAIL_ACTION: "blocked", sc.GUARDRAIL_KIND: "injection"}
+    ]
