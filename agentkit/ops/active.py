@@ -104,10 +104,7 @@ class OverrideView:
         try:
             fresh = self.store.read()
         except OpsUnavailable as error:
-            self._failures.add(1)
-            if not self._failing:
-                _log.warning("operator overrides: %s; keeping the last reading", error)
-            self._failing = True
+            self.read_failed(str(error))
             return
         if self._failing:
             _log.info("operator overrides: the document is readable again")
@@ -118,6 +115,13 @@ class OverrideView:
             for key in set(fresh.fields()) | set(self._overrides.fields()):
                 self._changes.add(1, {"key": _metric_key(key)})
         self._overrides = fresh
+
+    def read_failed(self, reason: str) -> None:
+        """A read failed: the last reading stands; counted, and logged once per outage."""
+        self._failures.add(1)
+        if not self._failing:
+            _log.warning("operator overrides: %s; keeping the last reading", reason)
+        self._failing = True
 
     def _observe(self, options: CallbackOptions) -> list[Observation]:
         fields = self._overrides.fields()
@@ -132,7 +136,10 @@ async def refreshing(view: OverrideView | None) -> AsyncIterator[None]:
     """For the block (``agentkit serve``'s lifespan), ``view`` is re-read in a worker thread
     every ``poll_s`` and answers the last reading without I/O, so a slow or hanging document
     never stalls the event loop. The first reading is made before the block starts (the
-    worker serves nothing before it knows whether the kill switch is on)."""
+    worker serves nothing before it has asked whether the kill switch is on; a store that
+    answers "unavailable" leaves no overrides, as a library caller gets, and any other error
+    fails the start). Later, a read that fails in any way keeps the last reading: counted in
+    ``agentkit.ops.read_failures`` and logged once per outage, one line with the reason."""
     if view is None:
         yield
         return
@@ -142,8 +149,14 @@ async def refreshing(view: OverrideView | None) -> AsyncIterator[None]:
     async def refresh_every_poll() -> None:
         while True:
             await anyio.sleep(view.poll_s)
-            # A read that hangs does not hold up shutdown: its thread is left to finish.
-            await anyio.to_thread.run_sync(view.refresh, abandon_on_cancel=True)
+            try:
+                # A read that hangs does not hold up shutdown: its thread is left to finish.
+                await anyio.to_thread.run_sync(view.refresh, abandon_on_cancel=True)
+            except Exception as error:
+                # A store's bug must not end the loop: escaping, it would cancel serve's
+                # lifespan (the advisor closed under a server that goes on serving, and the
+                # view reading on the event loop again).
+                view.read_failed(f"{type(error).__name__}: {error}")
 
     await anyio.to_thread.run_sync(view.refresh, abandon_on_cancel=True)
     view.refreshed_in_background = True

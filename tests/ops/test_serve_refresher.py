@@ -4,11 +4,16 @@ down until its socket timeout, AppConfig retrying a failing endpoint) stalls no 
 from __future__ import annotations
 
 import asyncio
+import logging
 import threading
+from typing import Any
 
 import anyio.to_thread
 import httpx
+import pytest
 from langgraph.checkpoint.memory import InMemorySaver
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 
 from agentkit.agents.dr.agent import build_advisor
 from agentkit.bedrock.types import ModelRequest
@@ -45,6 +50,31 @@ class HangingStore:
 
     def close(self) -> None:
         self.release.set()
+
+
+class StoreThatFailsOnce:
+    """Reads 512, then one read raises a bug's RuntimeError, then every read answers 256."""
+
+    where = "a store that fails once"
+
+    def __init__(self) -> None:
+        self.reads = 0
+        self.read_after_the_fresh_one = threading.Event()
+
+    def read(self) -> Overrides:
+        self.reads += 1
+        if self.reads == 2:
+            raise RuntimeError("the store's bug")
+        if self.reads >= 4:  # refreshes run one after another: read 3's result is applied
+            self.read_after_the_fresh_one.set()
+        max_tokens = "512" if self.reads == 1 else "256"
+        return Overrides.from_fields({"max_tokens": max_tokens}, {"by": "oncall"})
+
+    def update(self, change: Change) -> Overrides:
+        raise AssertionError("serve never writes the document")
+
+    def close(self) -> None:
+        pass
 
 
 def answer(request: ModelRequest) -> Turn:
@@ -103,3 +133,50 @@ def test_while_a_background_refresher_runs_the_view_answers_without_reading() ->
     assert view.current().max_tokens == 512
     assert view.current().max_tokens == 512
     assert store.reads == 1  # the event loop's questions read nothing
+
+
+def test_a_read_that_raises_keeps_serve_answering_and_the_next_reading_is_applied(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    config = AgentkitConfig()
+    store = StoreThatFailsOnce()
+    reader = InMemoryMetricReader()
+    view = OverrideView(store, poll_s=0.01, meter_provider=MeterProvider([reader]))
+    runtime = build_advisor(config, model=FunctionModel(answer), checkpointer=InMemorySaver())
+    advisor = Advisor(config, runtime, None, overrides=view)
+    app = create_app(advisor, ServeSettings())
+    starlette = app.app  # type: ignore[attr-defined]
+
+    async def main() -> tuple[httpx.Response, int | None, bool]:
+        async with starlette.router.lifespan_context(starlette):
+            fresh = await anyio.to_thread.run_sync(store.read_after_the_fresh_one.wait, DEADLINE_S)
+            assert fresh, "the refresher stopped reading after the read that raised"
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://serve") as client:
+                turn = await client.post("/invocations", json={"prompt": SAFE}, timeout=DEADLINE_S)
+            max_tokens = view.current().max_tokens
+            in_background = view.refreshed_in_background
+        return turn, max_tokens, in_background
+
+    with caplog.at_level(logging.WARNING, logger="agentkit.ops"):
+        turn, max_tokens, in_background = asyncio.run(main())
+    assert turn.status_code == 200, turn.text  # the advisor was not closed under serve
+    assert max_tokens == 256  # the reading after the failure
+    assert in_background  # the loop never went back to reading on the event loop
+    failed = [r for r in caplog.records if "RuntimeError: the store's bug" in r.getMessage()]
+    assert len(failed) == 1
+    assert failed[0].exc_info is None  # one line, no traceback
+    assert sum(p.value for p in _points(reader, "agentkit.ops.read_failures")) == 1
+
+
+def _points(reader: InMemoryMetricReader, name: str) -> list[Any]:
+    data = reader.get_metrics_data()
+    assert data is not None
+    return [
+        point
+        for resource in data.resource_metrics
+        for scope in resource.scope_metrics
+        for metric in scope.metrics
+        if metric.name == name
+        for point in metric.data.data_points
+    ]
