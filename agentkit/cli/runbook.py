@@ -146,6 +146,7 @@ def _validate_live(
             "source": source,
             "target": target,
             "ok": not checks.failed(findings),
+            "warnings": checks.warnings(findings),
             "findings": [f.to_json() for f in findings],
         }
         typer.echo(json.dumps(body, indent=2))

@@ -2,14 +2,18 @@
 
 For each step of a plan (forward and rollback steps), :data:`NEEDS` says in one place what the
 step relies on: the IAM actions the operator's principal calls (each with the botocore service
-and operation it comes from; tests check them against botocore's models), and a read-only probe
-of the resource it acts on. The actions are simulated with ``iam:SimulatePrincipalPolicy`` for
-the caller's principal (``sts:GetCallerIdentity``; an assumed-role session becomes its role) with
-``aws:RequestedRegion`` set to the Region the step runs in: the source for ``run_in: source`` or
-``deactivating``, else the target (the ARC export's ``regionToRun`` rule). A step type without an
-entry, and a step without the identifier a probe needs, is reported ``not checked``, never as
-passed. Nothing here changes anything on AWS, and no response body is printed (a Lambda
-configuration carries environment variables; only names and states leave this module).
+and operation it comes from; tests check them against botocore's models), the ARN of the resource
+they act on when the step names it, and a read-only probe of that resource. The actions are
+simulated with ``iam:SimulatePrincipalPolicy`` for the caller's principal
+(``sts:GetCallerIdentity``; an assumed-role session becomes its role, whose ARN with its path
+comes from ``iam:GetRole``: IAM Identity Center roles live under ``/aws-reserved/``) with
+``aws:RequestedRegion`` set to the Region the step runs in (:func:`step_region`). An
+``implicitDeny`` against ``*`` (no resource ARN known) may be a policy scoped to resources, so it
+is ``not checked``; with the resource's ARN it is ``denied``, as is every ``explicitDeny``. A step
+type without an entry, and a step without the identifier a probe needs, is reported
+``not checked``, never as passed. Nothing here changes anything on AWS, and no response body is
+printed (a Lambda configuration carries environment variables; only names and states leave this
+module).
 """
 
 from __future__ import annotations
@@ -19,11 +23,13 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
-from agentkit.regions import profile_geography
+from agentkit.errors import InputError
+from agentkit.regions import partition_of, profile_geography
 
 Verdict = Literal["ok", "denied", "missing", "not checked"]
 Clients = Callable[[str, str], Any]  # (botocore service, Region) -> client
 Probe = Callable[[Clients, Mapping[str, Any], str, Sequence[Any]], list[tuple[str, Verdict, str]]]
+ArnOf = Callable[[Mapping[str, Any], str, str], str | None]  # (params, Region, account) -> ARN
 
 
 @dataclass(frozen=True)
@@ -54,6 +60,7 @@ class Needs:
     probe: Probe | None = None
     probe_in: Literal["step", "target"] = "step"  # where the resource must exist
     why_no_iam: str = "agentkit has no IAM table entry for this step type"
+    arn: ArnOf | None = None  # the resource the actions act on, when the params name it
 
 
 class _NotFound(Exception):
@@ -225,6 +232,41 @@ def _bedrock_models(
     return out
 
 
+def _arn(service: str, region: str, account: str, resource: str) -> str:
+    """An ARN in ``region``'s partition (botocore's partition data, as the ARC export builds
+    them); ``region`` "" for a global resource."""
+    return f"arn:{partition_of(region)}:{service}:{region}:{account}:{resource}"
+
+
+def _global_cluster_arn(params: Mapping[str, Any], region: str, account: str) -> str | None:
+    # A global cluster's ARN has no Region (Aurora User Guide, "Constructing an ARN for Amazon
+    # RDS": arn:aws:rds::<account>:global-cluster:<name>); the partition is the step Region's.
+    name = params.get("global_cluster")
+    if not name:
+        return None
+    return f"arn:{partition_of(region)}:rds::{account}:global-cluster:{name}"
+
+
+def _function_arn(params: Mapping[str, Any], region: str, account: str) -> str | None:
+    function = str(params.get("function") or "")
+    if function.startswith("arn:"):
+        return function
+    return _arn("lambda", region, account, f"function:{function}") if function else None
+
+
+def _service_arn(params: Mapping[str, Any], region: str, account: str) -> str | None:
+    cluster, service = params.get("cluster"), params.get("service")
+    if not (cluster and service):
+        return None
+    return _arn("ecs", region, account, f"service/{cluster}/{service}")
+
+
+def _secret_arn(params: Mapping[str, Any], region: str, account: str) -> str | None:
+    # A secret's ARN ends in a random suffix: only an ARN given as the param is known.
+    secret = str(params.get("secret") or "")
+    return secret if secret.startswith("arn:") else None
+
+
 def _a(iam: str, service: str, operation: str | None = None) -> Action:
     return Action(iam, service, operation or iam.split(":", 1)[1])
 
@@ -237,9 +279,17 @@ _BEDROCK = Needs(probe=_bedrock_models, probe_in="target", why_no_iam=_VIA_OPS)
 # that the IAM prefix is the model's signingName).
 NEEDS: Mapping[str, Needs] = {
     # rds FailoverGlobalCluster / SwitchoverGlobalCluster; the probe: DescribeGlobalClusters.
-    "aurora.failover": Needs((_a("rds:FailoverGlobalCluster", "rds"),), _aurora_global, "target"),
+    "aurora.failover": Needs(
+        (_a("rds:FailoverGlobalCluster", "rds"),),
+        _aurora_global,
+        "target",
+        arn=_global_cluster_arn,
+    ),
     "aurora.switchover": Needs(
-        (_a("rds:SwitchoverGlobalCluster", "rds"),), _aurora_global, "target"
+        (_a("rds:SwitchoverGlobalCluster", "rds"),),
+        _aurora_global,
+        "target",
+        arn=_global_cluster_arn,
     ),
     "aurora.add_instance": Needs((_a("rds:CreateDBInstance", "rds"),)),
     "rds.promote_replica": Needs((_a("rds:PromoteReadReplica", "rds"),)),
@@ -253,10 +303,13 @@ NEEDS: Mapping[str, Needs] = {
         (_a("secretsmanager:StopReplicationToReplica", "secretsmanager"),),
         _secret_replica,
         "target",
+        arn=_secret_arn,
     ),
     # lambda Invoke is authorised by lambda:InvokeFunction; the probe: GetFunctionConfiguration.
-    "lambda.custom": Needs((_a("lambda:InvokeFunction", "lambda", "Invoke"),), _lambda_function),
-    "scale.ecs": Needs((_a("ecs:UpdateService", "ecs"),), _ecs_service),
+    "lambda.custom": Needs(
+        (_a("lambda:InvokeFunction", "lambda", "Invoke"),), _lambda_function, arn=_function_arn
+    ),
+    "scale.ecs": Needs((_a("ecs:UpdateService", "ecs"),), _ecs_service, arn=_service_arn),
     "scale.asg": Needs((_a("autoscaling:UpdateAutoScalingGroup", "autoscaling"),)),
     "elasticache.failover_global": Needs(
         (_a("elasticache:FailoverGlobalReplicationGroup", "elasticache"),)
@@ -284,32 +337,53 @@ NEEDS: Mapping[str, Needs] = {
     "bedrock.model_fallback": _BEDROCK,
 }
 _PEOPLE = frozenset({"approval", "manual"})
+_ACTIONS = frozenset(a.iam for needs in NEEDS.values() for a in needs.actions)
 
 
-def step_region(step: Mapping[str, Any], source: str, target: str) -> str:
-    """Where a step runs: the source for ``run_in: source|deactivating``, else the target (the
-    activating Region), as the ARC export's ``regionToRun``."""
-    return source if step.get("run_in") in ("source", "deactivating") else target
+def step_region(
+    step: Mapping[str, Any], source: str, target: str, *, rollback: bool = False
+) -> str:
+    """Where a step runs. ``run_in: source`` and ``target`` name a Region; ``deactivating`` and
+    ``activating`` (or nothing) name a role, as the ARC export's ``regionToRun``
+    (:func:`agentkit.runbooks.arc._custom`: deactivating runs in the deactivating Region, anything
+    else in the activating one). The forward plan activates the target; a rollback step undoes
+    the move, so it activates the source (arc-traffic-shift's ``switch_back``) and deactivates
+    the target."""
+    run_in = step.get("run_in")
+    if run_in in ("source", "target"):
+        return source if run_in == "source" else target
+    activating, deactivating = (source, target) if rollback else (target, source)
+    return deactivating if run_in == "deactivating" else activating
+
+
+def assumed_role(caller_arn: str) -> str | None:
+    """The role name of an assumed-role session ARN (which has no role path), else None."""
+    parts = caller_arn.split(":", 5)
+    if len(parts) == 6 and parts[2] == "sts" and parts[5].startswith("assumed-role/"):
+        return parts[5].split("/")[1]
+    return None
 
 
 def principal_arn(caller_arn: str) -> str | None:
-    """The ARN to simulate: a role for an assumed-role session, a user as is; None for a
-    federated user (``SimulatePrincipalPolicy`` takes users, groups and roles). A role with a
-    path is not recoverable from the session ARN (the path is not in it)."""
+    """An IAM user or role ARN as is; None otherwise (a role session: :func:`assumed_role`; a
+    federated user: ``SimulatePrincipalPolicy`` takes users, groups and roles)."""
     parts = caller_arn.split(":", 5)
-    if len(parts) != 6:
-        return None
-    partition, service, account, resource = parts[1], parts[2], parts[4], parts[5]
-    if service == "sts" and resource.startswith("assumed-role/"):
-        return f"arn:{partition}:iam::{account}:role/{resource.split('/')[1]}"
-    if service == "iam" and resource.startswith(("user/", "role/")):
+    if len(parts) == 6 and parts[2] == "iam" and parts[5].startswith(("user/", "role/")):
         return caller_arn
     return None
 
 
-def plan_steps(plan: Mapping[str, Any]) -> list[dict[str, Any]]:
+def placed_steps(plan: Mapping[str, Any]) -> list[tuple[dict[str, Any], str]]:
+    """Every step (forward, then rollback) with the Region it runs in."""
+    source, target = str(plan["regions"]["source"]), str(plan["regions"]["target"])
     forward = [s for group in plan["groups"] for s in group["steps"]]
-    return [*forward, *plan.get("rollback_steps", [])]
+    return [
+        *((s, step_region(s, source, target)) for s in forward),
+        *(
+            (s, step_region(s, source, target, rollback=True))
+            for s in plan.get("rollback_steps", [])
+        ),
+    ]
 
 
 def _error_code(error: Exception) -> str:
@@ -319,11 +393,64 @@ def _error_code(error: Exception) -> str:
     return type(error).__name__
 
 
+def _global_region(region: str) -> str:
+    """The partition's ``implicitGlobalRegion`` (botocore's partition data): where STS and IAM
+    are called, so an opt-in Region that is not enabled does not fail the identity call."""
+    from botocore.loaders import create_loader
+
+    partition = partition_of(region)
+    for entry in create_loader().load_data("partitions")["partitions"]:
+        if entry["id"] == partition:
+            return str(entry["outputs"].get("implicitGlobalRegion") or region)
+    return region
+
+
+def _caller(clients: Clients, region: str) -> dict[str, Any]:
+    """``sts:GetCallerIdentity``; a credential or connection problem is the user's to fix."""
+    from botocore.exceptions import BotoCoreError, ClientError
+    from botocore.exceptions import ConnectionError as NoConnection
+
+    try:
+        return dict(clients("sts", region).get_caller_identity())
+    except (ClientError, BotoCoreError) as error:
+        fix = (
+            f"check the network and that {region} is enabled for the account"
+            if isinstance(error, NoConnection)
+            else f"refresh your AWS credentials (aws sso login, or a new session) and check "
+            f"that {region} is enabled for the account"
+        )
+        raise InputError(
+            f"cannot read your identity (sts:GetCallerIdentity in {region}): "
+            f"{_error_code(error)}: {fix}"
+        ) from error
+
+
+def _principal(clients: Clients, caller_arn: str, region: str) -> tuple[str | None, str]:
+    """The ARN to simulate, or None and why not. A role session's role ARN comes from
+    ``iam:GetRole``: the session ARN has no path (IAM Identity Center roles are under
+    ``/aws-reserved/sso.amazonaws.com/``)."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    role = assumed_role(caller_arn)
+    if role is not None:
+        try:
+            return str(clients("iam", region).get_role(RoleName=role)["Role"]["Arn"]), ""
+        except (ClientError, BotoCoreError) as error:
+            return None, (
+                f"iam:GetRole failed for role {role}: {_error_code(error)} (its ARN, with its "
+                "path, is needed to simulate it: allow iam:GetRole on it)"
+            )
+    arn = principal_arn(caller_arn)
+    if arn is None:
+        return None, "the caller is not an IAM user or role session; cannot simulate"
+    return arn, ""
+
+
 def _simulate(
-    clients: Clients, principal: str, region: str, actions: Iterable[str]
+    clients: Clients, principal: str, region: str, actions: Iterable[str], resource: str | None
 ) -> dict[str, str]:
     """``{action: EvalDecision}`` for ``actions`` requested in ``region`` (IAM is global; the
-    Region is the ``aws:RequestedRegion`` context key)."""
+    Region is the ``aws:RequestedRegion`` context key), on ``resource`` (else ``*``)."""
     names = sorted(set(actions))
     client = clients("iam", region)
     decisions: dict[str, str] = {}
@@ -338,6 +465,8 @@ def _simulate(
             }
         ],
     }
+    if resource is not None:
+        request["ResourceArns"] = [resource]
     while True:
         page = client.simulate_principal_policy(**request)
         for result in page.get("EvaluationResults", []):
@@ -347,64 +476,86 @@ def _simulate(
         request["Marker"] = page["Marker"]
 
 
+def _judge(decision: str, principal: str, resource: str | None) -> tuple[Verdict, str]:
+    if decision == "allowed":
+        return "ok", f"allowed for {principal}" + (f" on {resource}" if resource else "")
+    if decision == "implicitDeny" and resource is None:
+        # Against *, a policy allowing the action on named resources only is an implicitDeny.
+        return "not checked", (
+            f"implicitDeny for {principal} against * (resource-scoped policy?): "
+            "the step names no resource ARN"
+        )
+    return "denied", f"{decision} for {principal}" + (f" on {resource}" if resource else "")
+
+
+def _resource_of(step: Mapping[str, Any], region: str, account: str) -> str | None:
+    """The ARN of the resource the step's actions act on, when its params name it."""
+    arn_of = NEEDS[step["type"]].arn
+    return arn_of(step.get("params", {}), region, account) if arn_of else None
+
+
 def _iam_findings(
-    clients: Clients, steps: list[dict[str, Any]], source: str, target: str
+    clients: Clients, placed: list[tuple[dict[str, Any], str]], home: str
 ) -> list[Finding]:
+    """One simulation per Region for the steps without a resource ARN (against ``*``), and one
+    per step that names its resource (``Needs.arn``)."""
     from botocore.exceptions import BotoCoreError, ClientError
 
-    identity = clients("sts", target).get_caller_identity()
-    principal = principal_arn(str(identity["Arn"]))
-    by_region: dict[str, set[str]] = {}
-    for step in steps:
-        needs = NEEDS.get(step["type"])
-        if needs and needs.actions:
-            region = step_region(step, source, target)
-            by_region.setdefault(region, set()).update(a.iam for a in needs.actions)
-    decided: dict[str, dict[str, str]] = {}
-    failed: dict[str, str] = {}
-    for region, actions in by_region.items():
+    identity = _caller(clients, home)  # first: a credential problem stops here (exit 2)
+    account = str(identity.get("Account", ""))
+    units: dict[tuple[str, str | None], set[str]] = {}
+    for step, region in placed:
+        calls = NEEDS[step["type"]].actions if step["type"] in NEEDS else ()
+        if calls:
+            unit = (region, _resource_of(step, region, account))
+            units.setdefault(unit, set()).update(a.iam for a in calls)
+    principal, why_not = None, ""
+    if units:
+        principal, why_not = _principal(clients, str(identity["Arn"]), home)
+    decided: dict[tuple[str, str | None], dict[str, str]] = {}
+    failed: dict[tuple[str, str | None], str] = {}
+    for unit in sorted(units, key=lambda u: (u[0], u[1] or "")):  # by Region, * first
+        actions = units[unit]
         if principal is None:
-            failed[region] = "the caller is not an IAM user or role session; cannot simulate"
+            failed[unit] = why_not
             continue
         try:
-            decided[region] = _simulate(clients, principal, region, actions)
+            decided[unit] = _simulate(clients, principal, unit[0], actions, unit[1])
         except (ClientError, BotoCoreError) as error:
-            failed[region] = f"iam:SimulatePrincipalPolicy failed: {_error_code(error)}"
+            failed[unit] = f"iam:SimulatePrincipalPolicy failed: {_error_code(error)}"
     out = []
-    for step in steps:
+    for step, region in placed:
         needs = NEEDS.get(step["type"])
-        region = step_region(step, source, target)
         if step["type"] in _PEOPLE:
             continue
         if needs is None or not needs.actions:
             why = needs.why_no_iam if needs else f"no live check for {step['type']}"
             out.append(Finding("iam", step["id"], step["type"], region, "not checked", why))
             continue
+        resource = _resource_of(step, region, account)
+        unit = (region, resource)
         for action in needs.actions:
-            if region in failed:
-                verdict: Verdict = "not checked"
-                reason = failed[region]
+            verdict: Verdict
+            if unit in failed:
+                verdict, reason = "not checked", failed[unit]
             else:
-                decision = decided[region].get(action.iam, "not evaluated")
-                verdict = "ok" if decision == "allowed" else "denied"
-                reason = f"{decision} for {principal}"
+                decision = decided[unit].get(action.iam, "not evaluated")
+                verdict, reason = _judge(decision, str(principal), resource)
             out.append(Finding(action.iam, step["id"], step["type"], region, verdict, reason))
     return out
 
 
 def _resource_findings(
     clients: Clients,
-    steps: list[dict[str, Any]],
-    source: str,
+    placed: list[tuple[dict[str, Any], str]],
     target: str,
     routes: Sequence[Any],
 ) -> list[Finding]:
     from botocore.exceptions import BotoCoreError, ClientError
 
     out = []
-    for step in steps:
+    for step, region in placed:
         kind, needs = step["type"], NEEDS.get(step["type"])
-        region = step_region(step, source, target)
         if kind in _PEOPLE:
             out.append(Finding("-", step["id"], kind, "-", "not checked", "a person's step"))
             continue
@@ -426,12 +577,25 @@ def _resource_findings(
 def validate_live(
     plan: Mapping[str, Any], clients: Clients, routes: Sequence[Any] = ()
 ) -> list[Finding]:
-    """Every finding for ``plan``'s steps, in plan order: IAM first, then resources."""
-    source, target = str(plan["regions"]["source"]), str(plan["regions"]["target"])
-    steps = plan_steps(plan)
+    """Every finding for ``plan``'s steps, in plan order: IAM first, then resources. A credential
+    or connection problem reading the caller's identity raises :class:`InputError`."""
+    target = str(plan["regions"]["target"])
+    placed = placed_steps(plan)
     return [
-        *_iam_findings(clients, steps, source, target),
-        *_resource_findings(clients, steps, source, target, routes),
+        *_iam_findings(clients, placed, _global_region(target)),
+        *_resource_findings(clients, placed, target, routes),
+    ]
+
+
+def warnings(findings: Sequence[Finding]) -> list[str]:
+    """What the summary must say aloud: no IAM action could be checked (exit 0, not a pass)."""
+    iam = [f for f in findings if f.check in _ACTIONS]
+    if not iam or any(f.verdict != "not checked" for f in iam):
+        return []
+    reason, _ = Counter(f.reason for f in iam).most_common(1)[0]
+    return [
+        f"WARNING: none of the {len(iam)} IAM action check(s) could be made, so the plan's "
+        f"permissions are unverified (not a pass): {reason}"
     ]
 
 
@@ -451,7 +615,7 @@ def render_table(findings: Sequence[Finding]) -> str:
     ]
     counts = Counter(f.verdict for f in findings)
     summary = ", ".join(f"{counts[v]} {v}" for v in ("ok", "denied", "missing", "not checked"))
-    return "\n".join([*(line.rstrip() for line in lines), summary]) + "\n"
+    return "\n".join([*(line.rstrip() for line in lines), summary, *warnings(findings)]) + "\n"
 
 
 def session_clients(session: Any) -> Clients:

@@ -11,30 +11,42 @@ from typing import Any
 import boto3
 import botocore.session
 import pytest
+from botocore.exceptions import EndpointConnectionError, UnauthorizedSSOTokenError
 from botocore.stub import Stubber
 
 from agentkit.cli.app import main
 from agentkit.config import Route
-from agentkit.runbooks import live
-from agentkit.runbooks.live import NEEDS, principal_arn, validate_live
+from agentkit.errors import InputError
+from agentkit.runbooks import live, load_all, plan
+from agentkit.runbooks.live import NEEDS, assumed_role, principal_arn, validate_live
 
 SOURCE, TARGET = "us-east-1", "us-west-2"
+GLOBAL = "us-east-1"  # the aws partition's implicitGlobalRegion: where STS and IAM are called
 ACCOUNT = "123456789012"
 SESSION_ARN = f"arn:aws:sts::{ACCOUNT}:assumed-role/dr-operator/alice"
 ROLE_ARN = f"arn:aws:iam::{ACCOUNT}:role/dr-operator"
 # region-failover's steps all run in the target: fence_writes (lambda.custom), add_reader
 # (aurora.add_instance), aurora_failover, ddb_write_home, s3_routes, scale_compute, and two
-# routing controls; approvals and dns_wait are people's steps.
-REGION_FAILOVER_ACTIONS = sorted(
-    {
-        "lambda:InvokeFunction",
-        "rds:CreateDBInstance",
-        "rds:FailoverGlobalCluster",
-        "s3:SubmitMultiRegionAccessPointRoutes",
-        "ecs:UpdateService",
-        "route53-recovery-cluster:UpdateRoutingControlState",
-    }
-)
+# routing controls; approvals and dns_wait are people's steps. The steps that name their
+# resource are simulated on its ARN, one simulation each; the others together against *.
+FENCE_ARN = f"arn:aws:lambda:{TARGET}:{ACCOUNT}:function:write-fence"
+GLOBAL_CLUSTER_ARN = f"arn:aws:rds::{ACCOUNT}:global-cluster:orders-global"
+SERVICE_ARN = f"arn:aws:ecs:{TARGET}:{ACCOUNT}:service/orders/api"
+REGION_FAILOVER_SIMULATIONS: list[tuple[list[str], str | None]] = [  # *, then by ARN
+    (
+        sorted(
+            {
+                "rds:CreateDBInstance",
+                "s3:SubmitMultiRegionAccessPointRoutes",
+                "route53-recovery-cluster:UpdateRoutingControlState",
+            }
+        ),
+        None,
+    ),
+    (["ecs:UpdateService"], SERVICE_ARN),
+    (["lambda:InvokeFunction"], FENCE_ARN),
+    (["rds:FailoverGlobalCluster"], GLOBAL_CLUSTER_ARN),
+]
 
 
 class Stubs:
@@ -80,28 +92,50 @@ class Stubs:
             stubber.assert_no_pending_responses()
 
 
-def _identity(stubs: Stubs, region: str = TARGET) -> None:
+def _identity(stubs: Stubs, *, role: str | None = ROLE_ARN, session: str = SESSION_ARN) -> None:
+    """sts:GetCallerIdentity, then (``role``: the plan has IAM actions) iam:GetRole."""
     stubs.add(
         "sts",
-        region,
+        GLOBAL,
         "get_caller_identity",
-        {"UserId": "AROAEXAMPLE:alice", "Account": ACCOUNT, "Arn": SESSION_ARN},
+        {"UserId": "AROAEXAMPLE:alice", "Account": ACCOUNT, "Arn": session},
     )
+    if role is not None:
+        _role(stubs, role, session.split("/")[1])
+
+
+def _role(stubs: Stubs, arn: str, name: str) -> None:
+    path = arn.split(":", 5)[5].removeprefix("role").rsplit("/", 1)[0] + "/"
+    found = {
+        "Path": path,
+        "RoleName": name,
+        "RoleId": "AROAEXAMPLEEXAMPLE",
+        "Arn": arn,
+        "CreateDate": "2026-01-01T00:00:00Z",
+    }
+    stubs.add("iam", GLOBAL, "get_role", {"Role": found}, {"RoleName": name})
 
 
 def _simulate(
-    stubs: Stubs, actions: list[str], denied: frozenset[str] = frozenset(), region: str = TARGET
+    stubs: Stubs,
+    actions: list[str],
+    denied: frozenset[str] = frozenset(),
+    region: str = TARGET,
+    *,
+    resource: str | None = None,
+    principal: str = ROLE_ARN,
+    decision: str = "implicitDeny",
 ) -> None:
     results = [
         {
             "EvalActionName": a,
-            "EvalResourceName": "*",
-            "EvalDecision": "implicitDeny" if a in denied else "allowed",
+            "EvalResourceName": resource or "*",
+            "EvalDecision": decision if a in denied else "allowed",
         }
         for a in actions
     ]
-    params = {
-        "PolicySourceArn": ROLE_ARN,
+    params: dict[str, Any] = {
+        "PolicySourceArn": principal,
         "ActionNames": actions,
         "ContextEntries": [
             {
@@ -111,6 +145,8 @@ def _simulate(
             }
         ],
     }
+    if resource is not None:
+        params["ResourceArns"] = [resource]
     stubs.add(
         "iam",
         region,
@@ -118,6 +154,11 @@ def _simulate(
         {"EvaluationResults": results, "IsTruncated": False},
         params,
     )
+
+
+def _simulate_region_failover(stubs: Stubs, denied: frozenset[str] = frozenset()) -> None:
+    for actions, resource in REGION_FAILOVER_SIMULATIONS:
+        _simulate(stubs, actions, denied, resource=resource)
 
 
 def _region_failover_resources(stubs: Stubs, *, aurora_member_in: str = TARGET) -> None:
@@ -223,7 +264,7 @@ def test_every_action_allowed_and_resources_present_exits_0(
     stubs: Stubs, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     _identity(stubs)
-    _simulate(stubs, REGION_FAILOVER_ACTIONS)
+    _simulate_region_failover(stubs)
     _region_failover_resources(stubs)
     result = _cli(stubs, monkeypatch, capsys, "--json")
     assert result.exit_code == 0, result.stderr
@@ -242,7 +283,7 @@ def test_a_denied_action_exits_1_naming_the_step_and_action(
     stubs: Stubs, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     _identity(stubs)
-    _simulate(stubs, REGION_FAILOVER_ACTIONS, denied=frozenset({"rds:FailoverGlobalCluster"}))
+    _simulate_region_failover(stubs, denied=frozenset({"rds:FailoverGlobalCluster"}))
     _region_failover_resources(stubs)
     result = _cli(stubs, monkeypatch, capsys)
     assert result.exit_code == 1, result.stderr
@@ -257,7 +298,7 @@ def test_a_resource_missing_in_the_target_exits_1(
     stubs: Stubs, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     _identity(stubs)
-    _simulate(stubs, REGION_FAILOVER_ACTIONS)
+    _simulate_region_failover(stubs)
     _region_failover_resources(
         stubs, aurora_member_in=""
     )  # the global cluster has no member in us-west-2
@@ -281,7 +322,7 @@ def test_a_table_absent_in_the_target_is_missing(stubs: Stubs) -> None:
     plan = _plan(
         {"id": "home", "type": "ddb.evacuate", "run_in": "source", "params": {"table": "carts"}}
     )
-    _identity(stubs)
+    _identity(stubs, role=None)
     findings = validate_live(plan, stubs)
     resource = [f for f in findings if f.check.startswith("dynamodb")]
     assert [(f.verdict, f.region, f.reason) for f in resource] == [
@@ -293,7 +334,7 @@ def test_unchecked_step_types_are_reported_not_checked_never_ok(
     stubs: Stubs, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     _identity(stubs)
-    _simulate(stubs, REGION_FAILOVER_ACTIONS)
+    _simulate_region_failover(stubs)
     _region_failover_resources(stubs)
     body = json.loads(_cli(stubs, monkeypatch, capsys, "--json").stdout)
     by_step: dict[str, list[tuple[str, str]]] = {}
@@ -322,7 +363,7 @@ def test_a_step_without_an_identifier_is_not_checked(stubs: Stubs) -> None:
 
 def test_a_bedrock_route_checks_its_profile_in_the_target(stubs: Stubs) -> None:
     profile = "us.anthropic.claude-sonnet-4-5-20250929-v1:0"
-    _identity(stubs)
+    _identity(stubs, role=None)
     stubs.add_error("bedrock", TARGET, "get_inference_profile", "ResourceNotFoundException")
     routes = [Route(model=profile, region=TARGET), Route(model=profile, region=SOURCE)]
     plan = _plan({"id": "switch", "type": "bedrock.model_switch", "params": {"to": "successor"}})
@@ -408,8 +449,9 @@ def test_live_needs_from(capsys: pytest.CaptureFixture[str]) -> None:
     assert "--from" in result.stderr
 
 
-def test_an_assumed_role_session_is_simulated_as_its_role() -> None:
-    assert principal_arn(SESSION_ARN) == ROLE_ARN
+def test_a_session_is_a_role_a_user_is_itself_a_federated_user_none() -> None:
+    assert assumed_role(SESSION_ARN) == "dr-operator"
+    assert principal_arn(SESSION_ARN) is None  # its role's ARN comes from iam:GetRole
     assert principal_arn(f"arn:aws:iam::{ACCOUNT}:user/bob") == f"arn:aws:iam::{ACCOUNT}:user/bob"
     assert principal_arn(f"arn:aws:sts::{ACCOUNT}:federated-user/carol") is None
 
@@ -422,6 +464,186 @@ def test_every_action_comes_from_a_botocore_operation() -> None:
             assert action.operation in model.operation_names, (step_type, action)
             prefix = action.iam.split(":", 1)[0]
             assert prefix == model.signing_name, (step_type, action)
+
+
+SSO_ROLE = "AWSReservedSSO_DrOperator_0123456789abcdef"
+SSO_SESSION = f"arn:aws:sts::{ACCOUNT}:assumed-role/{SSO_ROLE}/alice"
+SSO_ROLE_ARN = f"arn:aws:iam::{ACCOUNT}:role/aws-reserved/sso.amazonaws.com/eu-west-1/{SSO_ROLE}"
+
+
+def test_an_sso_session_is_simulated_as_its_role_with_the_path_from_get_role(
+    stubs: Stubs,
+) -> None:
+    # IAM Identity Center roles live under /aws-reserved/sso.amazonaws.com/: the session ARN
+    # has no path, so the role's ARN comes from iam:GetRole.
+    _identity(stubs, role=SSO_ROLE_ARN, session=SSO_SESSION)
+    _simulate(stubs, ["rds:CreateDBInstance"], principal=SSO_ROLE_ARN)
+    findings = validate_live(_plan({"id": "add", "type": "aurora.add_instance"}), stubs)
+    assert [(f.check, f.verdict, f.reason) for f in findings][:1] == [
+        ("rds:CreateDBInstance", "ok", f"allowed for {SSO_ROLE_ARN}")
+    ]
+
+
+def test_get_role_refused_every_iam_row_not_checked_and_the_summary_warns(
+    stubs: Stubs, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _identity(stubs, role=None)
+    stubs.add_error("iam", GLOBAL, "get_role", "AccessDenied")
+    _region_failover_resources(stubs)
+    result = _cli(stubs, monkeypatch, capsys)
+    assert result.exit_code == 0, result.stderr  # nothing denied or missing: exit 0, but loud
+    rows = [line for line in result.stdout.splitlines() if line.startswith(("rds:", "ecs:"))]
+    assert rows
+    assert all("iam:GetRole failed for role dr-operator: AccessDenied" in r for r in rows)
+    last = result.stdout.splitlines()[-1]
+    assert last.startswith("WARNING: none of the 7 IAM action check(s) could be made")
+    assert "not a pass" in last
+
+
+def test_get_role_refused_json_carries_the_warning(
+    stubs: Stubs, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _identity(stubs, role=None)
+    stubs.add_error("iam", GLOBAL, "get_role", "AccessDenied")
+    _region_failover_resources(stubs)
+    body = json.loads(_cli(stubs, monkeypatch, capsys, "--json").stdout)
+    assert body["ok"] is True
+    assert [w.split(":")[0] for w in body["warnings"]] == ["WARNING"]
+
+
+def test_an_expired_token_is_one_line_and_exit_2(
+    stubs: Stubs, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    stubs.add_error("sts", GLOBAL, "get_caller_identity", "ExpiredToken")
+    result = _cli(stubs, monkeypatch, capsys)
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert result.stderr.strip().splitlines() == [
+        f"agentkit: error: cannot read your identity (sts:GetCallerIdentity in {GLOBAL}): "
+        "ExpiredToken: refresh your AWS credentials (aws sso login, or a new session) and "
+        f"check that {GLOBAL} is enabled for the account"
+    ]
+
+
+class _Refusing:
+    """A client whose every call raises ``error`` (botocore errors a Stubber cannot queue)."""
+
+    def __init__(self, error: Exception) -> None:
+        self.error = error
+
+    def get_caller_identity(self) -> dict[str, Any]:
+        raise self.error
+
+
+@pytest.mark.parametrize(
+    ("error", "code", "fix"),
+    [
+        (UnauthorizedSSOTokenError(), "UnauthorizedSSOTokenError", "refresh your AWS credentials"),
+        (
+            EndpointConnectionError(endpoint_url=f"https://sts.{GLOBAL}.amazonaws.com/"),
+            "EndpointConnectionError",
+            f"check the network and that {GLOBAL} is enabled",
+        ),
+    ],
+)
+def test_a_credential_or_connection_problem_is_a_user_error(
+    error: Exception, code: str, fix: str
+) -> None:
+    plan = _plan({"id": "add", "type": "aurora.add_instance"})
+    with pytest.raises(InputError) as raised:
+        validate_live(plan, lambda service, region: _Refusing(error))
+    assert f"): {code}: {fix}" in str(raised.value)
+
+
+def test_a_policy_scoped_to_the_global_cluster_is_allowed_on_its_arn(stubs: Stubs) -> None:
+    # Allowed only on the global cluster's ARN: against * it would be an implicitDeny.
+    _identity(stubs)
+    _simulate(stubs, ["rds:FailoverGlobalCluster"], resource=GLOBAL_CLUSTER_ARN)
+    step = {"id": "fail", "type": "aurora.failover", "params": {"global_cluster": "orders-global"}}
+    stubs.add_error("rds", TARGET, "describe_global_clusters", "AccessDenied")
+    findings = validate_live(_plan(step), stubs)
+    assert [(f.check, f.verdict, f.reason) for f in findings][:1] == [
+        ("rds:FailoverGlobalCluster", "ok", f"allowed for {ROLE_ARN} on {GLOBAL_CLUSTER_ARN}")
+    ]
+
+
+def test_implicit_deny_against_star_is_not_checked_explicit_deny_is_denied(stubs: Stubs) -> None:
+    _identity(stubs)
+    _simulate(stubs, ["rds:CreateDBInstance"], frozenset({"rds:CreateDBInstance"}))
+    _simulate(
+        stubs,
+        ["rds:CreateDBInstance"],
+        frozenset({"rds:CreateDBInstance"}),
+        SOURCE,
+        decision="explicitDeny",
+    )
+    steps = [
+        {"id": "here", "type": "aurora.add_instance"},
+        {"id": "there", "type": "aurora.add_instance", "run_in": "source"},
+    ]
+    findings = validate_live(_plan(*steps), stubs)
+    iam = [(f.step, f.verdict, f.reason) for f in findings if f.check == "rds:CreateDBInstance"]
+    assert iam == [
+        (
+            "here",
+            "not checked",
+            f"implicitDeny for {ROLE_ARN} against * (resource-scoped policy?): "
+            "the step names no resource ARN",
+        ),
+        ("there", "denied", f"explicitDeny for {ROLE_ARN}"),
+    ]
+    assert live.failed(findings)
+
+
+def test_resource_arns_carry_the_regions_partition(stubs: Stubs) -> None:
+    source, target = "cn-north-1", "cn-northwest-1"  # aws-cn; cn-northwest-1 is its global Region
+    stubs.add(
+        "sts",
+        target,
+        "get_caller_identity",
+        {"UserId": "AIDAEXAMPLE", "Account": ACCOUNT, "Arn": f"arn:aws-cn:iam::{ACCOUNT}:user/bob"},
+    )
+    function = f"arn:aws-cn:lambda:{target}:{ACCOUNT}:function:write-fence"
+    stubs.add(
+        "iam",
+        target,
+        "simulate_principal_policy",
+        {"EvaluationResults": [], "IsTruncated": False},
+        {
+            "PolicySourceArn": f"arn:aws-cn:iam::{ACCOUNT}:user/bob",
+            "ActionNames": ["lambda:InvokeFunction"],
+            "ContextEntries": [
+                {
+                    "ContextKeyName": "aws:RequestedRegion",
+                    "ContextKeyValues": [target],
+                    "ContextKeyType": "string",
+                }
+            ],
+            "ResourceArns": [function],
+        },
+    )
+    stubs.add_error("lambda", target, "get_function_configuration", "AccessDeniedException")
+    step = {"id": "fence", "type": "lambda.custom", "params": {"function": "write-fence"}}
+    plan = {"regions": {"source": source, "target": target}, "groups": [{"steps": [step]}]}
+    validate_live(plan, stubs)
+
+
+def test_a_rollback_step_activating_runs_in_the_source(stubs: Stubs) -> None:
+    # arc-traffic-shift's switch_back (run_in: activating) activates the source again.
+    planned = plan(_find("arc-traffic-shift"), SOURCE, TARGET)
+    regions = {step["id"]: region for step, region in live.placed_steps(planned)}
+    assert (regions["switch"], regions["switch_back"]) == (TARGET, SOURCE)
+    _identity(stubs)
+    _simulate(stubs, ["arc-region-switch:StartPlanExecution"], region=SOURCE)
+    back = {"id": "switch_back", "type": "arc.region_switch_plan", "run_in": "activating"}
+    findings = validate_live({**_plan(), "rollback_steps": [back]}, stubs)
+    assert [(f.check, f.region, f.verdict) for f in findings][:1] == [
+        ("arc-region-switch:StartPlanExecution", SOURCE, "ok")
+    ]
+
+
+def _find(runbook_id: str) -> Any:
+    return next(r for r in load_all() if r.id == runbook_id)
 
 
 def _plan(*steps: dict[str, Any]) -> dict[str, Any]:
