@@ -107,6 +107,15 @@ class ClientFactory:
     def endpoint(self, region: str) -> str | None:
         return self._endpoints.get(region)
 
+    def bounded(self, timeout_s: float) -> ClientFactory:
+        """A factory for the same Regions, endpoints and session whose clients give up within
+        ``timeout_s`` (connect and read each): for a short call that must not outlive its
+        bound. Its clients are its own; close it too."""
+        timeouts = self._timeouts.model_copy(
+            update={"connect_s": min(self._timeouts.connect_s, timeout_s), "read_s": timeout_s}
+        )
+        return ClientFactory(timeouts, self._endpoints, self._session)
+
     def client(self, region: str) -> Any:
         client = self._clients.get(region)
         if client is None:

@@ -287,15 +287,15 @@ def test_a_black_holed_count_ends_within_the_call_deadline_and_the_estimate_is_u
     bedrock_emulator: Emulator, make_gateway: GatewayFactory, use_async: bool
 ) -> None:
     # CountTokens never answers; Converse does. The read timeout (60 s) is far longer than the
-    # call's deadline (1 s on the gateway's clock, which stands still): the count gets its share
-    # of the deadline, not the read timeout.
+    # call's deadline (4 s on the gateway's clock, which stands still): the count gets its share
+    # of the deadline (2 s), not the read timeout.
     count_faults(bedrock_emulator, "hang")
     route = {"model": SONNET, "region": PRIMARY, "count_tokens": True}
     cfg = config(
         bedrock_emulator,
         models=routes(route),
         resilience={"timeouts": {"connect_s": 1.0, "read_s": 60.0}},
-        limits={"deadline_s": 1.0},
+        limits={"deadline_s": 4.0},
     )
     gateway = make_gateway(cfg)
     send = aconverse if use_async else type(gateway).converse
@@ -304,7 +304,61 @@ def test_a_black_holed_count_ends_within_the_call_deadline_and_the_estimate_is_u
     assert response.attempts[-1].input_tokens_source == "estimate"
     [failed] = span_events(make_gateway, "agentkit.context.count_failed")
     assert failed["error.type"] == "DeadlineExceeded"
-    assert [op for op, _ in operations(bedrock_emulator)] == ["CountTokens", "Converse"]
+    # Both reached the emulator; on a loaded machine the abandoned count may arrive after the call.
+    assert sorted(op for op, _ in operations(bedrock_emulator)) == ["Converse", "CountTokens"]
+
+
+# The product's defaults (agentkit.config.Timeouts, limits.deadline_s), not the tests' short ones.
+DEFAULTS = {"resilience": {"timeouts": {"connect_s": 1.0, "read_s": 30.0}}}
+
+
+@pytest.mark.parametrize("use_async", [False, True], ids=["sync", "async"])
+@pytest.mark.emulator(regions=[PRIMARY, SECONDARY, TERTIARY])
+def test_with_default_settings_a_black_holed_count_costs_its_cap_once_then_cools_down(
+    bedrock_emulator: Emulator, make_gateway: GatewayFactory, use_async: bool
+) -> None:
+    # With deadline_s 120 half the deadline (60 s) is more than the read timeout (30 s): only
+    # the cap (MAX_COUNT_S) bounds the count, and a timed-out route is not counted again until
+    # its cool-down has passed on the gateway's clock.
+    from agentkit.bedrock.counting import COOL_DOWN_S, COOLING
+
+    count_faults(bedrock_emulator, "hang")
+    route = {"model": SONNET, "region": PRIMARY, "count_tokens": True}
+    gateway = make_gateway(config(bedrock_emulator, models=routes(route), **DEFAULTS))
+    send = aconverse if use_async else type(gateway).converse
+    for _ in range(2):
+        response = send(gateway, messages=words(10), max_tokens=256)
+        assert response.attempts[-1].input_tokens_source == "estimate"
+    [failed] = span_events(make_gateway, "agentkit.context.count_failed")
+    assert failed["error.type"] == "DeadlineExceeded"
+    sized = span_events(make_gateway, "agentkit.context.sized")
+    assert [s["agentkit.context.uncounted"] for s in sized] == ["DeadlineExceeded", COOLING]
+    assert [op for op, _ in operations(bedrock_emulator)].count("CountTokens") == 1
+
+    bedrock_emulator.set_faults({})
+    make_gateway.clock.advance(COOL_DOWN_S)
+    response = send(gateway, messages=words(10), max_tokens=256)
+    assert response.attempts[-1].input_tokens_source == "count_tokens"
+
+
+@pytest.mark.emulator(regions=[PRIMARY, SECONDARY, TERTIARY])
+def test_a_hung_count_neither_delays_close_nor_holds_the_process_open(
+    bedrock_emulator: Emulator, make_gateway: GatewayFactory
+) -> None:
+    import threading
+
+    count_faults(bedrock_emulator, "hang")
+    route = {"model": SONNET, "region": PRIMARY, "count_tokens": True}
+    gateway = make_gateway(config(bedrock_emulator, models=routes(route), **DEFAULTS))
+    response = gateway.converse(messages=words(10), max_tokens=256)
+    assert response.attempts[-1].input_tokens_source == "estimate"
+    closing = threading.Thread(target=gateway.close, daemon=True)
+    closing.start()
+    closing.join(timeout=30)  # a generous bound; close() does not wait for the count at all
+    assert not closing.is_alive()
+    # The interpreter joins non-daemon threads at exit: no count thread may be one.
+    counts = [t for t in threading.enumerate() if t.name.startswith("agentkit-count")]
+    assert all(t.daemon for t in counts), counts
 
 
 @pytest.mark.emulator(regions=[PRIMARY, SECONDARY, TERTIARY])
