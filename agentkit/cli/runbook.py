@@ -94,7 +94,7 @@ def validate_cmd(
 
     With --live (docs/runbooks.md, "Live validation"): for the plan between --from and --to,
     simulate the IAM actions each step needs for your principal and read the resources it acts
-    on. Exit 1 when an action is denied or a resource is missing, 2 without credentials."""
+    on. Exit 1 when an action is denied or a resource is missing, 2 for a credential problem."""
     from agentkit.runbooks import load_all, load_runbook, validate
 
     if live:

@@ -234,7 +234,7 @@ def _bedrock_models(
 
 def _arn(service: str, region: str, account: str, resource: str) -> str:
     """An ARN in ``region``'s partition (botocore's partition data, as the ARC export builds
-    them); ``region`` "" for a global resource."""
+    them)."""
     return f"arn:{partition_of(region)}:{service}:{region}:{account}:{resource}"
 
 
