@@ -79,7 +79,12 @@ class SessionLocks:
             # One deadline for both waits: for a connection (turns beyond the pool's size),
             # then for the lock. The pauses' deadline is set here, before the first.
             waits = pauses(self.timeout_s, self._monotonic)
-            conn = self._pool.getconn(timeout=self.timeout_s)
+            from psycopg_pool import PoolTimeout
+
+            try:
+                conn = self._pool.getconn(timeout=self.timeout_s)
+            except PoolTimeout:
+                raise _no_connection(session, self.timeout_s, self._pool.max_size) from None
             try:
                 self._wait(conn, session, waits)
             except BaseException:
@@ -138,7 +143,12 @@ class AsyncSessionLocks:
             # Turns beyond the pool's size wait for a connection as they would for the lock:
             # one deadline for both waits (the pauses' deadline is set here, before the first).
             waits = pauses(self.timeout_s, self._monotonic)
-            conn = await self._pool.getconn(timeout=self.timeout_s)
+            from psycopg_pool import PoolTimeout
+
+            try:
+                conn = await self._pool.getconn(timeout=self.timeout_s)
+            except PoolTimeout:
+                raise _no_connection(session, self.timeout_s, self._pool.max_size) from None
             try:
                 await self._wait(conn, session, waits)
             except BaseException:
@@ -184,6 +194,16 @@ def _locked(row: Any) -> bool:
 def _busy(session: str, timeout_s: float) -> SessionBusy:
     return SessionBusy(
         f"session {session}: busy: another agentkit worker has held it for {timeout_s:g} s"
+    )
+
+
+def _no_connection(session: str, timeout_s: float, pool_size: int) -> SessionBusy:
+    """The wait for a lock connection ran out (more turns at once than the pool holds): the
+    same :class:`SessionBusy` as a held lock, so callers answer both alike."""
+    return SessionBusy(
+        f"session {session}: busy: all {pool_size} of this worker's session-lock connections "
+        f"were held by other turns for {timeout_s:g} s; try again, or raise sessions.pool_size "
+        f"above {pool_size} to run more turns at once"
     )
 
 

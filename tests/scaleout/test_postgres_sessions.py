@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,7 @@ from .conftest import PRIMARY, SECONDARY, SONNET
 
 FIRST = "payments-api on DynamoDB in us-east-1, RTO 15 min, RPO 1 min"
 SECOND = "RTO 20 minutes and RPO 10 seconds"
+AUTOCOMMIT: dict[str, Any] = {"autocommit": True}
 
 
 def advisor_config(emu: Emulator) -> AgentkitConfig:
@@ -118,6 +120,55 @@ def test_concurrent_turns_on_one_session_run_one_after_the_other(postgres_dsn: s
         turn(other, "b")
         first.join()
     assert events == ["a in", "a out", "b in", "b out"]
+
+
+def test_no_free_lock_connection_is_session_busy_not_a_pool_timeout(postgres_dsn: str) -> None:
+    from psycopg_pool import ConnectionPool
+
+    from agentkit.agents.sessions import SessionLocks
+
+    # Advisory locks are database-wide: sessions of this test's own, whoever else runs.
+    held, waiting = f"held-{uuid.uuid4().hex}", f"waiting-{uuid.uuid4().hex}"
+    # A pool of one, held by another session's turn: the wait for a connection can only fail
+    # (the small timeout is the failure's, not a race).
+    with ConnectionPool(postgres_dsn, min_size=0, max_size=1, kwargs=AUTOCOMMIT) as pool:
+        locks = SessionLocks(pool, timeout_s=0.2)
+        locks.acquire(held)
+        with pytest.raises(SessionBusy) as busy:
+            locks.acquire(waiting)
+        assert str(busy.value).startswith(f"session {waiting}: busy: ")
+        assert "sessions.pool_size" in str(busy.value)
+        assert "\n" not in str(busy.value)
+        locks.release(held)
+        locks.acquire(waiting)  # the connection is back
+        locks.release_all()
+
+
+def test_no_free_async_lock_connection_is_session_busy_not_a_pool_timeout(
+    postgres_dsn: str,
+) -> None:
+    import asyncio
+
+    from psycopg_pool import AsyncConnectionPool
+
+    from agentkit.agents.sessions import AsyncSessionLocks
+
+    held, waiting = f"held-{uuid.uuid4().hex}", f"waiting-{uuid.uuid4().hex}"
+
+    async def check() -> None:
+        async with AsyncConnectionPool(
+            postgres_dsn, min_size=0, max_size=1, kwargs=AUTOCOMMIT
+        ) as pool:
+            locks = AsyncSessionLocks(pool, timeout_s=0.2)
+            await locks.aacquire(held)
+            expected = rf"session {waiting}: busy: .*sessions\.pool_size"
+            with pytest.raises(SessionBusy, match=expected):
+                await locks.aacquire(waiting)
+            await locks.arelease(held)
+            await locks.aacquire(waiting)  # the connection is back
+            await locks.release_all()
+
+    asyncio.run(check())
 
 
 def test_advisory_keys_are_stable_signed_64_bit_and_distinct() -> None:
@@ -246,8 +297,6 @@ def test_an_async_turn_holds_its_session_and_only_its_session(postgres_dsn: str)
 
     async def check() -> None:
         from psycopg_pool import AsyncConnectionPool
-
-        AUTOCOMMIT: dict[str, Any] = {"autocommit": True}
 
         async with (
             AsyncConnectionPool(postgres_dsn, min_size=0, max_size=2, kwargs=AUTOCOMMIT) as a,
