@@ -5,10 +5,11 @@
 
 The emulator runs as a child process (it does not share the client's GIL) and answers each call
 after ``--latency-ms``, standing in for a model's time to answer. Each round offers ``--calls``
-calls at once, first through the sync path (one thread per call, the way a thread-per-request
-server serves them), then through the async path (one task per call on one thread). Reported per
-path: the wall time of a round (median), calls per second, CPU seconds per call in this process,
-and the most threads the process had while the calls ran; then async / sync ratios.
+calls at once, through the sync path (one thread per call, the way a thread-per-request server
+serves them) and through the async path (one task per call on one thread), the paths taking turns
+round by round (in ABBA order), so a change in the machine's load falls on both. Reported per
+path: the wall time of a round (median), calls per second, CPU seconds per call in this process
+(median), and the most threads the process had while the calls ran; then async / sync ratios.
 """
 
 from __future__ import annotations
@@ -80,22 +81,29 @@ async def async_round(gw: Gateway, calls: int) -> None:
     assert len(answers) == calls
 
 
-def measure(run_round: Callable[[], None], calls: int, rounds: int) -> dict[str, Any]:
-    run_round()  # warm: connections, clients, first-call imports
-    walls, cpus, peaks = [], [], []
-    for _ in range(rounds):
-        with PeakThreads() as threads:
-            cpu, started = time.process_time(), time.perf_counter()
-            run_round()
-            walls.append(time.perf_counter() - started)
-            cpus.append(time.process_time() - cpu)
-        peaks.append(threads.peak)
-    wall = statistics.median(walls)
+def measure(paths: dict[str, Callable[[], None]], calls: int, rounds: int) -> dict[str, Any]:
+    """Each path's figures; the paths take turns, ABBA, so a drift in load falls on both."""
+    for run_round in paths.values():
+        run_round()  # warm: connections, clients, first-call imports
+    samples: dict[str, list[tuple[float, float, int]]] = {name: [] for name in paths}
+    names = list(paths)
+    for index in range(rounds):
+        for name in names if index % 2 == 0 else names[::-1]:
+            with PeakThreads() as threads:
+                cpu, started = time.process_time(), time.perf_counter()
+                paths[name]()
+                wall, used = time.perf_counter() - started, time.process_time() - cpu
+            samples[name].append((wall, used, threads.peak))
+    return {name: _figures(taken, calls) for name, taken in samples.items()}
+
+
+def _figures(samples: list[tuple[float, float, int]], calls: int) -> dict[str, Any]:
+    wall = statistics.median(s[0] for s in samples)
     return {
         "wall_s": wall,
         "calls_per_s": calls / wall,
-        "cpu_ms_per_call": statistics.median(cpus) / calls * 1000,
-        "peak_threads": max(peaks),
+        "cpu_ms_per_call": statistics.median(s[1] for s in samples) / calls * 1000,
+        "peak_threads": max(s[2] for s in samples),
     }
 
 
@@ -112,12 +120,12 @@ def main() -> None:
         gw = gateway(emu["endpoints"])
         loop = asyncio.new_event_loop()
         try:
-            sync = measure(lambda: sync_round(gw, args.calls), args.calls, args.rounds)
-            async_ = measure(
-                lambda: loop.run_until_complete(async_round(gw, args.calls)),
-                args.calls,
-                args.rounds,
-            )
+            paths = {
+                "sync": lambda: sync_round(gw, args.calls),
+                "async": lambda: loop.run_until_complete(async_round(gw, args.calls)),
+            }
+            figures = measure(paths, args.calls, args.rounds)
+            sync, async_ = figures["sync"], figures["async"]
             loop.run_until_complete(gw.aclose())
         finally:
             loop.close()
