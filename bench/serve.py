@@ -3,7 +3,7 @@
     python -m bench.serve [--sessions 200] [--workers 2] [--capacity 16] [--embedded]
                           [--redis redis://127.0.0.1:6379/0]
                           [--postgres postgresql://postgres@127.0.0.1:5432/test]
-    python -m bench.serve --graph [--sessions 200] [--capacity 16] [--embedded] ...
+    python -m bench.serve --graph [--sessions 200] [--capacity 16] [--repeat 1] [--embedded] ...
 
 The emulator (a child process) is the model tier. Both runs use one configuration: resilience
 state on Redis and sessions on PostgreSQL (a key prefix and a schema of the run's own, removed
@@ -21,6 +21,9 @@ included. A session counts as an error unless it ends with an answer.
 serve runs a turn now (``AgentRuntime.arun`` on the event loop) and the way it ran one before
 (``run`` in a worker thread per turn, its text handed to the loop); p50, p99, wall time and the
 server process's peak thread count (``/proc/<pid>/status``, sampled every 5 ms), async / threaded.
+``--repeat N`` runs each mode N times, the modes taking turns (ABBA), and reports the median p50,
+p99 and wall time (completed and errors summed), so a change in a shared machine's load falls on
+both modes rather than on the ratio.
 """
 
 from __future__ import annotations
@@ -309,21 +312,40 @@ class PeakThreads:
         self._thread.join()
 
 
-def graph_modes(config: Path, sessions: int, capacity: int, home: Path) -> dict[str, Any]:
+def graph_modes(
+    config: Path, sessions: int, capacity: int, home: Path, repeat: int = 1
+) -> dict[str, Any]:
+    """Each mode's figures over ``repeat`` runs, the modes taking turns (ABBA)."""
+    modes = ("threaded", "async")
+    runs: dict[str, list[dict[str, Any]]] = {mode: [] for mode in modes}
+    for index in range(repeat):
+        for mode in modes if index % 2 == 0 else modes[::-1]:
+            runs[mode].append(graph_mode(mode, config, sessions, capacity, home))
+    return {mode: combined(taken) for mode, taken in runs.items()}
+
+
+def graph_mode(mode: str, config: Path, sessions: int, capacity: int, home: Path) -> dict[str, Any]:
     from bench._servers import child
 
-    results: dict[str, Any] = {}
-    for mode in ("threaded", "async"):
-        command = [
-            *(sys.executable, "-m", "bench.serve", "--child", mode, "--config", str(config)),
-            *("--capacity", str(capacity), "--sessions-db", str(home / f"{mode}.sqlite")),
-        ]
-        with child(command) as server:
-            warm_up(server["url"], 1)
-            with PeakThreads(server["pid"]) as threads:
-                result = asyncio.run(clients(server["url"], sessions))
-            results[mode] = {**result, "peak_threads": threads.peak}
-    return results
+    command = [
+        *(sys.executable, "-m", "bench.serve", "--child", mode, "--config", str(config)),
+        *("--capacity", str(capacity), "--sessions-db", str(home / f"{mode}.sqlite")),
+    ]
+    with child(command) as server:
+        warm_up(server["url"], 1)
+        with PeakThreads(server["pid"]) as threads:
+            result = asyncio.run(clients(server["url"], sessions))
+    return {**result, "peak_threads": threads.peak}
+
+
+def combined(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """One mode's runs: completed and errors summed, the most threads, the rest's median."""
+    return {
+        "completed": sum(r["completed"] for r in runs),
+        "errors": sum(r["errors"] for r in runs),
+        **{k: statistics.median(r[k] for r in runs) for k in ("p50_ms", "p99_ms", "wall_s")},
+        "peak_threads": max(r["peak_threads"] for r in runs),
+    }
 
 
 def compare_graph_modes(args: argparse.Namespace) -> None:
@@ -333,15 +355,16 @@ def compare_graph_modes(args: argparse.Namespace) -> None:
         config = home / "agentkit.yaml"
         with emulator(",".join(REGIONS)) as emu, backends(args, args.capacity) as shared:
             write_config(config, emu["endpoints"], shared)
-            results = graph_modes(config, args.sessions, args.capacity, home)
+            results = graph_modes(config, args.sessions, args.capacity, home, args.repeat)
     print_graph_modes(args, results)
 
 
 def print_graph_modes(args: argparse.Namespace, results: dict[str, Any]) -> None:
     kind = "memory state, SQLite sessions" if args.embedded else "Redis state, PostgreSQL sessions"
+    runs = f", median of {args.repeat} runs per mode (ABBA)" if args.repeat > 1 else ""
     print(
         f"{args.sessions} concurrent DR advisor sessions (SSE) against one serve worker of "
-        f"{args.capacity} turns, emulator behind ({kind})"
+        f"{args.capacity} turns, emulator behind ({kind}){runs}"
     )
     threaded, awaited = results["threaded"], results["async"]
     print(f"{'':16}{'threaded':>12}{'async graph':>14}{'async/threaded':>16}")
@@ -368,6 +391,9 @@ def main() -> None:
     parser.add_argument("--redis", default="redis://127.0.0.1:6379/0")
     parser.add_argument("--postgres", default="postgresql://postgres@127.0.0.1:5432/test")
     parser.add_argument("--graph", action="store_true", help="async graph against threaded turns")
+    parser.add_argument(
+        "--repeat", type=int, default=1, help="--graph: runs per mode, taking turns (ABBA)"
+    )
     args = parser.parse_args()
     if args.graph:
         compare_graph_modes(args)
