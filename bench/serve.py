@@ -20,10 +20,11 @@ included. A session counts as an error unless it ends with an answer.
 ``--graph``: one serve worker of ``--capacity`` turns, twice, with the same SSE clients: the way
 serve runs a turn now (``AgentRuntime.arun`` on the event loop) and the way it ran one before
 (``run`` in a worker thread per turn, its text handed to the loop); p50, p99, wall time and the
-server process's peak thread count (``/proc/<pid>/status``, sampled every 5 ms), async / threaded.
+server process's CPU per turn (``/proc/<pid>/stat``) and peak thread count (``/proc/<pid>/status``,
+sampled every 5 ms), async / threaded.
 ``--repeat N`` runs each mode N times, the modes taking turns (ABBA), and reports the median p50,
-p99 and wall time (completed and errors summed), so a change in a shared machine's load falls on
-both modes rather than on the ratio.
+p99, wall time and CPU per turn (completed and errors summed), so a change in a shared machine's
+load falls on both modes rather than on the ratio.
 """
 
 from __future__ import annotations
@@ -333,9 +334,21 @@ def graph_mode(mode: str, config: Path, sessions: int, capacity: int, home: Path
     ]
     with child(command) as server:
         warm_up(server["url"], 1)
+        used = cpu_s(server["pid"])
         with PeakThreads(server["pid"]) as threads:
             result = asyncio.run(clients(server["url"], sessions))
-    return {**result, "peak_threads": threads.peak}
+        used = cpu_s(server["pid"]) - used
+    cpu = {"cpu_ms_per_turn": used / max(1, result["completed"]) * 1000}
+    return {**result, **cpu, "peak_threads": threads.peak}
+
+
+def cpu_s(pid: int) -> float:
+    """The CPU seconds process ``pid`` has used (user + system, ``/proc/<pid>/stat``)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+MEDIANS = ("p50_ms", "p99_ms", "wall_s", "cpu_ms_per_turn")
 
 
 def combined(runs: list[dict[str, Any]]) -> dict[str, Any]:
@@ -343,7 +356,7 @@ def combined(runs: list[dict[str, Any]]) -> dict[str, Any]:
     return {
         "completed": sum(r["completed"] for r in runs),
         "errors": sum(r["errors"] for r in runs),
-        **{k: statistics.median(r[k] for r in runs) for k in ("p50_ms", "p99_ms", "wall_s")},
+        **{k: statistics.median(r[k] for r in runs) for k in MEDIANS},
         "peak_threads": max(r["peak_threads"] for r in runs),
     }
 
@@ -367,10 +380,10 @@ def print_graph_modes(args: argparse.Namespace, results: dict[str, Any]) -> None
         f"{args.capacity} turns, emulator behind ({kind}){runs}"
     )
     threaded, awaited = results["threaded"], results["async"]
-    print(f"{'':16}{'threaded':>12}{'async graph':>14}{'async/threaded':>16}")
-    for key in ("completed", "errors", "p50_ms", "p99_ms", "wall_s", "peak_threads"):
+    print(f"{'':18}{'threaded':>12}{'async graph':>14}{'async/threaded':>16}")
+    for key in ("completed", "errors", *MEDIANS, "peak_threads"):
         ratio = f"{awaited[key] / threaded[key]:>15.2f}x" if threaded[key] else f"{'':>16}"
-        print(f"  {key:<14}{threaded[key]:>12.1f}{awaited[key]:>14.1f}{ratio}")
+        print(f"  {key:<16}{threaded[key]:>12.1f}{awaited[key]:>14.1f}{ratio}")
 
 
 def main() -> None:
