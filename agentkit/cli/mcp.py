@@ -6,6 +6,7 @@ from typing import Annotated, Literal
 
 import typer
 
+from agentkit.cli.options import ConfigOption
 from agentkit.errors import InputError
 
 mcp_app = typer.Typer(
@@ -25,11 +26,14 @@ def serve(
     port: Annotated[
         int, typer.Option(help="http: the port; 0 picks a free one.", min=0, max=65535)
     ] = 8765,
+    config: ConfigOption = None,
 ) -> None:
     """Serve the versioned tools (DR advisor, runbooks, FMEA, capacity) to MCP clients.
 
     Over stdio, add it to an assistant's MCP configuration as the command
     `agentkit mcp serve`; over HTTP, as the URL it prints (http://127.0.0.1:8765/mcp).
+    Arguments and results are redacted, and arguments holding a prompt injection refused; each
+    call is a `tools/call` span exported as agentkit.yaml's `telemetry:` says.
     """
     from agentkit.config import optional_module
 
@@ -40,22 +44,28 @@ def serve(
     from agentkit.agents.tools import builtin_registry
     from agentkit.config import load_config
     from agentkit.serve.mcp import serve_http, serve_stdio
+    from agentkit.telemetry.setup import start
 
-    # knowledge_search searches the knowledge_bases of ./agentkit.yaml, if it has any
-    registry = builtin_registry(knowledge=knowledge_retriever(load_config()))
-    try:
-        if transport == "stdio":
-            anyio.run(serve_stdio, registry)
-            return
+    settings = load_config(config)
+    telemetry = start(settings.telemetry)
+    # the scope: each call's tools/call span, the registry's execute_tool spans, guard counts
+    with telemetry.scope():
+        # knowledge_search searches the configuration's knowledge_bases, if it has any
+        registry = builtin_registry(knowledge=knowledge_retriever(settings))
         try:
-            serve_http(registry, host=host, port=port, on_ready=_announce)
-        except OSError as error:  # the address is taken or not ours
-            raise InputError(
-                f"cannot listen on {host}:{port}: {error.strerror or error}; "
-                "pick another --port or --host"
-            ) from None
-    finally:
-        registry.close()
+            if transport == "stdio":
+                anyio.run(serve_stdio, registry)
+                return
+            try:
+                serve_http(registry, host=host, port=port, on_ready=_announce)
+            except OSError as error:  # the address is taken or not ours
+                raise InputError(
+                    f"cannot listen on {host}:{port}: {error.strerror or error}; "
+                    "pick another --port or --host"
+                ) from None
+        finally:
+            registry.close()
+            telemetry.shutdown()
 
 
 def _announce(url: str) -> None:

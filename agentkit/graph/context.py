@@ -29,12 +29,11 @@ from agentkit.bedrock.types import ModelInterface
 from agentkit.errors import ToolLoop, ToolNotFound
 from agentkit.ops import active as ops
 from agentkit.resilience.budget import RunBudget
-from agentkit.telemetry.guardrails import GuardrailMetrics
+from agentkit.telemetry.guardrails import EVENT_GUARDRAIL, GuardrailMetrics
 from agentkit.tools.registry import ToolRegistry, ToolResult
 
 CONFIG_KEY = "agentkit"
 DEFAULT_TOOL_REPEAT_LIMIT = 3  # the same tool with the same arguments, per run
-EVENT_GUARDRAIL = "agentkit.guardrail"
 EVENT_DEGRADED = "agentkit.degraded"
 EVENT_PROMPT = "agentkit.prompt"
 

@@ -44,7 +44,7 @@ class OutputVerdict:
     reasons: tuple[str, ...] = ()
 
 
-def _safe_evidence(evidence: str, redaction: Redaction) -> str:
+def safe_evidence(evidence: str, redaction: Redaction) -> str:
     """Evidence quoted in a reason (reasons go on spans), never holding what was redacted.
 
     The evidence comes from a normalised reading of the raw text, which redaction may not
@@ -66,7 +66,7 @@ class InputGuard:
         reasons = tuple(f"redacted {f.kind}" for f in redaction.findings)
         injection = self.classifier.classify(text, "user")
         if injection.flagged:
-            evidence = _safe_evidence(injection.evidence, redaction)
+            evidence = safe_evidence(injection.evidence, redaction)
             reason = f"prompt injection ({injection.family}): {evidence!r}"
             return InputVerdict(False, redaction.text, (*reasons, reason), INJECTION_REFUSAL)
         topic = check_topic(redaction.text, self.scope)

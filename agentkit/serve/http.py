@@ -49,6 +49,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from agentkit.errors import AgentkitError, InputError
+from agentkit.serve import public_message
 from agentkit.serve.http_openapi import openapi_document
 from agentkit.serve.http_service import (
     DEADLINE_GRACE_S,
@@ -290,7 +291,7 @@ class Service:
             status, code = error_status(job.error)
             if status >= 500:
                 _span_error(span, code, type(job.error).__name__)
-            return frame("error", _error_body(code, self._message(job.error, status)))
+            return frame("error", _error_body(code, public_message(job.error)))
         assert job.answer is not None
         if job.answer.source == "input_error":
             return frame("error", _error_body("invalid_request", job.answer.answer))
@@ -304,17 +305,7 @@ class Service:
 
     def _failed(self, error: BaseException, headers: dict[str, str]) -> Response:
         status, code = error_status(error)
-        return problem(status, code, self._message(error, status), headers)
-
-    @staticmethod
-    def _message(error: BaseException, status: int) -> str:
-        if isinstance(error, AgentkitError):
-            from agentkit.cli.errors import one_line
-            from agentkit.guardrails.pii import redact
-
-            return redact(one_line(str(error))).text
-        log.error("a turn failed", exc_info=error)
-        return f"internal error ({type(error).__name__}); the server log has the details"
+        return problem(status, code, public_message(error), headers)
 
     async def ping(self, request: Request) -> Response:
         return JSONResponse(

@@ -7,7 +7,12 @@ annotations from its side-effect class: ``read_only`` is read-only (and so idemp
 idempotent (it requires an ``idempotency_key``; the registry never runs one key twice). A call
 goes through the same boundary as an agent's: the registry validates the input and the output
 against the contract, times out and breaks; a failure is a tool result with ``isError`` set
-(the message names the problem), never a protocol error. Built on the official SDK's low-level
+(the message names the problem, redacted), never a protocol error. The arguments and the result
+pass the guards a user's question and an answer pass (:mod:`agentkit.guardrails.payloads`):
+secrets and PII are redacted on the way in and on the way out, and arguments holding a prompt
+injection are refused before any tool runs; each guard action is an ``agentkit.guardrail`` event
+on the call's ``tools/call {tool}`` server span and a count of ``agentkit.guardrail.events``.
+Built on the official SDK's low-level
 server (pinned in the ``mcp`` extra); the JSON-RPC framing and both transports are the SDK's:
 stdio, and Streamable HTTP (its session manager behind Starlette and uvicorn, with its DNS
 rebinding protection on: only the Host names the server was started for are answered).
@@ -26,10 +31,19 @@ from mcp.server.lowlevel import Server
 from mcp.server.stdio import stdio_server
 from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
 from mcp.server.transport_security import TransportSecuritySettings
+from opentelemetry.trace import SpanKind
 
 from agentkit._version import __version__
+from agentkit.errors import ToolInputInvalid
+from agentkit.guardrails.payloads import PayloadVerdict, check_arguments, redact_payload
+from agentkit.serve import public_message
+from agentkit.telemetry import providers
+from agentkit.telemetry import semconv as sc
+from agentkit.telemetry.guardrails import EVENT_GUARDRAIL, GuardrailMetrics
 
 if TYPE_CHECKING:
+    from opentelemetry.metrics import MeterProvider
+    from opentelemetry.trace import Span, TracerProvider
     from starlette.applications import Starlette
     from starlette.types import Receive, Scope, Send
 
@@ -38,6 +52,11 @@ if TYPE_CHECKING:
 
 HTTP_PATH = "/mcp"
 LOOPBACK = ("127.0.0.1", "localhost", "[::1]")
+MCP_METHOD = "mcp.method.name"  # OpenTelemetry's MCP semantic conventions
+
+
+class ToolCallFailed(Exception):
+    """A tool call that failed, with the message its client may see (one line, redacted)."""
 
 
 def tool_annotations(side_effect: SideEffect) -> types.ToolAnnotations:
@@ -50,8 +69,21 @@ def tool_annotations(side_effect: SideEffect) -> types.ToolAnnotations:
     )
 
 
-def build_server(registry: ToolRegistry) -> Server[Any, Any]:
+def build_server(
+    registry: ToolRegistry,
+    *,
+    tracer_provider: TracerProvider | None = None,
+    meter_provider: MeterProvider | None = None,
+) -> Server[Any, Any]:
     server: Server[Any, Any] = Server("agentkit", version=__version__)
+    tracer = providers.get_tracer("agentkit.mcp", tracer_provider)
+    guard_events = GuardrailMetrics(meter_provider)
+
+    def guarded(span: Span, guard: str, verdict: PayloadVerdict) -> None:
+        for reason in verdict.reasons:
+            action = "redacted" if reason.startswith("redacted ") else "blocked"
+            guard_events.record(guard, action, reason)
+            span.add_event(EVENT_GUARDRAIL, {"stage": guard, "action": action, "detail": reason})
 
     @server.list_tools()  # type: ignore[no-untyped-call,untyped-decorator]
     async def list_tools() -> list[types.Tool]:
@@ -71,8 +103,20 @@ def build_server(registry: ToolRegistry) -> Server[Any, Any]:
     # one set of messages, for agents and MCP clients alike.
     @server.call_tool(validate_input=False)  # type: ignore[untyped-decorator]
     async def call_tool(name: str, arguments: dict[str, Any]) -> dict[str, Any]:
-        result = await anyio.to_thread.run_sync(registry.call, name, arguments)
-        return dict(result.output)
+        with tracer.start_as_current_span(f"tools/call {name}", kind=SpanKind.SERVER) as span:
+            span.set_attribute(MCP_METHOD, "tools/call")
+            span.set_attribute(sc.TOOL_NAME, name)
+            checked = check_arguments(arguments)
+            guarded(span, "input", checked)
+            if checked.refusal is not None:
+                raise ToolInputInvalid(f"{name} refused: {checked.refusal}")
+            try:
+                result = await anyio.to_thread.run_sync(registry.call, name, checked.payload)
+            except Exception as error:  # the SDK turns it into a result with isError set
+                raise ToolCallFailed(public_message(error)) from None
+            shown = redact_payload(result.output)
+            guarded(span, "output", shown)
+            return dict(shown.payload)
 
     return server
 

@@ -20,6 +20,7 @@ from opentelemetry.metrics import MeterProvider
 from agentkit.telemetry import providers
 from agentkit.telemetry import semconv as sc
 
+EVENT_GUARDRAIL = "agentkit.guardrail"  # the span event beside each count: stage, action, detail
 INJECTION, OFF_TOPIC, PII, SECRET = "injection", "off_topic", "pii", "secret"
 UNGROUNDED, GUARDRAIL, OTHER = "ungrounded", "guardrail", "other"
 BEDROCK = "bedrock"  # the guard of a Bedrock guardrail's intervention
