@@ -7,6 +7,7 @@ expect; nothing about the expected values lives in the YAML configs themselves.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -77,6 +78,18 @@ def safety(config: Any = None) -> list[dict[str, Any]]:
             tests.append(_test(f"{category}:{case['id']}", case["q"], metadata))
     for number, question in enumerate(data["benign"], start=1):
         tests.append(_test(f"benign:{number:03d}", question, {"category": "benign"}))
+    return tests
+
+
+def mcp(config: Any = None) -> list[dict[str, Any]]:
+    """Tool calls through agentkit's MCP server: the prompt is the call as JSON."""
+    data = load("mcp")
+    tests = []
+    for category in ("leak", "injection", "benign"):
+        for case in data[category]:
+            call = json.dumps({"tool": case["tool"], "arguments": case["arguments"]})
+            metadata = {"category": category, **{k: v for k, v in case.items() if k != "arguments"}}
+            tests.append(_test(f"{category}:{case['id']}", call, metadata))
     return tests
 
 

@@ -70,4 +70,5 @@ module.exports = {
   safety: check('safety'),
   resilience: check('resilience'),
   model_path: check('model_path'),
+  mcp: check('mcp'),
 };

@@ -12,6 +12,7 @@ Modes (``options.config.mode``):
   under the fault plan in the test's ``metadata.faults``; a fresh gateway per case, so breaker
   state never leaks from one case into the next.
 - ``live``: ``agentkit.yaml`` (``$AGENTKIT_CONFIG`` or ./agentkit.yaml) against real Bedrock.
+- ``mcp``: not the advisor but agentkit's MCP server (:mod:`agentkit.evals.mcp_driver`).
 
 Multi-turn: tests that share ``metadata.conversationId`` share one session.
 """
@@ -28,7 +29,7 @@ import time
 import uuid
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
@@ -252,17 +253,34 @@ def _call_summary(record: Any) -> dict[str, Any]:
     }
 
 
-_DRIVERS: dict[tuple[str, str], Driver] = {}
+class Provider(Protocol):
+    def call(self, prompt: str, context: Mapping[str, Any]) -> dict[str, Any]: ...
+
+    def close(self) -> None: ...
+
+
+_DRIVERS: dict[tuple[str, str], Provider] = {}
 _DRIVERS_LOCK = threading.Lock()
 
 
-def driver_for(config: Mapping[str, Any]) -> Driver:
+def new_driver(config: Mapping[str, Any]) -> Provider:
+    """A driver for this provider configuration: ``mode`` mcp calls agentkit's MCP server, the
+    other modes ask the DR advisor."""
+    mode = str(config.get("mode") or "offline")
+    if mode == "mcp":
+        from agentkit.evals.mcp_driver import McpDriver
+
+        return McpDriver()
+    return Driver(mode, config)
+
+
+def driver_for(config: Mapping[str, Any]) -> Provider:
     """The worker's warm driver for this provider configuration."""
     mode = str(config.get("mode") or "offline")
     key = (mode, json.dumps({k: v for k, v in config.items() if k != "basePath"}, sort_keys=True))
     with _DRIVERS_LOCK:
         if key not in _DRIVERS:
-            _DRIVERS[key] = Driver(mode, config)
+            _DRIVERS[key] = new_driver(config)
             atexit.register(_DRIVERS[key].close)
         return _DRIVERS[key]
 

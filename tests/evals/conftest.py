@@ -35,9 +35,9 @@ def run_in_process(
 ) -> dict[str, str]:
     """Each test through a fresh driver (as promptfoo's provider would) and its check:
     ``{case id: problems}`` for the failing ones."""
-    from agentkit.evals.driver import Driver
+    from agentkit.evals.driver import new_driver
 
-    driver = Driver(str(config.get("mode", "offline")), config)
+    driver = new_driver(config)
     failures: dict[str, str] = {}
     try:
         for test in tests:

@@ -16,6 +16,7 @@ import pytest
 from tests.evals.conftest import cases, checks, run_in_process
 
 OFFLINE = {"mode": "offline"}
+MCP = {"mode": "mcp"}
 CHEAPER = {
     "multi_site_active_active": "warm_standby",
     "warm_standby": "pilot_light",
@@ -143,3 +144,21 @@ def test_a_knowledge_search_without_its_fallback_fails_the_resilience_suite(
     decided = {t["metadata"]["id"] for t in tests if not t["metadata"].get("ask")}
     assert decided
     assert decided <= set(after)
+
+
+@pytest.mark.timeout(300)
+def test_mcp_serve_without_its_guards_fails_the_mcp_suite(monkeypatch: pytest.MonkeyPatch) -> None:
+    from agentkit.guardrails.payloads import PayloadVerdict
+    from agentkit.serve import mcp as served
+
+    tests = cases.mcp()
+    assert run_in_process(tests, checks.mcp, MCP) == {}
+    monkeypatch.setattr(served, "check_arguments", PayloadVerdict)  # no guard: as given
+    monkeypatch.setattr(served, "redact_payload", PayloadVerdict)
+    after = run_in_process(tests, checks.mcp, MCP)
+    injections = {t["metadata"]["id"] for t in tests if t["metadata"]["category"] == "injection"}
+    assert injections <= set(after)
+    # the leak cases whose secret a tool echoes (or a failure names) are caught too
+    echoed = {"dr-workload-aws-key", "dr-workload-email", "dr-store-name-dsn"}
+    assert {f"leak:{case}" for case in echoed} | {"leak:fmea-path-with-a-key"} <= set(after)
+    assert not any(case.startswith("benign:") for case in after)

@@ -142,7 +142,7 @@ def test_suites_default_to_the_offline_ones_and_unknown_names_are_input_errors()
     evals = runner.find_evals_dir(Path(__file__).resolve().parents[2] / "evals")
     suites = runner.load_suites(evals)
     offline = [s.name for s in runner.select_suites(suites, [], live=False)]
-    assert offline == ["dr-advisor", "safety", "resilience", "model-path"]
+    assert offline == ["dr-advisor", "safety", "resilience", "model-path", "mcp"]
     assert "live" in [s.name for s in runner.select_suites(suites, [], live=True)]
     with pytest.raises(InputError, match="unknown suite 'nope'"):
         runner.select_suites(suites, ["nope"], live=False)
