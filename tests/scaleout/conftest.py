@@ -1,8 +1,10 @@
 """Backends against the real services: Redis and PostgreSQL on loopback (never mocked).
 
 ``AGENTKIT_TEST_REDIS_URL`` / ``AGENTKIT_TEST_POSTGRES_DSN`` name them (``.ci/run`` sets both);
-without them these tests skip with a reason. Each test gets its own key prefix or schema, removed
-afterwards, so tests (and people) sharing one server never see each other's state.
+without them these tests skip with a reason, except where ``AGENTKIT_REQUIRE_BACKENDS=1``
+(``.ci/run``): there a backend test that cannot run fails, so CI never passes on a skip. Each
+test gets its own key prefix or schema, removed afterwards, so tests (and people) sharing one
+server never see each other's state.
 """
 
 from __future__ import annotations
@@ -23,11 +25,19 @@ PRIMARY, SECONDARY, TERTIARY = "us-east-1", "us-west-2", "us-east-2"
 HI = [{"role": "user", "content": [{"text": "hi"}]}]
 
 
+def backend_missing(reason: str) -> None:
+    """Skip this backend test with ``reason``; fail it where the backends are required."""
+    if os.environ.get("AGENTKIT_REQUIRE_BACKENDS") == "1":
+        pytest.fail(f"AGENTKIT_REQUIRE_BACKENDS=1 but {reason}")
+    pytest.skip(reason)
+
+
 @pytest.fixture
 def redis_url() -> str:
     url = os.environ.get("AGENTKIT_TEST_REDIS_URL")
     if not url:
-        pytest.skip("AGENTKIT_TEST_REDIS_URL is not set (a Redis to test the shared state on)")
+        backend_missing("AGENTKIT_TEST_REDIS_URL is not set (a Redis to test the shared state on)")
+    assert url is not None
     return url
 
 
@@ -52,7 +62,8 @@ def postgres_dsn() -> Iterator[str]:
     """A DSN whose search_path is a schema of this test's own, dropped afterwards."""
     dsn = os.environ.get("AGENTKIT_TEST_POSTGRES_DSN")
     if not dsn:
-        pytest.skip("AGENTKIT_TEST_POSTGRES_DSN is not set (a PostgreSQL to test sessions on)")
+        backend_missing("AGENTKIT_TEST_POSTGRES_DSN is not set (a PostgreSQL to test sessions on)")
+    assert dsn is not None
     import psycopg
 
     schema = f"agentkit_test_{uuid.uuid4().hex[:12]}"

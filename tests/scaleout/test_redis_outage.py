@@ -23,7 +23,7 @@ from agentkit.emulator import Emulator
 from agentkit.resilience.clock import FakeClock
 from agentkit.resilience.redis_state import METRIC_FALLBACKS, RedisRetryBudget
 
-from .conftest import HI, PRIMARY, SECONDARY, fleet_config
+from .conftest import HI, PRIMARY, SECONDARY, backend_missing, fleet_config
 
 
 def free_port() -> int:
@@ -43,7 +43,7 @@ class OwnRedis:
     def start(self) -> None:
         server = shutil.which("redis-server")
         if server is None:
-            pytest.skip("redis-server is not installed")
+            backend_missing("redis-server is not installed (Debian package redis-server)")
         self.process = subprocess.Popen(
             [
                 server,
