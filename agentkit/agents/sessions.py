@@ -238,6 +238,14 @@ class SessionStore:
         ).fetchall()
         return [str(row[0]) for row in rows]
 
+    def unreachable(self) -> str | None:
+        """What keeps the store from being read right now, or None (deep health)."""
+        try:
+            self._conn.execute("SELECT 1").fetchone()
+        except sqlite3.Error as error:
+            return f"{self.path}: {error}"
+        return None
+
     def close(self) -> None:
         try:
             self._conn.close()
@@ -315,6 +323,8 @@ class Sessions(Protocol):
     checkpointer: Any
 
     def sessions(self) -> list[str]: ...
+
+    def unreachable(self) -> str | None: ...
 
     def close(self) -> None: ...
 

@@ -374,6 +374,19 @@ class PostgresSessionStore:
             ).fetchall()
         return [str(row["thread_id"]) for row in rows]
 
+    def unreachable(self, timeout_s: float = 2.0) -> str | None:
+        """What keeps the database from answering within ``timeout_s``, or None (deep health)."""
+        from psycopg_pool import PoolTimeout
+
+        try:
+            with self._pool.connection(timeout=timeout_s) as conn:
+                conn.execute("SELECT 1").fetchone()
+        except PoolTimeout:
+            return f"no PostgreSQL connection within {timeout_s:g} s (sessions.dsn)"
+        except _database_errors() as error:
+            return str(_unusable(error))
+        return None
+
     def close(self) -> None:
         try:
             self.locks.release_all()

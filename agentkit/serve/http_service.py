@@ -280,9 +280,10 @@ class Advisor:
         return await adecide(self.runtime, session, approved, by=by)
 
     def health(self) -> Health:
-        """Deep health from one canary probe per route, reused for ``health_ttl_s`` so health
-        checkers polling every worker cost at most one probe per route per interval. One probe
-        at a time: concurrent callers wait for it and share its verdict."""
+        """Deep health from one canary probe per route, this worker's breakers and its session
+        store, reused for ``health_ttl_s`` so health checkers polling every worker cost at most
+        one probe per route per interval. One probe at a time: concurrent callers wait for it
+        and share its verdict."""
         with self._health_lock:
             cached = self._health
             if cached is not None and self._monotonic() - cached[0] < self.health_ttl_s:
@@ -293,13 +294,24 @@ class Advisor:
 
     def _probe(self) -> Health:
         from agentkit.bedrock.canary import Canary
-        from agentkit.bedrock.health import deep_health
+        from agentkit.bedrock.health import Backend, deep_health
         from agentkit.paths import agentkit_home
 
         state = self.canary_state or Path(agentkit_home()) / "canary.json"
         state.parent.mkdir(parents=True, exist_ok=True)
         meters = self.telemetry.meter_provider if self.telemetry else None
-        return deep_health(Canary(self.config, state_path=state, meter_provider=meters).run_once())
+        run = Canary(self.config, state_path=state, meter_provider=meters).run_once()
+        breaker_states = getattr(self.runtime.model, "breaker_states", None)  # None: no gateway
+        backends: tuple[Backend, ...] = ()
+        if self.store is not None:
+            backends = (
+                Backend(f"sessions ({self.config.sessions.backend})", self.store.unreachable()),
+            )
+        return deep_health(
+            run,
+            breakers=breaker_states() if callable(breaker_states) else None,
+            backends=backends,
+        )
 
     async def aclose(self) -> None:
         """Close what belongs to the event loop (the gateway's asyncio pools, the session
