@@ -50,9 +50,14 @@ LAYERS: tuple[tuple[str, ...], ...] = (
         "agentkit.drill",  # FIS drills on AWS, stopped by the observe export's alarms
         "agentkit.capacity",
         "agentkit.gameday",
-        "agentkit.evals",
     ),
-    ("agentkit.cli", "agentkit.serve", "agentkit.__main__", "agentkit"),  # entry points
+    (  # entry points; the release gate drives the advisor and the MCP server as clients do
+        "agentkit.cli",
+        "agentkit.serve",
+        "agentkit.evals",
+        "agentkit.__main__",
+        "agentkit",
+    ),
 )
 
 
