@@ -332,6 +332,7 @@ def test_the_stack_holds_the_same_documents(files: dict[str, Any], drill: fis.Dr
 
 def test_the_stack_passes_cfn_lint_and_every_iam_action_exists(files: dict[str, Any]) -> None:
     from cfnlint import api  # the dev extra: CI lints, never skips
+
     found = api.lint(
         json.dumps(files["drill-stack.json"]), config=api.ManualArgs(regions=["us-east-1"])
     )
