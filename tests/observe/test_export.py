@@ -133,6 +133,7 @@ def test_a_trigger_timing_is_the_exported_alarm_timing(tmp_path: Path) -> None:
 
 def test_the_templates_pass_cfn_lint(example: dict[str, Any]) -> None:
     from cfnlint import api  # the dev extra: CI lints, never skips
+
     default = build_template(load_config(None), RUNBOOKS)
     slos = build_template(load_config(ROOT / "examples" / "slos.yaml"), RUNBOOKS)  # two SLOs
     for template in (example, default, slos):
