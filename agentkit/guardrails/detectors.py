@@ -69,8 +69,11 @@ _QUOTE = r"[\"'`]?"
 _ASSIGN = rf"{_QUOTE}\s*(?:=>|:=|[:=])\s*{_QUOTE}"
 
 
+CONTEXT_BEFORE, CONTEXT_AFTER = 60, 20  # how far around a candidate its context is read
+
+
 def in_credentials_context(text: str, start: int, end: int) -> bool:
-    window = text[max(0, start - 60) : end + 20]
+    window = text[max(0, start - CONTEXT_BEFORE) : end + CONTEXT_AFTER]
     return bool(_CREDENTIAL_CONTEXT.search(window)) or bool(_AWS_KEY_ID.search(window))
 
 

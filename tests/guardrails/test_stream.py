@@ -10,7 +10,9 @@ from agentkit.agents.dr.agent import ask, build_advisor
 from agentkit.config import AgentkitConfig
 from agentkit.emulator import Emulator
 from agentkit.emulator.responder import Responder, Script
+from agentkit.guardrails.pii import redact
 from agentkit.guardrails.stream import GuardedText
+from tests.guardrails import fake_secrets as fake
 
 KEY = "AKIAIOSFODNN7EXAMPLE"
 SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
@@ -56,6 +58,80 @@ def test_a_long_run_without_a_sentence_end_is_released_but_for_a_tail() -> None:
     guarded("word " * 200)
     assert seen
     assert len("".join(seen)) <= 1000 - 160
+
+
+def words(text: str) -> list[str]:
+    """Deltas of four words, as the emulator streams them."""
+    parts = text.split(" ")
+    deltas = [" ".join(parts[i : i + 4]) + " " for i in range(0, len(parts), 4)]
+    return [*deltas[:-1], deltas[-1][:-1]]
+
+
+def streamed(deltas: list[str]) -> str:
+    seen: list[str] = []
+    guarded = GuardedText(seen.append)
+    for delta in deltas:
+        guarded(delta)
+    guarded.close()
+    return "".join(seen)
+
+
+@pytest.mark.parametrize("size", [1, 4, 9, 12])
+def test_a_password_on_the_line_after_its_label_is_redacted(size: int) -> None:
+    """The reviewer's repro: `password:` released in one piece, the value in the next."""
+    text = "Warm standby fits. Settings\npassword:\n  Tr0ub4dor3xyzQ\nDone."
+    for deltas in (chunks(text, size), words(text)):
+        shown = streamed(deltas)
+        assert "Tr0ub4dor3xyzQ" not in shown
+        assert (
+            shown
+            == redact(text).text
+            == "Warm standby fits. Settings\npassword:\n  {PASSWORD}\nDone."
+        )
+
+
+@pytest.mark.parametrize("filler", range(190, 270))
+def test_a_password_past_the_window_cut_is_redacted(filler: int) -> None:
+    """The reviewer's other repro: the window cut falls between the label and the value."""
+    text = "word " * filler + f"db password: {fake.ASSIGNED_PASSWORD} " + "word " * 60 + "Done."
+    shown = streamed(words(text))
+    assert fake.ASSIGNED_PASSWORD not in shown
+    assert shown == redact(text).text
+
+
+def test_a_number_is_held_until_the_context_after_it_has_arrived() -> None:
+    """An account ID needs a credentials word within 20 characters after it, here past a
+    sentence end: the sentence is held until those characters are in."""
+    seen: list[str] = []
+    guarded = GuardedText(seen.append)
+    guarded(f"Fail over now. Use {fake.ACCOUNT_ID}.\n")
+    assert seen == ["Fail over now. "]  # prose before it is not held
+    guarded("An account id. ")
+    guarded.close()
+    assert "".join(seen) == "Fail over now. Use {AWS_ACCOUNT_ID}.\nAn account id. "
+
+
+def test_a_private_key_is_held_until_its_own_end_line() -> None:
+    block = (
+        f"-----BEGIN RSA PRIVATE KEY-----\n{fake.PEM_BODY}\n-----END CERTIFICATE-----\n"
+        "Then.\nsecond0line0of0the0key\n-----END RSA PRIVATE KEY-----"
+    )
+    text = f"The key:\n{block}\nDone."
+    shown = streamed(chunks(text, 5))
+    assert fake.PEM_BODY not in shown
+    assert "second0line0of0the0key" not in shown
+    assert shown == redact(text).text == "The key:\n{PRIVATE_KEY}\nDone."
+
+
+def test_prose_is_shown_as_soon_as_its_first_sentence_ends() -> None:
+    seen: list[str] = []
+    guarded = GuardedText(seen.append)
+    deltas = words("Plan DR for payments-api. It runs on DynamoDB in us-east-1. RTO 15 min.")
+    guarded(deltas[0])
+    assert seen == ["Plan DR for payments-api. "]
+    for delta in deltas[1:]:
+        guarded(delta)
+    assert seen[1:] == ["It runs on DynamoDB in us-east-1. "]
 
 
 def test_an_ungrounded_sentence_stops_the_stream() -> None:
