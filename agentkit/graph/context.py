@@ -3,7 +3,10 @@
 Nodes call tools through :meth:`RunContext.call_tool`. Inside a run, each call is a LangGraph
 task, so its result is written to the run's checkpoint as soon as it returns: a node that runs
 again after a crash, an interrupt or a resume gets the stored result instead of running the
-tool again (``mutating`` side effects happen once). The same tool with the same arguments more
+tool again (``mutating`` side effects happen once). Each call's deadline is what is left of the
+run's wall-clock budget (it caps the tool's own ``timeout_s``, an MCP server's included): no call
+starts once the budget is used up, and a call that fails because it ran out stops the run with
+``BudgetExceeded`` like a model call would. The same tool with the same arguments more
 than ``tool_repeat_limit`` times in one run stops the run (:class:`ToolLoop`), long before the
 recursion limit. An operator's tool re-route (``agentkit ops set tool.NAME=OTHER``) sends calls of
 ``NAME`` to ``OTHER`` when both have the same response schema.
@@ -11,10 +14,11 @@ recursion limit. An operator's tool re-route (``agentkit ops set tool.NAME=OTHER
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -26,7 +30,7 @@ from opentelemetry import trace
 from opentelemetry.trace import Span
 
 from agentkit.bedrock.types import ModelInterface
-from agentkit.errors import ToolLoop, ToolNotFound
+from agentkit.errors import BudgetExceeded, ToolFailed, ToolLoop, ToolNotFound
 from agentkit.ops import active as ops
 from agentkit.resilience.budget import RunBudget
 from agentkit.telemetry.guardrails import EVENT_GUARDRAIL, GuardrailMetrics
@@ -99,10 +103,11 @@ class RunContext:
             raise ToolNotFound(f"no tool registry in this run; cannot call {name!r}")
         name = self._rerouted(name)
         self._count_repeat(name, payload)
-        if _inside_run():
-            result = ToolResult(**_durable_call(name, payload, call_id).result())
-        else:
-            result = self.tools.call(name, payload, call_id=call_id)
+        with self._on_the_clock():
+            if _inside_run():
+                result = ToolResult(**_durable_call(name, payload, call_id).result())
+            else:
+                result = self.tools.call(name, payload, call_id=call_id, timeout_s=self.time_left())
         self.record_tool_call(result.name, result.version, payload, result.output)
         return result
 
@@ -116,12 +121,42 @@ class RunContext:
             raise ToolNotFound(f"no tool registry in this run; cannot call {name!r}")
         name = self._rerouted(name)
         self._count_repeat(name, payload)
-        if _inside_run():
-            result = ToolResult(**await _adurable_call(name, payload, call_id))
-        else:
-            result = await _in_thread(self.tools, name, payload, call_id)
+        with self._on_the_clock():
+            if _inside_run():
+                result = ToolResult(**await _adurable_call(name, payload, call_id))
+            else:
+                result = await _in_thread(self.tools, name, payload, call_id, self.time_left())
         self.record_tool_call(result.name, result.version, payload, result.output)
         return result
+
+    def time_left(self) -> float | None:
+        """Seconds left of the run's wall-clock budget (None: it has no wall-clock limit)."""
+        budget: RunBudget | None = self.budget  # None where a test builds a context by hand
+        if budget is None or budget.limits.wall_clock_s is None:
+            return None
+        return budget.limits.wall_clock_s - budget.elapsed_s
+
+    @contextlib.contextmanager
+    def _on_the_clock(self) -> Iterator[None]:
+        """A tool call within the run's wall-clock budget: none starts once it is used up, and
+        one that failed as it ran out (its deadline was the budget's) stops the run."""
+        self._check_time()
+        try:
+            yield
+        except ToolFailed as error:
+            left = self.time_left()
+            if left is not None and left <= 0:
+                raise self._exceeded() from error
+            raise
+
+    def _check_time(self) -> None:
+        left = self.time_left()
+        if left is not None and left <= 0:
+            raise self._exceeded()
+
+    def _exceeded(self) -> BudgetExceeded:
+        limit = self.budget.limits.wall_clock_s
+        return BudgetExceeded("wall_clock_s", limit or 0.0, self.budget.elapsed_s)
 
     def _rerouted(self, name: str) -> str:
         """The tool the operator re-routed ``name`` to, when it answers in the same response
@@ -176,7 +211,7 @@ def _tool_call(name: str, payload: Any, call_id: str | None) -> dict[str, Any]:
     and a node run again after a crash or a resume reads it back instead of calling again."""
     ctx = run_context(get_config())
     assert ctx.tools is not None
-    return asdict(ctx.tools.call(name, payload, call_id=call_id))
+    return asdict(ctx.tools.call(name, payload, call_id=call_id, timeout_s=ctx.time_left()))
 
 
 _durable_call = task(_tool_call)
@@ -187,13 +222,15 @@ async def _atool_call(name: str, payload: Any, call_id: str | None) -> dict[str,
     other way still finds the stored results."""
     ctx = run_context(get_config())
     assert ctx.tools is not None
-    return asdict(await _in_thread(ctx.tools, name, payload, call_id))
+    return asdict(await _in_thread(ctx.tools, name, payload, call_id, ctx.time_left()))
 
 
 async def _in_thread(
-    tools: ToolRegistry, name: str, payload: Any, call_id: str | None
+    tools: ToolRegistry, name: str, payload: Any, call_id: str | None, timeout_s: float | None
 ) -> ToolResult:
-    return await anyio.to_thread.run_sync(lambda: tools.call(name, payload, call_id=call_id))
+    return await anyio.to_thread.run_sync(
+        lambda: tools.call(name, payload, call_id=call_id, timeout_s=timeout_s)
+    )
 
 
 _atool_call.__name__ = _tool_call.__name__  # the task's name (LangGraph keys results by it)

@@ -60,6 +60,7 @@ class Call:
         self.cancel = threading.Event()
         self.started = False
         self.abandoned = False
+        self.withdrawn = False  # its slot was given back: once, however many callers gave up
 
     @classmethod
     def finished(cls, output: Any) -> Call:
@@ -105,9 +106,15 @@ class Bulkhead:
         """The caller stopped waiting: withdraw the call if it has not started (True), else
         ask the handler to stop and count it as abandoned until it returns (False)."""
         call.cancel.set()
+        # Several callers may wait on one call (a mutating call's idempotency key) and each may
+        # give up: ``cancel`` answers True to every one of them, but only the first gives the
+        # slot back. (The future is cancelled outside the lock: its done callbacks take other
+        # locks, which are held while ``submit`` takes this one.)
         if call.future.cancel():  # still queued: its slot is free now; the worker skips it
             with self._lock:
-                self._admitted -= 1
+                if not call.withdrawn:
+                    call.withdrawn = True
+                    self._admitted -= 1
             return True
         with self._lock:
             if call.started and not call.future.done() and not call.abandoned:

@@ -5,7 +5,9 @@ event-loop thread and reused by every call (the official ``mcp`` SDK speaks the 
 module never frames a message itself); a dropped transport is reopened by the next call. A call
 has a deadline (the server's ``timeout_s``, or less when the caller's budget is shorter), waits
 for one of the server's ``max_concurrent`` slots (``max_queue`` may wait; more are refused at
-once), and goes through the server's circuit breaker. Only a transport failure is retried, and
+once), and goes through the server's circuit breaker (``mcp:NAME``; its state and transitions
+are the ``agentkit.tool.breaker.*`` metrics, with the attribute ``agentkit.mcp.server``, so the
+alarm on an open tool breaker covers MCP servers too). Only a transport failure is retried, and
 only for a ``read_only`` or ``idempotent`` tool, or a ``mutating`` one called with an
 ``idempotency_key`` (the server deduplicates the repeat); the session is reopened first. A
 server with ``hedge_after_s`` races a slow ``read_only`` or ``idempotent`` call on its fallback
@@ -40,6 +42,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
+import functools
 import hashlib
 import json
 import threading
@@ -50,6 +53,7 @@ from typing import TYPE_CHECKING, Any
 
 from jsonschema import Draft202012Validator, FormatChecker
 from opentelemetry import trace
+from opentelemetry.metrics import MeterProvider
 
 from agentkit.config import McpServerConfig, optional_module
 from agentkit.errors import (
@@ -65,6 +69,9 @@ from agentkit.errors import (
 )
 from agentkit.resilience.breaker import BreakerPolicy, MemoryBreakerStore, RouteBreaker
 from agentkit.resilience.clock import SYSTEM_CLOCK, Clock
+from agentkit.telemetry import providers
+from agentkit.telemetry import semconv as sc
+from agentkit.telemetry.listeners import BreakerNames, BreakerTelemetry
 from agentkit.tools.bulkhead import BulkheadPolicy
 from agentkit.tools.contracts import IDEMPOTENCY_KEY, SideEffect, ToolContract
 from agentkit.tools.mcp_hedge import Hedger, Recorder, SpanLike
@@ -80,6 +87,15 @@ INSTALL_HINT = "pip install 'agentkit-bedrock[mcp]'"
 SERVER = "agentkit.mcp.server"  # span attributes of an execute_tool span
 ATTEMPTS = "agentkit.mcp.attempts"
 OUTCOME = "agentkit.mcp.outcome"
+# A server's breaker reports beside the local tools' (the same instruments, so the same alarm),
+# named by the server.
+SERVER_BREAKERS = BreakerNames(
+    sc.METRIC_TOOL_BREAKER_STATE,
+    sc.METRIC_TOOL_BREAKER_TRANSITIONS,
+    SERVER,
+    prefix="mcp:",
+    what="tool or MCP server",
+)
 # A tool without an outputSchema answers its content blocks.
 CONTENT_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -540,12 +556,17 @@ class McpClient:
         *,
         clock: Clock = SYSTEM_CLOCK,
         check_lock: bool = True,
+        meter_provider: MeterProvider | None = None,
     ) -> None:
+        """Breaker state and transitions are metrics of ``meter_provider``, else the CLI
+        command's, else the global one."""
         optional_module("mcp", "mcp_servers", extra="mcp")  # one line when the extra is missing
         self._clock = clock
         self._lock = {name: dict(lock.get(name, {})) for name in servers}
         self._check_lock = check_lock
         store = MemoryBreakerStore(clock)
+        meter = providers.get_meter("agentkit.mcp", meter_provider)
+        telemetry = BreakerTelemetry(meter, self, SERVER_BREAKERS)
         self._servers = {
             name: _Server(
                 name,
@@ -558,6 +579,7 @@ class McpClient:
                     ),
                     clock,
                     store,
+                    [telemetry],
                 ),
                 _Admission(name, BulkheadPolicy(config.max_concurrent, config.max_queue)),
             )
@@ -601,6 +623,10 @@ class McpClient:
     def breaker_state(self, server: str) -> str:
         return self._servers[server].breaker.state
 
+    def breaker_states(self) -> dict[str, str]:
+        """Every server's breaker state, by its breaker's name (``mcp:<server>``)."""
+        return {s.breaker.route: s.breaker.state for s in self._servers.values()}
+
     def contract(self, name: str) -> ToolContract:
         """The tool as a contract the registry enforces (version 0.0.0: MCP tools have none)."""
         tool = self.tool(name)
@@ -618,13 +644,19 @@ class McpClient:
         )
 
     def register(self, registry: ToolRegistry) -> None:
-        """Every locked tool into ``registry``, which validates and records it like a local one."""
+        """Every locked tool into ``registry``, which validates and records it like a local one
+        and passes it the caller's deadline; the tool's breaker is its server's."""
         for tool in self.tools():
-            registry.add_remote(self.contract(tool.name), self._caller(tool.name))
+            registry.add_remote(
+                self.contract(tool.name),
+                self._caller(tool.name),
+                breaker_state=functools.partial(self.breaker_state, tool.server),
+            )
 
-    def _caller(self, name: str) -> Callable[[dict[str, Any]], dict[str, Any]]:
-        def call(payload: dict[str, Any]) -> dict[str, Any]:
-            return self.call(name, payload, validate=False)  # the registry validates
+    def _caller(self, name: str) -> Callable[[dict[str, Any], float | None], dict[str, Any]]:
+        def call(payload: dict[str, Any], timeout_s: float | None) -> dict[str, Any]:
+            # the registry validates; timeout_s: the caller's time left (a run's budget)
+            return self.call(name, payload, timeout_s=timeout_s, validate=False)
 
         return call
 

@@ -4,7 +4,9 @@
 runs, runs it in the tool's own bulkhead (its workers, concurrency limit and queue: a hung tool
 cannot take capacity from another) with a timeout behind the tool's own circuit breaker, falls
 back to a contract-compatible tool when it fails, validates the output, and records an
-``execute_tool {tool}`` span. Tool arguments and results go on the span only when
+``execute_tool {tool}`` span. A caller's deadline (``timeout_s``: a run's remaining budget)
+caps every tool's own ``timeout_s``, a remote tool's included; a call that finds it passed is
+never started. Tool arguments and results go on the span only when
 ``capture_content`` is given: a function that redacts them (content capture is opt-in, and
 never unredacted).
 
@@ -59,9 +61,9 @@ from agentkit.tools.results import MemoryResultStore, ResultStore
 
 Payload = dict[str, Any]
 Handler = Callable[[Payload], Payload]
-# A tool served elsewhere (an MCP server): the caller brings its own deadline, breaker,
-# concurrency limit and fallback (agentkit.tools.mcp_client)
-Remote = Callable[[Payload], Payload]
+# A tool served elsewhere (an MCP server), given the caller's time left (None: no deadline): it
+# brings its own breaker, concurrency limit and fallback (agentkit.tools.mcp_client)
+Remote = Callable[[Payload, float | None], Payload]
 SemanticCheck = Callable[[Payload], list[str]]  # problems; empty when valid
 
 TOOL_VERSION = "agentkit.tool.version"
@@ -91,13 +93,18 @@ class _Withdrawn(ToolFailed):
     """Timed out while still queued: the handler never ran."""
 
 
+class _NoTimeLeft(_Withdrawn):
+    """The caller's deadline had passed before the call could start: nothing ran, and a
+    fallback would have no time either."""
+
+
 @dataclass(frozen=True)
 class ToolStatus:
     """One tool's health as the registry sees it: its breaker and its bulkhead."""
 
     name: str
     version: str
-    breaker: str  # closed | open | half-open
+    breaker: str  # closed | open | half-open (a remote tool: its server's; else unknown)
     bulkhead: BulkheadStats
     implemented: bool
 
@@ -107,8 +114,9 @@ class _Tool:
     contract: ToolContract
     implementation: Implementation | None
     bulkhead: Bulkhead
-    breaker: RouteBreaker
+    breaker: RouteBreaker | None  # None for a remote tool: its server has the breaker
     remote: Remote | None = None
+    remote_breaker: Callable[[], str] | None = None  # the state of the remote server's breaker
     request: Draft202012Validator = field(init=False)
     response: Draft202012Validator = field(init=False)
 
@@ -182,10 +190,17 @@ class ToolRegistry:
         verify(contracts, read_lock(root))
         return cls(contracts, dict(implementations or {}), **options)
 
-    def add_remote(self, contract: ToolContract, call: Remote) -> None:
+    def add_remote(
+        self,
+        contract: ToolContract,
+        call: Remote,
+        *,
+        breaker_state: Callable[[], str] | None = None,
+    ) -> None:
         """A tool served elsewhere (an MCP server): the registry validates its input and
-        output, keeps a mutating call's result and records its span; ``call`` applies its own
-        deadline, breaker, concurrency limit, retries and fallback."""
+        output, keeps a mutating call's result and records its span; ``call`` applies the
+        caller's deadline and its own breaker, concurrency limit, retries and fallback. The
+        registry keeps no breaker for it (``breaker_state``: the server's, for :meth:`status`)."""
         if any(t.contract.name == contract.name for t in self._tools.values()):
             raise ConfigError(
                 f"tool {contract.name} is defined twice ({contract.path} and a local contract);"
@@ -195,8 +210,9 @@ class ToolRegistry:
             contract,
             None,
             Bulkhead(contract.key, contract.bulkhead),
-            self._breaker(contract.key),
+            None,
             remote=call,
+            remote_breaker=breaker_state,
         )
 
     def _breaker(self, key: str) -> RouteBreaker:
@@ -204,8 +220,10 @@ class ToolRegistry:
         return RouteBreaker(f"tool:{key}", self._policy, self._clock, self._store, listeners)
 
     def breaker_states(self) -> dict[str, str]:
-        """Every tool's breaker state, by its breaker's name (``tool:<key>``)."""
-        return {t.breaker.route: t.breaker.state for t in list(self._tools.values())}
+        """Every local tool's breaker state, by its breaker's name (``tool:<key>``); a remote
+        tool's server reports its own (``mcp:<server>``)."""
+        tools = list(self._tools.values())
+        return {t.breaker.route: t.breaker.state for t in tools if t.breaker is not None}
 
     # --- lookup --------------------------------------------------------------------------------
 
@@ -224,7 +242,7 @@ class ToolRegistry:
             ToolStatus(
                 t.contract.name,
                 t.contract.version,
-                t.breaker.state,
+                _breaker_state(t),
                 t.bulkhead.stats(),
                 t.implementation is not None or t.remote is not None,
             )
@@ -259,10 +277,19 @@ class ToolRegistry:
             )
 
     def call(
-        self, name: str, payload: Any, *, major: int | None = None, call_id: str | None = None
+        self,
+        name: str,
+        payload: Any,
+        *,
+        major: int | None = None,
+        call_id: str | None = None,
+        timeout_s: float | None = None,
     ) -> ToolResult:
+        """Run ``name`` (see the module docstring). ``timeout_s`` is the caller's deadline (a
+        run's remaining budget): it caps the tool's own ``timeout_s`` and its fallback's."""
         tool = self._tool(name, major)
         call_id = call_id or f"call_{uuid.uuid4().hex[:16]}"
+        deadline = None if timeout_s is None else self._clock.now() + timeout_s
         with self._tracer.start_as_current_span(
             f"execute_tool {name}", kind=SpanKind.INTERNAL
         ) as span:
@@ -274,7 +301,7 @@ class ToolRegistry:
                 if stored is not None:
                     span.set_attribute(TOOL_REPLAYED, True)
                     return ToolResult(**stored, input=payload, call_id=call_id, replayed=True)
-                result = self._run(tool, payload, call_id, span, key)
+                result = self._run(tool, payload, call_id, span, key, deadline)
                 if key is not None:
                     self._results.put(f"{tool.contract.key}:call:{call_id}", _stored(result))
             except ToolError as error:
@@ -295,11 +322,19 @@ class ToolRegistry:
         return self._results.get(f"{contract.key}:call:{call_id}") or self._results.get(key)
 
     def _run(
-        self, tool: _Tool, payload: Payload, call_id: str, span: Span, key: str | None
+        self,
+        tool: _Tool,
+        payload: Payload,
+        call_id: str,
+        span: Span,
+        key: str | None,
+        deadline: float | None,
     ) -> ToolResult:
         contract = tool.contract
         try:
-            output = self._guarded(tool, payload, key)
+            output = self._guarded(tool, payload, key, deadline)
+        except _NoTimeLeft:
+            raise
         except (ToolFailed, CircuitOpen) as error:
             may_have_run = not isinstance(error, CircuitOpen | ToolBusy | _Withdrawn)
             if contract.fallback is not None and contract.mutating and may_have_run:
@@ -321,41 +356,59 @@ class ToolRegistry:
                 fallback.contract.name,
                 fallback.contract.version,
                 payload,
-                self._guarded(fallback, payload, key),
+                self._guarded(fallback, payload, key, deadline),
                 call_id,
                 fallback_from=contract.name,
             )
         return ToolResult(contract.name, contract.version, payload, output, call_id)
 
-    def _guarded(self, tool: _Tool, payload: Payload, key: str | None) -> Payload:
-        """Run the handler in the tool's bulkhead behind the tool's breaker; every outcome is
-        accounted to this tool alone."""
+    def _guarded(
+        self, tool: _Tool, payload: Payload, key: str | None, deadline: float | None
+    ) -> Payload:
+        """Run the handler in the tool's bulkhead behind the tool's breaker, for the tool's
+        ``timeout_s`` or until the caller's ``deadline``; every outcome is accounted to this
+        tool alone."""
         contract = tool.contract
+        wait = contract.timeout_s
+        if deadline is not None:
+            wait = min(wait, deadline - self._clock.now())
+            if wait <= 0:
+                raise _NoTimeLeft(f"{contract.name} was not started: the caller's deadline passed")
         if tool.remote is not None:
-            answer = tool.remote(payload)
+            answer = tool.remote(payload, None if deadline is None else wait)
             self._check_output(tool, answer)
             if key is not None:
                 self._results.put(key, _stored_output(contract, answer))
             return answer
-        if tool.implementation is None:
+        if tool.implementation is None or tool.breaker is None:
             raise ToolFailed(f"{contract.key} has a contract but no implementation")
-        tool.breaker.admit()
+        return self._local(tool, tool.breaker, payload, key, wait)
+
+    def _local(
+        self, tool: _Tool, breaker: RouteBreaker, payload: Payload, key: str | None, wait: float
+    ) -> Payload:
+        """A local handler's call, waited for ``wait`` seconds (its ``timeout_s``, or less when
+        the caller's deadline is nearer)."""
+        contract = tool.contract
+        breaker.admit()
         try:
             call = self._submit(tool, payload, key)
         except ToolBusy:
-            tool.breaker.release()  # refused before it ran: says nothing about its health
+            breaker.release()  # refused before it ran: says nothing about its health
             raise
         started = self._clock.now()
         try:
-            output: Payload = call.future.result(timeout=contract.timeout_s)
+            output: Payload = call.future.result(timeout=wait)
         except (FutureTimeout, CancelledError) as exc:
             withdrawn = tool.bulkhead.give_up(call)
-            message = f"{contract.name} timed out after {contract.timeout_s:g} s"
+            message = f"{contract.name} timed out after {wait:g} s"
+            if wait < contract.timeout_s:
+                message += " (the caller's deadline)"
             timed_out = _Withdrawn(message) if withdrawn else ToolFailed(message)
-            tool.breaker.record_failure(timed_out)
+            breaker.record_failure(timed_out)
             raise timed_out from exc
         except UserError as exc:  # the request's fault, found by the tool: no trip, no fallback
-            tool.breaker.release()
+            breaker.release()
             if isinstance(exc, ToolError):
                 raise
             raise ToolInputInvalid(
@@ -363,9 +416,9 @@ class ToolRegistry:
             ) from exc
         except Exception as exc:
             failure = _as_tool_error(exc, contract)
-            tool.breaker.record_failure(failure)
+            breaker.record_failure(failure)
             raise failure from exc
-        tool.breaker.record_success(self._clock.now() - started)
+        breaker.record_success(self._clock.now() - started)
         self._check_output(tool, output)
         return output
 
@@ -430,6 +483,12 @@ class ToolRegistry:
         """Stop the idle workers (a hung handler's thread is a daemon: it never blocks exit)."""
         for tool in self._tools.values():
             tool.bulkhead.close()
+
+
+def _breaker_state(tool: _Tool) -> str:
+    if tool.breaker is not None:
+        return tool.breaker.state
+    return tool.remote_breaker() if tool.remote_breaker is not None else "unknown"
 
 
 def _idempotency_key(contract: ToolContract, payload: Payload) -> str | None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import operator
 import sqlite3
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any, TypedDict
 
@@ -15,8 +17,10 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from agentkit.errors import ToolNotFound
+from agentkit.errors import BudgetExceeded, ToolFailed, ToolNotFound
 from agentkit.graph import AgentRuntime, RunContext, run_context
+from agentkit.resilience.budget import BudgetLimits, RunBudget
+from agentkit.resilience.clock import FakeClock
 from agentkit.tools.contracts import load_contracts
 from agentkit.tools.registry import Implementation, ToolRegistry
 from tests.tools.conftest import RESPONSE, write_tool
@@ -169,3 +173,73 @@ def test_the_limit_comes_from_agentkit_yaml(tmp_path: Path) -> None:
     runtime = build_advisor(load_config(path), model=None)
     assert runtime.tool_repeat_limit == 2
     assert runtime.context("t").tool_repeat_limit == 2
+
+
+class Hung:
+    """A tool that answers only when the test lets it (it ignores cancellation)."""
+
+    def __init__(self) -> None:
+        self.release = threading.Event()
+        self.entered = 0
+
+    def __call__(self, payload: dict[str, Any]) -> dict[str, Any]:
+        self.entered += 1
+        self.release.wait(60)
+        return ANSWER
+
+
+@pytest.fixture
+def hung() -> Iterator[Hung]:
+    handler = Hung()
+    yield handler
+    handler.release.set()
+
+
+def slow_registry(root: Path, handler: Hung, **options: Any) -> ToolRegistry:
+    write_tool(root, "advisor", "1.0.0", timeout_s=50)  # far beyond the run's budget
+    return ToolRegistry(load_contracts(root), {"advisor": Implementation(handler)}, **options)
+
+
+def test_the_runs_wall_clock_budget_ends_a_tool_call_and_stops_the_run(
+    tmp_path: Path, hung: Hung
+) -> None:
+    """The call's deadline is the budget's: the run stops as over budget, not after the tool's
+    50 s (whatever the machine's load, the call cannot end before the budget does)."""
+
+    def ask(state: State, config: RunnableConfig) -> State:
+        result = run_context(config).call_tool("advisor", {"rto_minutes": 5, "region": "r"})
+        return {"results": [result.output]}
+
+    graph: StateGraph[Any, Any, Any, Any] = StateGraph(State)
+    graph.add_node("ask", ask)
+    graph.add_edge(START, "ask")
+    graph.add_edge("ask", END)
+    registry = slow_registry(tmp_path, hung)
+    try:
+        runtime = AgentRuntime(
+            "asker", graph, tools=registry, budget_limits=BudgetLimits(wall_clock_s=0.5)
+        )
+        result = runtime.run({"results": []})
+    finally:
+        hung.release.set()
+        registry.close()
+    assert result.stop_reason == "budget_exceeded:wall_clock_s"
+    assert result.tool_calls == ()
+
+
+def test_a_tool_calls_deadline_is_what_is_left_of_the_budget(tmp_path: Path, hung: Hung) -> None:
+    clock = FakeClock()
+    registry = slow_registry(tmp_path, hung, clock=clock)
+    budget = RunBudget(BudgetLimits(wall_clock_s=2.0), clock)
+    ctx = RunContext(agent="a", budget=budget, tools=registry)
+    try:
+        clock.advance(1.75)
+        with pytest.raises(ToolFailed, match=r"advisor timed out after 0.25 s \(the caller's"):
+            ctx.call_tool("advisor", {"rto_minutes": 5, "region": "r"})
+        clock.advance(0.25)  # the budget is used up: no call starts
+        with pytest.raises(BudgetExceeded, match="wall_clock_s budget exceeded"):
+            ctx.call_tool("advisor", {"rto_minutes": 6, "region": "r"})
+        assert hung.entered == 1
+    finally:
+        hung.release.set()
+        registry.close()

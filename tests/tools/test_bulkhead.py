@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from agentkit.errors import CircuitOpen, ToolBusy, ToolFailed
-from agentkit.tools.bulkhead import Bulkhead, BulkheadPolicy, cancelled
+from agentkit.tools.bulkhead import Bulkhead, BulkheadPolicy, BulkheadStats, cancelled
 from agentkit.tools.contracts import load_contracts
 from agentkit.tools.registry import Implementation, ToolRegistry
 
@@ -171,3 +171,32 @@ def test_a_queued_call_that_is_given_up_never_runs() -> None:
     assert bulkhead.submit(ran.append, 2).future.result(10) is None
     assert ran == [2]
     assert cancelled().is_set() is False  # outside a worker: never set
+
+
+def test_callers_sharing_a_queued_call_give_its_slot_back_once() -> None:
+    """Callers of a mutating tool with one idempotency key wait on one call (the registry's
+    in-flight table): when all of them time out while it is queued, each gives up, and the call's
+    slot comes back once, not once per caller."""
+    bulkhead = Bulkhead("one", BulkheadPolicy(max_concurrent=1, max_queue=1))
+    started, release = threading.Event(), threading.Event()
+
+    def blocking(argument: int) -> int:
+        started.set()
+        release.wait(30)
+        return argument
+
+    try:
+        blocker = bulkhead.submit(blocking, 0)
+        assert started.wait(10)  # the only worker is busy
+        shared = bulkhead.submit(lambda x: x, 1)  # queued; three callers wait on it
+        assert [bulkhead.give_up(shared) for _ in range(3)] == [True, True, True]
+        assert bulkhead.stats() == BulkheadStats(running=1, queued=0, abandoned=0, rejected=0)
+        queued = bulkhead.submit(lambda x: x, 2)  # the one queue place is free again...
+        with pytest.raises(ToolBusy, match="at its concurrency limit"):
+            bulkhead.submit(lambda x: x, 3)  # ...and only that one
+        release.set()
+        assert (blocker.future.result(10), queued.future.result(10)) == (0, 2)
+        assert shared.future.cancelled()  # withdrawn: it never ran
+    finally:
+        release.set()
+        bulkhead.close()
