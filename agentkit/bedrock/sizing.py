@@ -14,9 +14,10 @@ The policy (docs/gateway.md, "Context budget"):
   ID, the only form it accepts). A failed count falls back to the estimate: sizing never fails a
   call by failing itself. The count is bounded by the call's deadline, recorded when it fails,
   and not asked again on a route that refused it (:mod:`agentkit.bedrock.counting`).
-- Input plus ``max_tokens`` over the window: the route is passed over for one with a larger
-  window; with none left, :class:`~agentkit.errors.ContextWindowExceeded` says what to do, and
-  nothing was sent.
+- Input plus ``max_tokens`` over the window (an estimate counts with :data:`COUNT_MARGIN` on
+  top, since it can be that far off; a CountTokens figure counts as it is): the route is passed
+  over for one with a larger window; with none left,
+  :class:`~agentkit.errors.ContextWindowExceeded` says what to do, and nothing was sent.
 
 The figure and its source (``count_tokens`` or ``estimate``) go on the attempt and the span.
 The sync and the async gateway share :func:`plan` and :func:`settle`; only the ``CountTokens``
@@ -124,7 +125,16 @@ class Sizing:
 
     @property
     def fits(self) -> bool:
-        return self.window is None or self.input_tokens + self.max_tokens <= self.window
+        """Input plus ``max_tokens`` within the window; an estimate must fit with
+        :data:`COUNT_MARGIN` to spare (it can be that far off), a count exactly."""
+        if self.window is None:
+            return True
+        needed = (
+            self.input_tokens * (1 + COUNT_MARGIN)
+            if self.source == "estimate"
+            else self.input_tokens
+        )
+        return needed + self.max_tokens <= self.window
 
     def error(self) -> ContextWindowExceeded:
         assert self.window is not None, "a request with no known window always fits"

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote
 
+from agentkit.bedrock.sizing import model_row
 from agentkit.bedrock.tokens import converse_input_tokens
 from agentkit.capacity.bucket import Reservation
 from agentkit.emulator.cache import PromptCache
@@ -259,6 +260,7 @@ class BedrockService:
         _validate_converse(_require_messages(request))
         input_tokens = converse_input_tokens(request)
         max_tokens = (request.get("inferenceConfig") or {}).get("maxTokens") or DEFAULT_MAX_TOKENS
+        _check_window(call.target, input_tokens, max_tokens)
         self._reserve(call, input_tokens, max_tokens)  # every input token, cached or not
         cached = self.prompt_cache.apply(call.record.served_region, call.target, request)
         call.record.cache_read_tokens, call.record.cache_write_tokens = cached.read, cached.write
@@ -478,3 +480,16 @@ def _capacity_echo(call: Call, request: dict[str, Any]) -> dict[str, Any]:
         call.record.latency = performance["latency"]
         echo["performanceConfig"] = {"latency": performance["latency"]}
     return echo
+
+
+def _check_window(model_id: str, input_tokens: int, max_tokens: int) -> None:
+    """Refuse what the model could not take, as Bedrock does: input (cached or not) plus
+    ``maxTokens`` over the model's context window (the packaged table's figure) is a 400."""
+    row = model_row(model_id)
+    window = row.context_window if row is not None else None
+    if window is not None and input_tokens + max_tokens > window:
+        raise BedrockError(
+            "ValidationException",
+            f"Input is too long for requested model: {input_tokens} input tokens and "
+            f"{max_tokens} max tokens exceed the context window of {window} tokens.",
+        )

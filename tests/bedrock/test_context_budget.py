@@ -377,3 +377,48 @@ def test_with_too_little_of_the_deadline_left_the_count_is_not_asked_for(
     [sized] = span_events(make_gateway, "agentkit.context.sized")
     assert sized["agentkit.context.uncounted"] == "NoTimeLeft"
     assert span_events(make_gateway, "agentkit.context.count_failed") == []
+
+
+# --- an estimate needs its margin; the emulator refuses what does not fit ------------------------
+
+
+@pytest.mark.emulator(regions=[PRIMARY, SECONDARY, TERTIARY])
+def test_an_estimate_that_fits_only_without_its_margin_is_not_sent(
+    bedrock_emulator: Emulator, make_gateway: GatewayFactory
+) -> None:
+    # Nova Pro takes no CountTokens (the table): near the window only the estimate is known,
+    # and it can be COUNT_MARGIN off, so 700 + 256 of a 1,000 window does not fit (700 x 1.2 does
+    # not leave 256), though the bare figures would.
+    route = {"model": NOVA, "region": PRIMARY, "context_window": WINDOW}
+    gateway = make_gateway(config(bedrock_emulator, models=routes(route)))
+    assert 700 + 256 <= WINDOW < 700 * (1 + COUNT_MARGIN) + 256
+    with pytest.raises(ContextWindowExceeded) as caught:
+        gateway.converse(messages=words(700), max_tokens=256)
+    assert caught.value.input_tokens == 700
+    assert operations(bedrock_emulator) == []  # nothing was sent
+    fits = gateway.converse(messages=words(600), max_tokens=256)  # 720 + 256 <= 1,000
+    assert fits.attempts[-1].outcome == "ok"
+
+
+@pytest.mark.emulator(regions=[PRIMARY])
+def test_the_emulator_refuses_a_request_over_the_models_window_as_bedrock_does(
+    bedrock_emulator: Emulator,
+) -> None:
+    import boto3
+    from botocore.config import Config
+
+    client = boto3.client(
+        "bedrock-runtime",
+        region_name=PRIMARY,
+        endpoint_url=bedrock_emulator.endpoints[PRIMARY],
+        aws_access_key_id="test",
+        aws_secret_access_key="test",
+        config=Config(retries={"max_attempts": 1}),
+    )
+    window = route_window(Route(model=NOVA, region=PRIMARY))
+    assert window is not None
+    too_long = words(window)  # the window in input alone, before any output token
+    with pytest.raises(client.exceptions.ValidationException, match="Input is too long"):
+        client.converse(modelId=NOVA, messages=too_long, inferenceConfig={"maxTokens": 16})
+    fits = client.converse(modelId=NOVA, messages=words(100), inferenceConfig={"maxTokens": 16})
+    assert fits["stopReason"]

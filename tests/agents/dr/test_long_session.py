@@ -7,6 +7,7 @@ from langgraph.checkpoint.memory import InMemorySaver
 
 from agentkit.agents.dr.agent import ask, build_advisor
 from agentkit.agents.dr.workflow import HISTORY_CHARS, recent
+from agentkit.bedrock.sizing import route_window
 from agentkit.config import AgentkitConfig
 from agentkit.emulator import Emulator
 
@@ -37,13 +38,21 @@ def test_a_200_turn_session_never_outgrows_its_budget(bedrock_emulator: Emulator
         }
     )
     runtime = build_advisor(config, checkpointer=InMemorySaver())
+    runtime_route = config.models.routes[0]
     first = ask(runtime, "orders-api on DynamoDB in eu-west-1, data must stay in the EU", "long")
     assert first.source == "question"
     filler = "We also run a nightly batch job and a reporting replica. " * 10
     for turn in range(1, TURNS):
         last = ask(runtime, f"turn {turn}: {filler} RTO {15 + turn % 7} min, RPO 1 hour", "long")
-    assert bedrock_emulator.calls()
-    assert max(c.input_tokens for c in bedrock_emulator.calls()) <= BOUND_TOKENS
+    calls = bedrock_emulator.calls()
+    assert calls
+    assert {c.status for c in calls} == {200}  # the emulator refuses what exceeds the window
+    window = route_window(runtime_route)
+    assert window is not None
+    for call in calls:  # every input token, cached or not, and the output it may take
+        sent = call.input_tokens + call.cache_read_tokens + call.cache_write_tokens
+        assert sent <= BOUND_TOKENS
+        assert sent + (call.max_tokens or 0) <= window
     request = last.tool_calls[0]["input"]
     assert request["residency"] == ["eu"]  # turn 1 still drives the decision at turn 200
     assert request["primary_region"] == "eu-west-1"
