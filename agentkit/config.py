@@ -10,7 +10,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PositiveInt, model_validator
 
 from agentkit.capacity.config import CapacityConfig
 from agentkit.drill.config import DrillConfig
@@ -98,6 +98,7 @@ class AdmissionConfig(Frozen):
 
     enabled: bool = False
     tpm: dict[str, int] = Field(default_factory=dict)  # per Region: the route model's TPM quota
+    rpm: dict[str, PositiveInt] = Field(default_factory=dict)  # per Region, optional: its RPM quota
     max_queue: int = Field(default=32, ge=0)
     max_wait_s: float = Field(default=5.0, ge=0)
 

@@ -1,14 +1,16 @@
 """Client-side admission control: stop a 429 before Bedrock sends it.
 
-One token bucket per route (Region and model), sized to the route's tokens-per-minute quota.
-Before a call the gateway reserves what Bedrock will reserve (input + max_tokens x burndown); after
-it, the reservation settles on actual usage (input + output x burndown), or on nothing when the
-call failed. A route without headroom is skipped, so the call spills to the next route instead of
-being throttled. When no route has headroom, callers wait in a bounded queue, interactive work
-ahead of batch work, until a bucket refills or their wait runs out; a full queue is a clear
-rejection, not a hang.
+One sliding one-minute window per route (Region and model), sized to the route's tokens-per-minute
+quota and, when configured, its requests-per-minute quota: any 60-second window admits at most the
+quota (:class:`~agentkit.capacity.bucket.WindowBucket`). Before a call the gateway reserves what
+Bedrock will reserve (input + max_tokens x burndown); after it, the reservation settles on actual
+usage (input + output x burndown), or on nothing when the call failed. A route without headroom is
+skipped, so the call spills to the next route instead of being throttled. When no route has
+headroom, callers wait in a bounded queue, interactive work ahead of batch work, until enough of a
+window's oldest reservations leave it (or a call settles below its reservation) or their wait runs
+out; a full queue is a clear rejection, not a hang.
 
-A bucket is anything with the :class:`Bucket` methods: :class:`TokenBucket` in memory by
+A bucket is anything with the :class:`Bucket` methods: :class:`WindowBucket` in memory by
 default, or a bucket shared by a fleet of workers (``build_admission(bucket=...)``,
 :mod:`agentkit.resilience.redis_state`).
 """
@@ -17,23 +19,23 @@ from __future__ import annotations
 
 import math
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
 from agentkit.capacity.accounting import reservation_tokens, settlement_tokens
-from agentkit.capacity.bucket import BucketState, Reservation, TokenBucket
+from agentkit.capacity.bucket import BucketState, Reservation, WindowBucket
 from agentkit.capacity.burndown import default_table
 from agentkit.config import AdmissionConfig, Route
 from agentkit.errors import AgentkitError, ConfigError
 from agentkit.resilience.clock import SYSTEM_CLOCK, Clock
 
 Priority = Literal["interactive", "batch"]
-_POLL_S = 0.05  # longest single sleep while queued (refill is continuous)
+_POLL_S = 0.05  # longest single sleep while queued (a settlement can free room at any time)
 
 
 class Bucket(Protocol):
-    """What admission needs of a tokens-per-minute bucket (:class:`TokenBucket`'s methods)."""
+    """What admission needs of a per-minute quota (:class:`WindowBucket`'s methods)."""
 
     def try_reserve(self, tokens: float) -> Reservation | None: ...
 
@@ -44,7 +46,12 @@ class Bucket(Protocol):
     def state(self) -> BucketState: ...
 
 
-BucketFactory = Callable[[str, float], Bucket]  # (route name, tokens per minute) -> bucket
+class BucketFactory(Protocol):
+    """Builds a route's bucket (``RedisState.bucket``: shared by a fleet)."""
+
+    def __call__(
+        self, route: str, tokens_per_minute: float, *, requests_per_minute: float | None = None
+    ) -> Bucket: ...
 
 
 class AdmissionRejected(AgentkitError):
@@ -167,9 +174,9 @@ def build_admission(
 ) -> Admission | None:
     """The admission controller ``resilience.admission`` describes (None when disabled).
 
-    Each route gets a bucket of its Region's quota (from ``bucket``, else in memory); the
-    burndown rate comes from the model ID (the capacity calculator's versioned table), 1 when
-    the table does not know the model."""
+    Each route gets a window of its Region's quotas (``tpm``, and ``rpm`` where given) from
+    ``bucket``, else in memory; the burndown rate comes from the model ID (the capacity
+    calculator's versioned table), 1 when the table does not know the model."""
     if not config.enabled:
         return None
     missing = sorted({r.region for r in routes} - set(config.tpm))
@@ -182,9 +189,11 @@ def build_admission(
     buckets: dict[str, Bucket] = {}
     burndown: dict[str, float] = {}
     for route in routes:
-        tpm = config.tpm[route.region]
+        tpm, rpm = config.tpm[route.region], config.rpm.get(route.region)
         buckets[route.name] = (
-            bucket(route.name, tpm) if bucket is not None else TokenBucket(tpm, clock=clock)
+            bucket(route.name, tpm, requests_per_minute=rpm)
+            if bucket is not None
+            else WindowBucket(tpm, requests_per_minute=rpm, clock=clock)
         )
         entry = table.lookup(route.model)
         burndown[route.name] = entry.burndown if entry is not None else 1.0

@@ -10,15 +10,19 @@ memory, so that one worker's lesson is the fleet's (docs/scaleout.md):
   state instead of to "closed". The half-open probe is taken by ``SET NX PX`` on a probe key, so
   exactly one worker of the fleet probes; the key expires by itself if that worker dies. The
   slow-call streak and the failure-ratio window stay per process; what they decide (open) is shared.
-- **Admission buckets** (:class:`RedisTokenBucket`): refill, reserve and settle in one Lua script
-  per operation, atomic on the server, so the fleet admits no more than the configured quota. The
-  time is the caller's clock, passed in (not Redis ``TIME``): deterministic tests, and a fleet on
-  NTP-synchronised hosts agrees to well under a second; a clock behind the bucket's never refills
-  it backwards.
+- **Admission buckets** (:class:`RedisWindowBucket`): the sliding one-minute window of
+  :class:`~agentkit.capacity.bucket.WindowBucket` (a log of reservations in a sorted set, with a
+  running sum; settling puts the actual usage in place of the reservation; entries leave after
+  60 s), one Lua script per operation, atomic on the server, so that any 60-second window admits
+  no more than the configured tokens (and requests) per minute for the whole fleet. The time is
+  the caller's clock, passed in (not Redis ``TIME``): deterministic tests, and a fleet on
+  NTP-synchronised hosts agrees to well under a second; the window's time never runs backwards
+  (a worker whose clock is behind uses the latest time the window has seen).
 - **Retry budget** (:class:`RedisRetryBudget`): one balance for the fleet, deposited and spent by a
   Lua script.
 
-Keys are ``<prefix><kind>:<route>`` with ``prefix`` one per deployment (default ``agentkit:``).
+Keys are ``<prefix><kind>:<route>`` (the window: ``<prefix>bucket:{<route>}`` and its ``:log``)
+with ``prefix`` one per deployment (default ``agentkit:``).
 
 **Redis unreachable is never an outage.** Every operation has a short socket timeout and no
 client retries; on an error the :class:`RedisLink` logs a warning, counts a fallback (metric
@@ -38,7 +42,7 @@ import time
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 import pybreaker
 import redis
@@ -46,7 +50,7 @@ from opentelemetry.metrics import MeterProvider
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-from agentkit.capacity.bucket import BucketState, Reservation, TokenBucket
+from agentkit.capacity.bucket import WINDOW_S, BucketState, Reservation, WindowBucket
 from agentkit.config import StateConfig
 from agentkit.resilience.breaker import CLOSED, ClockedMemoryStorage
 from agentkit.resilience.clock import Clock
@@ -310,52 +314,93 @@ class RedisBreakerStore:
 
 # --- admission buckets ----------------------------------------------------------------------
 
-# KEYS[1]: the bucket hash. ARGV: op (peek | reserve | settle), now, rate per second, capacity,
-# tokens (reserve: wanted; settle: reserved), used (settle), TTL in ms.
-# Returns {granted (0/1), level, outstanding, reservations} (numbers as strings: Redis would
-# truncate Lua floats to integers).
-_BUCKET = """
-local h = redis.call('HMGET', KEYS[1], 'level', 'updated', 'outstanding', 'reservations')
-local now, rate, cap = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
-local level, updated = tonumber(h[1]), tonumber(h[2])
-local outstanding, reservations = tonumber(h[3]) or 0, tonumber(h[4]) or 0
-if level == nil then level, updated = cap, now end
-if now > updated then
-  level = math.min(cap, level + (now - updated) * rate)
-  updated = now
-end
-local granted = 0
-if ARGV[1] == 'reserve' then
-  local tokens = tonumber(ARGV[5])
-  if level >= tokens then
-    level = level - tokens
-    outstanding = outstanding + tokens
-    reservations = reservations + 1
-    granted = 1
+# The sliding window of agentkit.capacity.bucket.WindowBucket, atomic on the server.
+# KEYS[1]: the route's hash: counters, plus per entry in the window 'a:<id>' (its amount: the
+# reservation, then the usage) and 'p:<id>' (its reservation, while unsettled). KEYS[2]: the log,
+# entry ids scored by reservation time. ARGV: op (peek | wait | reserve | settle), now, window in
+# seconds, tokens per window, requests per window (0: no request quota), tokens (wait, reserve),
+# entry id (settle), used (settle), TTL in ms.
+# Returns {entry id (reserve; 0: refused), tokens in the window, requests in the window,
+# outstanding, unsettled reservations, wait in seconds (wait; -1: never)}; numbers as strings
+# (Redis would truncate Lua floats to integers).
+_WINDOW = """
+local function num(x) return string.format('%.17g', x) end
+local op, now, window = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
+local tpm, rpm, tokens = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
+local h = redis.call('HMGET', KEYS[1], 'now', 'sum', 'requests', 'outstanding', 'reservations')
+now = math.max(now, tonumber(h[1]) or now)
+local sum, requests = tonumber(h[2]) or 0, tonumber(h[3]) or 0
+local outstanding, reservations = tonumber(h[4]) or 0, tonumber(h[5]) or 0
+local cutoff = num(now - window)
+for _, id in ipairs(redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', cutoff)) do
+  local e = redis.call('HMGET', KEYS[1], 'a:' .. id, 'p:' .. id)
+  sum, requests = sum - (tonumber(e[1]) or 0), requests - 1
+  if e[2] then
+    outstanding, reservations = outstanding - tonumber(e[2]), reservations - 1
   end
-elseif ARGV[1] == 'settle' then
-  local reserved, used = tonumber(ARGV[5]), tonumber(ARGV[6])
-  level = math.min(cap, level + reserved - used)
-  outstanding = math.max(0, outstanding - reserved)
-  reservations = math.max(0, reservations - 1)
+  redis.call('HDEL', KEYS[1], 'a:' .. id, 'p:' .. id)
 end
-if ARGV[1] ~= 'peek' then
-  redis.call('HSET', KEYS[1], 'level', string.format('%.17g', level),
-    'updated', string.format('%.17g', updated),
-    'outstanding', string.format('%.17g', outstanding), 'reservations', reservations)
-  redis.call('PEXPIRE', KEYS[1], ARGV[7])
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', cutoff)
+if requests <= 0 then sum, requests, outstanding, reservations = 0, 0, 0, 0 end
+local id, wait = 0, 0
+if op == 'reserve' then
+  if sum + tokens <= tpm and (rpm == 0 or requests + 1 <= rpm) then
+    id = redis.call('HINCRBY', KEYS[1], 'seq', 1)
+    redis.call('ZADD', KEYS[2], num(now), id)
+    redis.call('HSET', KEYS[1], 'a:' .. id, num(tokens), 'p:' .. id, num(tokens))
+    sum, requests = sum + tokens, requests + 1
+    outstanding, reservations = outstanding + tokens, reservations + 1
+  end
+elseif op == 'settle' then
+  local e = redis.call('HMGET', KEYS[1], 'a:' .. ARGV[7], 'p:' .. ARGV[7])
+  if e[2] then
+    local used = tonumber(ARGV[8])
+    sum = sum + used - tonumber(e[1])
+    outstanding, reservations = outstanding - tonumber(e[2]), reservations - 1
+    redis.call('HSET', KEYS[1], 'a:' .. ARGV[7], num(used))
+    redis.call('HDEL', KEYS[1], 'p:' .. ARGV[7])
+  end
+elseif op == 'wait' then
+  local need, need_requests = sum + tokens - tpm, 0
+  if rpm > 0 then need_requests = requests + 1 - rpm end
+  if need > 0 or need_requests > 0 then
+    wait = -1
+    local freed, log = 0, redis.call('ZRANGE', KEYS[2], 0, -1, 'WITHSCORES')
+    for i = 1, #log, 2 do
+      freed = freed + (tonumber(redis.call('HGET', KEYS[1], 'a:' .. log[i])) or 0)
+      if freed >= need - 1e-9 * tpm and (i + 1) / 2 >= need_requests then
+        wait = math.max(0, tonumber(log[i + 1]) + window - now)
+        break
+      end
+    end
+  end
 end
-return {granted, string.format('%.17g', level), string.format('%.17g', outstanding),
-  tostring(reservations)}
+redis.call('HSET', KEYS[1], 'now', num(now), 'sum', num(sum), 'requests', requests,
+  'outstanding', num(outstanding), 'reservations', reservations)
+redis.call('PEXPIRE', KEYS[1], ARGV[9])
+redis.call('PEXPIRE', KEYS[2], ARGV[9])
+return {id, num(sum), tostring(requests), num(outstanding), tostring(reservations), num(wait)}
 """
 
 
-class RedisTokenBucket:
-    """A tokens-per-minute bucket shared by the fleet (the :class:`TokenBucket` interface).
+class _Window(NamedTuple):
+    entry: int  # reserve: the entry's id on Redis, 0 when refused
+    tokens: float  # in the window
+    requests: int
+    outstanding: float
+    reservations: int
+    wait: float  # wait: seconds, inf when never
+
+
+class RedisWindowBucket:
+    """The admission window shared by the fleet (the :class:`WindowBucket` interface and
+    semantics): any 60-second window admits at most the quota, whichever workers admitted it.
 
     Reservations are remembered by the process that took them (a reservation is settled by the
-    worker that made the call); one taken on Redis and settled while Redis is out is not
-    refunded (the fleet under-admits a little, never over-admits)."""
+    worker that made the call); one taken on Redis and settled while Redis is out keeps its
+    reserved amount until it leaves the window (the fleet under-admits a little, never
+    over-admits). Keys: ``<prefix>bucket:{<route>}`` and ``<prefix>bucket:{<route>}:log`` (one
+    hash slot)."""
 
     def __init__(
         self,
@@ -363,36 +408,49 @@ class RedisTokenBucket:
         route: str,
         tokens_per_minute: float,
         *,
+        requests_per_minute: float | None = None,
         clock: Clock = WALL_CLOCK,
-        capacity: float | None = None,
     ) -> None:
         self._link = link
-        self._key = link.key("bucket", route)
-        self.tokens_per_minute = float(tokens_per_minute)
-        self.capacity = float(tokens_per_minute if capacity is None else capacity)
+        tag = "{" + route + "}"
+        self._keys = [link.key("bucket", tag), link.key("bucket", tag, "log")]
+        self._local = WindowBucket(
+            tokens_per_minute, requests_per_minute=requests_per_minute, clock=clock
+        )
+        self.tokens_per_minute = self._local.tokens_per_minute
+        self.requests_per_minute = self._local.requests_per_minute
+        self.capacity = self._local.capacity
         self._clock = clock
-        self._local = TokenBucket(tokens_per_minute, capacity=self.capacity, clock=clock)
-        self._script = link.client.register_script(_BUCKET)
+        self._script = link.client.register_script(_WINDOW)
         self._ids = itertools.count(1)
-        self._outstanding: dict[int, Reservation | None] = {}  # None: held on Redis
+        self._outstanding: dict[int, Reservation | int] = {}  # local state's, or the Redis id
         self._lock = threading.Lock()
 
     @property
     def rate_per_second(self) -> float:
-        return self.tokens_per_minute / 60.0
+        return self.tokens_per_minute / WINDOW_S
 
     def _eval(
-        self, op: str, tokens: float = 0.0, used: float = 0.0
-    ) -> tuple[bool, float, float, int] | _Local:
-        def run(r: redis.Redis) -> tuple[bool, float, float, int] | _Local:
-            args = [op, repr(self._clock.now()), repr(self.rate_per_second), repr(self.capacity)]
-            args += [repr(float(tokens)), repr(float(used)), str(self._link.key_ttl_ms)]
-            granted, level, outstanding, count = self._script(keys=[self._key], args=args, client=r)
-            return bool(granted), float(level), float(outstanding), int(count)
+        self, op: str, tokens: float = 0.0, entry: int = 0, used: float = 0.0
+    ) -> _Window | _Local:
+        def run(r: redis.Redis) -> _Window | _Local:
+            args = [op, repr(self._clock.now()), repr(WINDOW_S), repr(self.tokens_per_minute)]
+            args += [repr(self.requests_per_minute or 0.0), repr(float(tokens)), str(entry)]
+            args += [repr(float(used)), str(self._link.key_ttl_ms)]
+            got = self._script(keys=self._keys, args=args, client=r)
+            wait = float(got[5])
+            return _Window(
+                int(got[0]),
+                float(got[1]),
+                int(got[2]),
+                float(got[3]),
+                int(got[4]),
+                math.inf if wait < 0 else wait,
+            )
 
         return self._link.run("admission", run, lambda: _LOCAL)
 
-    def _remember(self, held: Reservation | None, tokens: float) -> Reservation:
+    def _remember(self, held: Reservation | int, tokens: float) -> Reservation:
         with self._lock:
             reservation = Reservation(next(self._ids), float(tokens), self._clock.now())
             self._outstanding[reservation.id] = held
@@ -400,7 +458,9 @@ class RedisTokenBucket:
 
     def available(self) -> float:
         result = self._eval("peek")
-        return self._local.available() if isinstance(result, _Local) else result[1]
+        if isinstance(result, _Local):
+            return self._local.available()
+        return self.tokens_per_minute - result.tokens
 
     def try_reserve(self, tokens: float) -> Reservation | None:
         if tokens < 0 or math.isnan(tokens):
@@ -409,13 +469,15 @@ class RedisTokenBucket:
         if isinstance(result, _Local):
             held = self._local.try_reserve(tokens)
             return None if held is None else self._remember(held, tokens)
-        return self._remember(None, tokens) if result[0] else None
+        return self._remember(result.entry, tokens) if result.entry else None
 
     def wait_time(self, tokens: float) -> float:
-        if tokens > self.capacity:
+        if tokens < 0 or math.isnan(tokens):
+            raise ValueError(f"token counts must not be negative (got {tokens:g})")
+        if tokens > self.tokens_per_minute or (self.requests_per_minute or 1) < 1:
             return math.inf
-        missing = tokens - self.available()
-        return max(0.0, missing) / self.rate_per_second
+        result = self._eval("wait", tokens)
+        return self._local.wait_time(tokens) if isinstance(result, _Local) else result.wait
 
     def settle(self, reservation: Reservation, used_tokens: float) -> float:
         if used_tokens < 0 or math.isnan(used_tokens):
@@ -424,17 +486,24 @@ class RedisTokenBucket:
             if reservation.id not in self._outstanding:
                 raise ValueError(f"reservation {reservation.id} is unknown or already settled")
             held = self._outstanding.pop(reservation.id)
-        if held is not None:  # taken on local state
+        if isinstance(held, Reservation):  # taken on local state
             return self._local.settle(held, used_tokens)
-        result = self._eval("settle", reservation.tokens, used_tokens)
+        result = self._eval("settle", entry=held, used=used_tokens)
         return 0.0 if isinstance(result, _Local) else reservation.tokens - used_tokens
 
     def state(self) -> BucketState:
         result = self._eval("peek")
         if isinstance(result, _Local):
             return self._local.state()
-        _, level, outstanding, count = result
-        return BucketState(level, self.capacity, self.tokens_per_minute, outstanding, count)
+        return BucketState(
+            level=self.tokens_per_minute - result.tokens,
+            capacity=self.capacity,
+            tokens_per_minute=self.tokens_per_minute,
+            outstanding=result.outstanding,
+            reservations=result.reservations,
+            requests=result.requests,
+            requests_per_minute=self.requests_per_minute,
+        )
 
 
 # --- retry budget ---------------------------------------------------------------------------
@@ -525,8 +594,16 @@ class RedisState:
         link = RedisLink.from_config(config, meter_provider=meter_provider)
         return cls(link, config, clock or WALL_CLOCK)
 
-    def bucket(self, route: str, tokens_per_minute: float) -> RedisTokenBucket:
-        return RedisTokenBucket(self.link, route, tokens_per_minute, clock=self.clock)
+    def bucket(
+        self, route: str, tokens_per_minute: float, *, requests_per_minute: float | None = None
+    ) -> RedisWindowBucket:
+        return RedisWindowBucket(
+            self.link,
+            route,
+            tokens_per_minute,
+            requests_per_minute=requests_per_minute,
+            clock=self.clock,
+        )
 
     def retry_budget(self, ratio: float) -> RedisRetryBudget:
         return RedisRetryBudget(self.link, ratio)
