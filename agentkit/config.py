@@ -128,6 +128,9 @@ class ResilienceConfig(Frozen):
 class LimitsConfig(Frozen):
     max_tokens: int = Field(default=1024, ge=1)
     run_token_budget: int = Field(default=50_000, ge=1)
+    # USD per run at the price table's figures (agentkit/data/prices-v1.json); every route
+    # must be priced there, or the configuration is refused. Unset: no dollar limit.
+    run_cost_budget_usd: float | None = Field(default=None, gt=0)
     deadline_s: float = Field(default=120.0, gt=0)
     recursion_limit: int = Field(default=12, ge=1)
     tool_repeat_limit: int = Field(default=3, ge=1)  # same tool, same arguments, per run

@@ -95,7 +95,9 @@ class _RecordingModel(ABC):
             self.requests.append(request)
         response = as_response(self._answer(request), request, self.model)
         if budget is not None:
-            budget.add_usage(response.usage.input_tokens, response.usage.output_tokens)
+            budget.add_usage(
+                response.usage.input_tokens, response.usage.output_tokens, model=self.model
+            )
         return response
 
     def converse_stream(self, request: ModelRequest, *, budget: RunBudget | None = None) -> _Stream:

@@ -224,7 +224,15 @@ def account(
 ) -> None:
     """A successful call's usage into the run budget, the span and the metrics."""
     if budget is not None:
-        budget.add_usage(response.usage.input_tokens, response.usage.output_tokens)
+        usage = response.usage
+        budget.add_usage(
+            usage.input_tokens,
+            usage.output_tokens,
+            model=route.model,
+            region=route.region,
+            tier=route.service_tier,
+            cache_tokens=usage.cache_read_tokens + usage.cache_write_tokens,
+        )
     recorder.succeeded(response, route, duration_s)
 
 

@@ -13,10 +13,16 @@ import functools
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from agentkit.capacity.burndown import base_model_id
 from agentkit.errors import ConfigError
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from agentkit.config import Route
+    from agentkit.resilience.budget import Pricer
 
 TABLE_PATH = Path(__file__).resolve().parents[1] / "data" / "prices-v1.json"
 HOURS_PER_MONTH = 730  # 8,760 hours a year / 12: AWS's monthly figures use the same convention
@@ -173,3 +179,25 @@ def _read(path: Path) -> PriceTable:
         items={k: _item(path, k, v) for k, v in raw["items"].items()},
         not_covered=tuple(f"{n['what']}: {n['why']}" for n in raw.get("not_covered", [])),
     )
+
+
+def route_pricer(routes: Sequence[Route], table: PriceTable | None = None) -> Pricer:
+    """The run budget's price lookup (USD per 1,000 input and output tokens) over ``table``,
+    refusing up front any route it cannot price: a dollar limit on unpriced calls would be a
+    limit in name only."""
+    prices = table or default_prices()
+    unpriced = [
+        r.name for r in routes if prices.model_price(r.model, r.region, r.service_tier) is None
+    ]
+    if unpriced:
+        raise ConfigError(
+            f"limits.run_cost_budget_usd: {', '.join(unpriced)} has no price in {prices.label()} "
+            "(it prices only what its sources give: see its not_covered list); price the "
+            "model or remove the limit"
+        )
+
+    def price(model: str, region: str | None, tier: str | None) -> tuple[float, float] | None:
+        entry = prices.model_price(model, region or "", tier)
+        return None if entry is None else (entry.input_per_1k, entry.output_per_1k)
+
+    return price

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from agentkit.cli.options import ConfigOption, JsonOption, QuestionArgument, SessionsOption
 from agentkit.cli.traced import traced
+
+if TYPE_CHECKING:
+    from agentkit.agents.dr.agent import Answer
 
 
 def sessions_path(path: Path | None) -> Path:
@@ -55,8 +58,13 @@ def ask(
         from agentkit.errors import InputError
 
         raise InputError(answer.answer)  # one line, exit 2: the question holds a mistake
-    if json_output:
-        typer.echo(json.dumps(answer.to_json(), indent=2))
+    if json_output:  # the advice as the answer; `approval` says it waits for a person
+        payload = answer.to_json()
+        if answer.withheld is not None:
+            payload["answer"] = answer.withheld
+        typer.echo(json.dumps(payload, indent=2))
+    elif answer.withheld is not None:
+        print_pending(answer)
     else:
         from agentkit.cli.render import print_answer
 
@@ -71,3 +79,22 @@ def ask(
         )
         typer.echo(f"agentkit: approval required: {where}", err=True)
         raise typer.Exit(APPROVAL_REQUIRED)
+
+
+def print_pending(answer: Answer) -> None:
+    """High-stakes advice, marked as pending approval above and below, never as the answer."""
+    from dataclasses import replace
+
+    from rich.console import Console
+
+    from agentkit.cli.render import print_answer
+
+    assert answer.approval is not None
+    assert answer.withheld is not None
+    console = Console()
+    rule = "[bold red]PENDING APPROVAL: not to be acted on until a data owner approves it[/]"
+    console.print(rule)
+    for reason in answer.approval["reasons"]:
+        console.print(f"  - {reason}", highlight=False)
+    print_answer(replace(answer, answer=answer.withheld), console)
+    console.print(rule)

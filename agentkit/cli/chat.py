@@ -181,30 +181,45 @@ class Chat:
         answer = ask(self.runtime, question, self.session, on_text=show)
         if streamed:
             self.console.print()
-        if "".join(streamed).strip() != answer.answer.strip():
+        waits = answer.approval is not None and answer.approval["status"] == "pending"
+        if not waits and "".join(streamed).strip() != answer.answer.strip():
             self.console.print(Markdown(answer.answer))
         for note in notes(answer):
             self.console.print(f"[yellow]note:[/yellow] {note}")
-        if answer.approval is not None and answer.approval["status"] == "pending":
+        if waits:  # nothing of the advice was streamed or printed: it waits for the decision
+            assert answer.approval is not None
             self.approve(answer.approval["reasons"])
 
     def approve(self, reasons: list[str]) -> None:
-        """The turn paused on high-stakes advice: ask for a decision; no answer within
-        ``approval_timeout_s`` (or end of input) takes the safe option."""
+        """The turn paused on high-stakes advice, withheld: say what needs approval and why,
+        ask for a decision, then show the advice (approved) or the safe option in its place
+        (declined; no answer within ``approval_timeout_s``, or end of input)."""
+        from rich.markdown import Markdown
+
         from agentkit.agents.dr.agent import decide
 
-        self.console.print("[bold red]approval required[/bold red] before anyone acts on this:")
+        self.console.print("[bold red]approval required[/bold red] before this advice is shown:")
         for reason in reasons:
             self.console.print(f"  - {reason}", highlight=False)
         prompt = f"approve? [y/N] (no answer in {self.approval_timeout_s:g} s: declined) "
         reply = self.read_within(prompt, self.approval_timeout_s)
         approved = reply is not None and reply.strip().lower() in ("y", "yes")
-        answer = decide(self.runtime, self.session, approved, by=self.user)
+        by, note = self.user, None
+        if reply is None and not self._input_ended():
+            by, note = "timeout", f"no answer within {self.approval_timeout_s:g} s"
+        answer = decide(self.runtime, self.session, approved, by=by, note=note)
         if approved:
-            self.console.print(f"[green]approved[/green] by {self.user}; recorded in the session")
+            self.console.print(f"[green]approved[/green] by {by}; recorded in the session")
+            self.console.print(Markdown(answer.answer))
         else:
-            self.console.print("[yellow]declined[/yellow]; recorded in the session")
-            self.console.print(answer.answer.rsplit("\n\n", 1)[-1], highlight=False)
+            why = f" ({note})" if note else ""
+            self.console.print(f"[yellow]declined[/yellow]{why}; recorded in the session")
+            self.console.print(answer.answer, highlight=False)
+
+    def _input_ended(self) -> bool:
+        """True when the last prompt ended with the end of input, not a timeout."""
+        reader = self._reader
+        return reader is not None and reader.done.is_set() and reader.line is None
 
     def read_within(self, prompt: str, timeout_s: float | None = None) -> str | None:
         """A line from the user, or None when input ended or none came within ``timeout_s``.

@@ -60,13 +60,23 @@ def serve(
         float,
         typer.Option("--health-ttl", min=0, help="Seconds a /health verdict is reused."),
     ] = 10.0,
+    approval_timeout: Annotated[
+        float,
+        typer.Option(
+            "--approval-timeout",
+            min=0,
+            help="Seconds high-stakes advice waits for an approval; then the next request for "
+            "its session declines it (the safe option).",
+        ),
+    ] = 900.0,  # http_service.APPROVAL_TIMEOUT_S
     sessions: SessionsOption = None,
 ) -> None:
     """Serve the DR advisor over HTTP on the Amazon Bedrock AgentCore Runtime contract.
 
     POST /invocations (JSON, or Server-Sent Events with Accept: text/event-stream), GET /ping,
-    GET /health (deep health: 503 when no route answers), GET /openapi.json. SIGTERM finishes
-    the turns in flight, then exits.
+    GET /health (deep health: 503 when no route answers), GET /openapi.json. High-stakes advice
+    waits for {"approval": {"approved": true|false, "by": NAME}} until --approval-timeout, then
+    the safe option stands. SIGTERM finishes the turns in flight, then exits.
     """
     from agentkit.config import load_config, optional_module
 
@@ -81,6 +91,7 @@ def serve(
         max_body_bytes=max_body_bytes,
         deadline_s=deadline,
         health_ttl_s=health_ttl,
+        approval_timeout_s=approval_timeout,
     )
     cfg = load_config(config)  # one line naming the key and the file, before anything starts
     signal.signal(signal.SIGTERM, _stop)  # before the server starts, and after it stopped

@@ -1,12 +1,23 @@
-"""A run budget: tokens, model calls, retries and wall clock for one agent run."""
+"""A run budget: tokens, dollars, model calls, retries and wall clock for one agent run.
+
+Dollars are counted from each call's usage at the price ``BudgetLimits.price`` gives for the
+model, Region and tier that answered (USD per 1,000 input and output tokens; prompt-cache reads
+and writes at the input price, since the price table has no cache price). A call whose model has
+no price cannot be held to a dollar budget: the next :meth:`RunBudget.check` says so instead of
+letting the run go on uncounted.
+"""
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 
-from agentkit.errors import BudgetExceeded
+from agentkit.errors import BudgetExceeded, ConfigError
 from agentkit.resilience.clock import SYSTEM_CLOCK, Clock
+
+# (model, Region or None, service tier or None) -> USD per 1,000 (input, output) tokens, or None
+Pricer = Callable[[str, str | None, str | None], tuple[float, float] | None]
 
 
 @dataclass(frozen=True)
@@ -15,6 +26,8 @@ class BudgetLimits:
     model_calls: int | None = None
     retries: int | None = None
     wall_clock_s: float | None = None
+    cost_usd: float | None = None  # needs ``price``
+    price: Pricer | None = None
 
 
 class RunBudget:
@@ -29,6 +42,8 @@ class RunBudget:
         self.output_tokens = 0
         self.model_calls = 0
         self.retries = 0
+        self.cost_usd = 0.0
+        self.unpriced: str | None = None  # a model that answered without a price
 
     @property
     def elapsed_s(self) -> float:
@@ -44,8 +59,15 @@ class RunBudget:
     def check(self) -> None:
         """Raise if any limit is already reached (call before starting more work)."""
         limits = self.limits
+        if limits.cost_usd is not None and self.unpriced is not None:
+            raise ConfigError(
+                f"limits.run_cost_budget_usd: {self.unpriced} answered but has no price, so the "
+                "run cannot be held to a dollar budget; price it (agentkit capacity --prices) "
+                "or remove the limit"
+            )
         used = {
             "tokens": (self.input_tokens + self.output_tokens, limits.tokens),
+            "cost_usd": (self.cost_usd, limits.cost_usd),
             "model_calls": (self.model_calls, limits.model_calls),
             "retries": (self.retries, limits.retries),
             "wall_clock_s": (self.elapsed_s, limits.wall_clock_s),
@@ -62,10 +84,32 @@ class RunBudget:
         with self._lock:
             self.retries += 1
 
-    def add_usage(self, input_tokens: int, output_tokens: int) -> None:
+    def add_usage(
+        self,
+        input_tokens: int,
+        output_tokens: int,
+        *,
+        model: str | None = None,
+        region: str | None = None,
+        tier: str | None = None,
+        cache_tokens: int = 0,
+    ) -> None:
+        """One call's usage; with a dollar limit, its cost at ``model``'s price."""
+        rates = None
+        if self.limits.cost_usd is not None and self.limits.price is not None and model:
+            rates = self.limits.price(model, region, tier)
         with self._lock:
             self.input_tokens += input_tokens
             self.output_tokens += output_tokens
+            if self.limits.cost_usd is None:
+                return
+            if rates is None:
+                self.unpriced = f"{model or 'a model'}@{region or '?'}"
+                return
+            per_1k_in, per_1k_out = rates
+            self.cost_usd += (
+                (input_tokens + cache_tokens) * per_1k_in + output_tokens * per_1k_out
+            ) / 1000
 
     def snapshot(self) -> dict[str, float]:
         return {
@@ -73,5 +117,6 @@ class RunBudget:
             "output_tokens": self.output_tokens,
             "model_calls": self.model_calls,
             "retries": self.retries,
+            "cost_usd": round(self.cost_usd, 6),
             "elapsed_s": round(self.elapsed_s, 3),
         }

@@ -4,7 +4,11 @@
   when the client sends ``Accept: text/event-stream`` or ``"stream": true``. The session is the
   ``X-Amzn-Bedrock-AgentCore-Runtime-Session-Id`` header or ``session_id`` in the body (a new one
   when neither is given, returned in that header). Streamed text is the guarded text of
-  :class:`agentkit.guardrails.stream.GuardedText` only, never raw model output.
+  :class:`agentkit.guardrails.stream.GuardedText` only, never raw model output. High-stakes
+  advice is neither streamed nor in the answer while it waits for ``{"approval": ...}``: the
+  answer says what needs approving and why (``approval.status: pending``, ``expires_at``).
+  Past ``--approval-timeout`` the next request for the session declines it (``by: timeout``)
+  and the safe option stands (``agentkit.serve.http_service.Advisor``).
 - ``GET /ping``: ``{"status": "Healthy" | "HealthyBusy", "time_of_last_update": <unix s>}``,
   busy while any turn is in flight or queued (the contract's meaning: AgentCore keeps a busy
   session's instance alive). Never traced: the platform polls it every few seconds.

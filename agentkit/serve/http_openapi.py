@@ -55,11 +55,17 @@ ANSWER_SCHEMA: dict[str, Any] = {
         "session": {"type": "string"},
         "approval": {
             "type": ["object", "null"],
-            "description": "High-stakes advice: pending until approved or declined by a person.",
+            "description": "High-stakes advice: withheld until a person approves it; declined "
+            "(the safe option stands) by a person or, past the approval timeout, by `timeout`.",
             "properties": {
                 "status": {"enum": ["pending", "required", "approved", "declined"]},
                 "reasons": {"type": "array", "items": {"type": "string"}},
                 "by": {"type": "string"},
+                "note": {"type": "string", "description": "Why it was decided so."},
+                "expires_at": {
+                    "type": "number",
+                    "description": "Pending: Unix seconds after which it is declined.",
+                },
             },
         },
     },

@@ -17,7 +17,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -26,7 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError, 
 from agentkit.errors import AgentkitError, InputError, UserError
 
 if TYPE_CHECKING:
-    from agentkit.agents.dr.agent import Answer
+    from agentkit.agents.dr.agent import Answer, Pending
     from agentkit.agents.sessions import Sessions
     from agentkit.bedrock.health import Health
     from agentkit.bedrock.types import ModelInterface
@@ -38,6 +38,9 @@ if TYPE_CHECKING:
 SESSION_HEADER = "X-Amzn-Bedrock-AgentCore-Runtime-Session-Id"
 SETTINGS_VARIABLE = "AGENTKIT_SERVE_SETTINGS"  # how the CLI hands settings to worker processes
 DEADLINE_GRACE_S = 10.0  # the default deadline: the turn's own budget, plus this
+# How long advice waits for an approval; then the next request for its session declines it
+APPROVAL_TIMEOUT_S = 900.0
+TIMED_OUT = "timeout"  # who declined an approval nobody decided in time
 _SESSION_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,255}")
 
 
@@ -52,6 +55,7 @@ class ServeSettings:
     deadline_s: float | None = None  # None: limits.deadline_s + DEADLINE_GRACE_S
     health_ttl_s: float = 10.0  # a deep-health verdict is reused this long
     canary_state: str | None = None  # last success per route (default $AGENTKIT_HOME)
+    approval_timeout_s: float = APPROVAL_TIMEOUT_S  # then a pending approval is declined
 
     def to_json(self) -> str:
         return json.dumps(asdict(self))
@@ -179,6 +183,8 @@ class Advisor:
         health_ttl_s: float = 10.0,
         monotonic: Callable[[], float] = time.monotonic,
         overrides: OverrideView | None = None,
+        approval_timeout_s: float = APPROVAL_TIMEOUT_S,
+        wall: Callable[[], float] = time.time,
     ) -> None:
         self.config = config
         self.runtime = runtime
@@ -190,6 +196,8 @@ class Advisor:
         self._health: tuple[float, Health] | None = None
         self._health_lock = threading.Lock()
         self.overrides = overrides  # the operator overrides this worker obeys (installed)
+        self.approval_timeout_s = approval_timeout_s
+        self._wall = wall  # unix time: approvals pending in a shared store expire on any worker
 
     @classmethod
     def open(
@@ -198,6 +206,7 @@ class Advisor:
         *,
         model: ModelInterface | str | None = "auto",
         telemetry: Telemetry | None = None,
+        wall: Callable[[], float] = time.time,
     ) -> Advisor:
         """Load agentkit.yaml, open the session store and build the advisor; a mistake in any
         of them is an :class:`AgentkitError` naming it."""
@@ -236,6 +245,8 @@ class Advisor:
             canary_state=state,
             health_ttl_s=settings.health_ttl_s,
             overrides=overrides,
+            approval_timeout_s=settings.approval_timeout_s,
+            wall=wall,
         )
 
     @property
@@ -245,17 +256,24 @@ class Advisor:
         return self.config.sessions.backend == "sqlite"
 
     def ask(self, prompt: str, session: str, on_text: Callable[[str], None] | None) -> Answer:
-        from agentkit.agents.dr.agent import ask
+        """A turn of ``session``; an approval it waited on past the timeout is declined first."""
+        from agentkit.agents.dr.agent import ask, pending
 
-        return _answered(ask(self.runtime, prompt, session, on_text=on_text))
+        self._expire(session, pending(self.runtime, session))
+        now = self._wall()
+        answer = ask(self.runtime, prompt, session, on_text=on_text, asked_at=now)
+        return self._expiring(_answered(answer), now)
 
     async def aask(
         self, prompt: str, session: str, on_text: Callable[[str], None] | None
     ) -> Answer:
         """:meth:`ask` on the event loop; ``on_text`` is called there."""
-        from agentkit.agents.dr.agent import aask
+        from agentkit.agents.dr.agent import aask, apending
 
-        return _answered(await aask(self.runtime, prompt, session, on_text=on_text))
+        await self._aexpire(session, await apending(self.runtime, session))
+        now = self._wall()
+        answer = await aask(self.runtime, prompt, session, on_text=on_text, asked_at=now)
+        return self._expiring(_answered(answer), now)
 
     def refused(self) -> str | None:
         """Why a new turn is refused right now (the operator's kill switch), or None."""
@@ -265,19 +283,64 @@ class Advisor:
         return str(KillSwitchOn(overrides)) if overrides.kill_switch else None
 
     def decide(self, session: str, approved: bool, by: str) -> Answer:
-        from agentkit.agents.dr.agent import decide, pending_approval
+        """A person's decision on the approval ``session`` waits on; refused when none waits,
+        or when it timed out (then it is declined here, by ``timeout``, and recorded)."""
+        from agentkit.agents.dr.agent import decide, pending
 
-        if pending_approval(self.runtime, session) is None:
+        waiting = pending(self.runtime, session)
+        if waiting is None:
             raise _no_pending(session)
+        if self._expire(session, waiting):
+            raise _no_pending(session, self.approval_timeout_s)
         return decide(self.runtime, session, approved, by=by)
 
     async def adecide(self, session: str, approved: bool, by: str) -> Answer:
         """:meth:`decide` on the event loop."""
-        from agentkit.agents.dr.agent import adecide, apending_approval
+        from agentkit.agents.dr.agent import adecide, apending
 
-        if await apending_approval(self.runtime, session) is None:
+        waiting = await apending(self.runtime, session)
+        if waiting is None:
             raise _no_pending(session)
+        if await self._aexpire(session, waiting):
+            raise _no_pending(session, self.approval_timeout_s)
         return await adecide(self.runtime, session, approved, by=by)
+
+    # An approval times out lazily: the next request for its session finds it expired (its
+    # question's time is stored with the session) and declines it, so the safe option stands.
+    # No timer: any worker sharing the session store can do it, and a test's clock decides.
+
+    def _expired(self, waiting: Pending | None) -> bool:
+        if waiting is None:
+            return False
+        if waiting.asked_at is None:  # paused before the time was stored: too old to know
+            return True
+        return self._wall() >= waiting.asked_at + self.approval_timeout_s
+
+    def _expire(self, session: str, waiting: Pending | None) -> bool:
+        from agentkit.agents.dr.agent import decide
+
+        if not self._expired(waiting):
+            return False
+        decide(self.runtime, session, False, by=TIMED_OUT, note=self._timeout_note())
+        return True
+
+    async def _aexpire(self, session: str, waiting: Pending | None) -> bool:
+        from agentkit.agents.dr.agent import adecide
+
+        if not self._expired(waiting):
+            return False
+        await adecide(self.runtime, session, False, by=TIMED_OUT, note=self._timeout_note())
+        return True
+
+    def _timeout_note(self) -> str:
+        return f"no decision within the {self.approval_timeout_s:g} s approval timeout"
+
+    def _expiring(self, answer: Answer, asked_at: float) -> Answer:
+        """A pending approval says when it expires (unix s)."""
+        if answer.approval is None or answer.approval["status"] != "pending":
+            return answer
+        expires_at = asked_at + self.approval_timeout_s
+        return replace(answer, approval={**answer.approval, "expires_at": expires_at})
 
     def health(self) -> Health:
         """Deep health from one canary probe per route, this worker's breakers and its session
@@ -364,8 +427,14 @@ def _answered(answer: Answer) -> Answer:
     return answer
 
 
-def _no_pending(session: str) -> NoPendingApproval:
-    return NoPendingApproval(f"session {session}: no advice waits for an approval")
+def _no_pending(session: str, timed_out_after_s: float | None = None) -> NoPendingApproval:
+    message = f"session {session}: no advice waits for an approval"
+    if timed_out_after_s is not None:
+        message += (
+            f" (it timed out after {timed_out_after_s:g} s and was declined: the safe option "
+            "stands)"
+        )
+    return NoPendingApproval(message)
 
 
 def error_status(error: BaseException) -> tuple[int, str]:

@@ -66,7 +66,8 @@ def extraction_schema() -> dict[str, Any]:
 class DRState(TypedDict, total=False):
     question: str
     history: Annotated[list[str], operator.add]  # every question of this conversation
-    turns: Annotated[list[dict[str, str]], operator.add]  # {"question", "answer"} per turn
+    # {"question", "answer"} per turn, and "approval": the decision on its high-stakes advice
+    turns: Annotated[list[dict[str, Any]], operator.add]
     requirements: dict[str, Any]
     extracted_by: str  # "model", "parser"
     advice: dict[str, Any]
@@ -76,7 +77,9 @@ class DRState(TypedDict, total=False):
     refusal: str | None
     changes: list[dict[str, Any]]  # requirements this turn changed: {"field", "before", "after"}
     previous_strategy: str | None
-    approval: dict[str, Any] | None  # {"status": approved|declined|required, "by", "reasons"}
+    # {"status": approved|declined|required, "by", "reasons"} and, for a timeout, "note"
+    approval: dict[str, Any] | None
+    asked_at: float  # when this turn's question was asked (unix s): a pending approval's age
     sources: dict[str, Any] | None  # documentation passages (knowledge_search), after the advice
 
 
@@ -215,7 +218,10 @@ def _number_in(value: float, text: str) -> bool:
 
 
 def finish(state: DRState) -> DRState:
-    return {"turns": [{"question": state["question"], "answer": state.get("answer", "")}]}
+    turn: dict[str, Any] = {"question": state["question"], "answer": state.get("answer", "")}
+    if state.get("approval"):  # kept with the turn: the next turn's approval starts empty
+        turn["approval"] = state["approval"]
+    return {"turns": [turn]}
 
 
 def needs_targets(state: DRState) -> str:
@@ -315,8 +321,9 @@ def _composition(state: DRState, ctx: RunContext) -> tuple[dict[str, Any], Guard
     prompt = load_prompt("dr_advisor.compose")
     ctx.prompt_used(prompt.name, prompt.version)
     # What streams to the user is guarded at the source: redacted and grounded a sentence at a
-    # time, never raw model text.
-    streamed = GuardedText(ctx.on_text, _evidence(state)) if ctx.on_text else None
+    # time, never raw model text. Advice that waits for an approval is not streamed at all.
+    on_text = None if approval_reasons(state) else ctx.on_text
+    streamed = GuardedText(on_text, _evidence(state)) if on_text else None
     instructions, results_text = prompt.render_split(
         tool_results=json.dumps(results, indent=1, sort_keys=True)
     )
@@ -375,23 +382,54 @@ SAFE_OPTION = (
     "copy out of the partition. Ask again once the data owner has signed the trade-off."
 )
 
+# What high-stakes advice asks a person to accept, by code (advisor.approvals_needed)
+_ACCEPTS = {
+    "DATA_LOSS_ACCEPTED": "data loss beyond the RPO",
+    "CROSS_PARTITION_COPY": "a copy out of the partition",
+}
+
+
+def approval_reasons(state: DRState) -> list[str]:
+    """Why this turn's advice needs a person's approval (none: it does not), each reason led by
+    what it accepts."""
+    needed = (state.get("advice") or {}).get("approval_required") or []
+    return [f"{_ACCEPTS.get(item['code'], item['code'])}: {item['reason']}" for item in needed]
+
+
+def awaiting_approval(reasons: list[str]) -> str:
+    """What is shown in place of advice that waits for an approval: what needs it and why,
+    never the advice itself."""
+    listed = "\n".join(f"- {reason}" for reason in reasons)
+    return (
+        "Approval required: this advice is withheld until a person approves it. It accepts:\n"
+        f"{listed}\n\nApproved, the advice is shown; declined, or not decided before the "
+        "approval times out, the safe option stands instead."
+    )
+
 
 def approve(state: DRState, config: RunnableConfig) -> DRState:
     """High-stakes advice pauses for a person's approval (a LangGraph interrupt) when the run
-    can pause; a decline, or a timeout in the front end, takes the safe option."""
-    needed = (state.get("advice") or {}).get("approval_required") or []
-    if not needed or state.get("answer_source") in ("refusal", "question", "input_error"):
+    can pause; a decline, or a timeout in the front end, replaces the advice by the safe
+    option. The request carries when the question was asked, for a front end's timeout."""
+    reasons = approval_reasons(state)
+    if not reasons or state.get("answer_source") in ("refusal", "question", "input_error"):
         return {"approval": None}
-    reasons = [item["reason"] for item in needed]
     if not run_context(config).can_pause:
         return {"approval": {"status": "required", "reasons": reasons}}
-    decision = approval({"kind": "high_stakes_advice", "reasons": reasons})
-    approved = bool(isinstance(decision, dict) and decision.get("approved"))
-    by = str(decision.get("by", "")) if isinstance(decision, dict) else ""
-    record = {"status": "approved" if approved else "declined", "by": by, "reasons": reasons}
+    request = {"kind": "high_stakes_advice", "reasons": reasons, "asked_at": state.get("asked_at")}
+    decision = approval(request)
+    reply = decision if isinstance(decision, dict) else {}
+    approved = bool(reply.get("approved"))
+    record = {
+        "status": "approved" if approved else "declined",
+        "by": str(reply.get("by", "")),
+        "reasons": reasons,
+    }
+    if reply.get("note"):  # why it was decided so, e.g. no decision before the timeout
+        record["note"] = str(reply["note"])
     if approved:
         return {"approval": record}
-    return {"approval": record, "answer": f"{state.get('answer', '')}\n\n{SAFE_OPTION}"}
+    return {"approval": record, "answer": SAFE_OPTION}
 
 
 def _evidence(state: DRState) -> list[Any]:

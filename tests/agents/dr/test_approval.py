@@ -81,7 +81,11 @@ def test_no_answer_within_the_timeout_takes_the_safe_option(tmp_path: Path) -> N
         console.release.set()
         store.close()
     assert state["approval"]["status"] == "declined"
-    assert state["answer"].endswith(SAFE_OPTION)
+    assert (state["approval"]["by"], state["approval"]["note"]) == (
+        "timeout",
+        "no answer within 0.05 s",
+    )
+    assert state["answer"] == SAFE_OPTION  # the advice is replaced, not appended to
     assert any("declined" in line for line in console.printed)
 
 
