@@ -7,7 +7,7 @@ Rules beyond the JSON Schema (``runbooks/schema/runbook-v1.schema.json``): step 
 ``last_tested`` older than the limit is a warning; a changed runbook must bump its version
 (checked against ``runbooks.lock.json``). The rules that need the
 runbook's meaning (placeholders, data before traffic, the unreachable source Region, the strategy,
-the RTO budget) are in :mod:`agentkit.runbooks.rules`.
+the RTO budget, the verification metrics) are in :mod:`agentkit.runbooks.rules`.
 """
 
 from __future__ import annotations
@@ -132,6 +132,7 @@ def validate(
     rules.check_placeholders(runbook, report)
     rules.check_unreachable_source(runbook, report)
     rules.check_strategy(runbook, report)
+    rules.check_verification(runbook, report)
     _check_freshness(runbook, report, today or dt.date.today())
     _check_lock(runbook, report, lock if lock is not None else read_lock(root))
     return report

@@ -88,6 +88,7 @@ def plan(runbook: Runbook, source: str, target: str) -> dict[str, Any]:
         "version": runbook.version,
         "sha256": runbook.digest,
         "title": runbook.data["metadata"]["title"],
+        "description": runbook.data["metadata"].get("description"),
         "regions": substitute(runbook.spec["regions"], regions),
         "rto_budget_s": runbook.spec["rto_budget_s"],
         "strategies": list(runbook.spec["strategies"]),
@@ -126,6 +127,8 @@ def render_markdown(p: dict[str, Any]) -> str:
             f"In Region {p['regions']['source']}; RTO budget {p['rto_budget_s']} s; "
             f"critical path {p['critical_path_s']} s; content sha256 {p['sha256'][:12]}"
         )
+    if p.get("description"):
+        lines += [p["description"], ""]
     if p["warnings"]:
         lines += ["## Warnings", *(f"- {w}" for w in p["warnings"]), ""]
     lines += _time_budget(p["recovery_time"])
@@ -150,11 +153,7 @@ def render_markdown(p: dict[str, Any]) -> str:
             if override is not None:  # what an agentkit worker obeys (docs/ops.md)
                 lines.append(f"{indent}   agentkit: `{override.command()}`")
     lines += ["", "## Verification"]
-    lines += [
-        f"- {v['metric']} {v['op']} {v['threshold']}"
-        + (f" after {v['after_step']}" if "after_step" in v else "")
-        for v in p["verification"]
-    ]
+    lines += [f"- {_verification(v)}" for v in p["verification"]]
     if p["rollback_steps"]:
         lines += ["", "## Rollback steps"] + [
             f"- `{s['id']}` {s['title']}" + _ops_suffix(s) for s in p["rollback_steps"]
@@ -191,6 +190,24 @@ def _describe_trigger(t: dict[str, Any]) -> str:
     if t["defaults"]:
         text += f" (defaults: {', '.join(t['defaults'])})"
     return text
+
+
+def _verification(v: dict[str, Any]) -> str:
+    """``agentkit agentkit.answers {agentkit.outcome=ok} Sum over 300 s <= 0 after kill``, or
+    ``alarm bedrock-estimated-tpm-80pct is OK after redistribute``."""
+    if "alarm" in v:
+        text = f"alarm {v['alarm']} is {v['state']}"
+    else:
+        dims = " ".join(f"{k}={val}" for k, val in v.get("dimensions", {}).items())
+        text = v["metric"] + (f" {{{dims}}}" if dims else "")
+        if "stat" in v:
+            text += f" {v['stat']}"
+        if "window_s" in v:
+            text += f" over {v['window_s']} s"
+        text += f" {v['op']} {v['threshold']}"
+        if v.get("source") == "application":
+            text += " (your application's metric)"
+    return text + (f" after {v['after_step']}" if "after_step" in v else "")
 
 
 def render_json(p: dict[str, Any]) -> str:

@@ -14,6 +14,12 @@
 - **The RTO budget:** detection (the slowest trigger), plus the longest ``depends_on`` path
   weighting each step by ``budget_s`` (else ``timeout_s``), plus the bake before failback, above
   ``rto_budget_s`` is a warning (:mod:`agentkit.runbooks.timing`).
+- **Verification metrics** are what CloudWatch holds: ``AWS/...`` (a service's metric, as AWS
+  names it), ``agentkit <name>`` (a metric agentkit emits, in the namespace ``agentkit observe
+  export`` reads by default, its dimensions the attributes the ADOT declarations publish), or
+  the team's own application's, which the verification declares with ``source: application``.
+  A verification on an alarm (``alarm:``, ``state: OK``) names one the runbook triggers on or
+  lists in ``health_alarms``, so the export creates it.
 """
 
 from __future__ import annotations
@@ -33,6 +39,8 @@ CAPACITY_FAMILIES = frozenset({"scale", "iac"})
 TRAFFIC_FAMILIES = frozenset({"arc", "route53"})
 REGION_SWITCH_TYPES = frozenset({"arc.region_switch_plan", "arc.routing_control"})
 _SOURCE_FLAG = re.compile(r"--region\s+\$\{source\}")
+AGENTKIT_NAMESPACE = "agentkit"  # the MetricsNamespace default of agentkit observe export
+APPLICATION = "application"  # a verification's source: the team's application publishes it
 
 
 def family(step_type: str) -> str:
@@ -216,4 +224,57 @@ def region_pair_problem(runbook: Runbook, source: str, target: str) -> str | Non
             return (
                 f"{runbook.id} runs in partition {pinned}; {' and '.join(outside)} {verb} not in it"
             )
+    return None
+
+
+def agentkit_metrics() -> frozenset[str]:
+    """The instrument names of :mod:`agentkit.telemetry.semconv` (plain strings: no OpenTelemetry
+    import); ``agentkit.signal`` is the team's, not agentkit's."""
+    from agentkit.telemetry import semconv
+
+    return frozenset(
+        value
+        for name, value in vars(semconv).items()
+        if name.startswith("METRIC_") and isinstance(value, str)
+    ) - {semconv.METRIC_SIGNAL}
+
+
+def check_verification(runbook: Runbook, report: Report) -> None:
+    named = {t["alarm"] for t in runbook.spec["triggers"]} | set(
+        runbook.spec.get("health_alarms", [])
+    )
+    emitted = agentkit_metrics()
+    for check in runbook.spec["verification"]:
+        where = f"{runbook.path}: verification {check['id']}"
+        if "alarm" in check:
+            if check["alarm"] not in named:
+                report.errors.append(
+                    f"{where}: alarm {check['alarm']!r} is neither a trigger nor a health alarm "
+                    "of the runbook, so agentkit observe export does not create it; list it "
+                    "in health_alarms"
+                )
+            continue
+        problem = metric_problem(check, emitted)
+        if problem:
+            report.errors.append(f"{where}: {check['metric']}: {problem}")
+
+
+def metric_problem(check: dict[str, Any], emitted: frozenset[str]) -> str | None:
+    """Why a verification's metric is not one CloudWatch will hold as named, or None."""
+    namespace, _, name = check["metric"].partition(" ")
+    application = check.get("source") == APPLICATION
+    if namespace.startswith("AWS/") or namespace == AGENTKIT_NAMESPACE:
+        if application:
+            return f"{namespace} is not an application's namespace; drop source: application"
+        if namespace == AGENTKIT_NAMESPACE and name not in emitted:
+            return (
+                f"agentkit emits no metric {name!r}; name one of docs/telemetry.md's metrics "
+                "(agentkit.answers, agentkit.gateway.requests ...)"
+            )
+        return None
+    if not application:
+        return (
+            "neither agentkit's (namespace agentkit) nor AWS's (AWS/...): name the metric "
+            "agentkit emits, or declare source: application if your application publishes it"
+        )
     return None

@@ -21,6 +21,8 @@ from agentkit.ops.steps import OpsAction, step_action
 from agentkit.ops.store import open_store
 from agentkit.runbooks import load_all, plan
 from agentkit.runbooks.arc import ACTION_FUNCTION, ArcTarget, action_payload, to_arc_plan
+from agentkit.runbooks.model import Runbook
+from agentkit.runbooks.rules import in_region
 
 from .appconfig_stubs import AppConfigStubs
 from .conftest import Ticks
@@ -43,16 +45,22 @@ def arc_event(payload: dict[str, Any], step: str) -> dict[str, Any]:
     return {**payload, **ARC_METADATA, "StepName": step}
 
 
+def planned_steps(runbook: Runbook) -> list[dict[str, Any]]:
+    """The runbook's steps, rollbacks included, with ``${source}``/``${target}`` filled as the
+    plan (and the ARC export) fills them: us-east-1 -> us-west-2, the Regions of ``ROUTES``."""
+    target = "us-east-1" if in_region(runbook) else "us-west-2"
+    planned = plan(runbook, "us-east-1", target)
+    return [s for g in planned["groups"] for s in g["steps"]] + planned["rollback_steps"]
+
+
 def shipped_override_steps() -> list[tuple[str, dict[str, Any]]]:
     """Every step of the shipped runbooks (and their rollbacks) an override carries out."""
-    found = []
-    for runbook in load_all():
-        rollback = runbook.spec.get("rollback")
-        steps = runbook.spec["steps"] + (rollback if isinstance(rollback, list) else [])
-        for step in steps:
-            if step_action(step["type"], step.get("params", {})) is not None:
-                found.append((runbook.id, step))
-    return found
+    return [
+        (runbook.id, step)
+        for runbook in load_all()
+        for step in planned_steps(runbook)
+        if step_action(step["type"], step.get("params", {})) is not None
+    ]
 
 
 def exported_payloads(runbook_id: str) -> dict[str, dict[str, Any]]:
@@ -76,6 +84,10 @@ def exported_payloads(runbook_id: str) -> dict[str, dict[str, Any]]:
 def test_the_round_trip_reads_payloads_from_the_export() -> None:
     clamp = exported_payloads("bedrock-region-evacuation")["clamp_tokens"]
     assert clamp["ops"] == {"action": "set", "set": {"max_tokens": "1024"}}
+    pin = exported_payloads("bedrock-region-evacuation")["geo_profile"]
+    assert pin["ops"] == {"action": "set", "set": {"pin": "us-west-2"}}  # ${target}, filled
+    route = exported_payloads("mcp-tool-outage")["route_alternate"]
+    assert route["ops"] == {"action": "set", "set": {"tool.inventory": "inventory_fallback"}}
     trim = exported_payloads("quota-exhaustion")["trim_prompts"]
     assert trim["ops"] == {"action": "set", "set": {"max_tokens": "768"}}
     assert exported_payloads("agent-kill-switch") == {}  # acts in one Region: no ARC plan
@@ -154,14 +166,43 @@ def test_every_shipped_override_step_round_trips(
         expected.update(action.fields)
     for key in action.fields if action.action == "clear" else ():
         expected.pop(key, None)
-    assert worker_view(file_config).current().fields() == {
-        k: expected[k] for k in ("kill_switch", "pin", "max_tokens") if k in expected
-    }
+    assert worker_view(file_config).current().fields() == expected
 
 
 def test_the_shipped_runbooks_have_the_override_types_the_round_trip_covers() -> None:
+    """All four overrides: kill switch, max_tokens clamp, route/profile pin, tool re-route."""
+    keys = {
+        key.split(".")[0]
+        for _, step in shipped_override_steps()
+        for key in step_action(step["type"], step.get("params", {})).fields  # type: ignore[union-attr]
+    }
+    assert keys == {"kill_switch", "max_tokens", "pin", "tool"}
     types = {step["type"] for _, step in shipped_override_steps()}
-    assert {"agent.kill_switch", "bedrock.clamp_max_tokens"} <= types
+    assert {
+        "agent.kill_switch",
+        "bedrock.clamp_max_tokens",
+        "bedrock.profile_switch",
+        "bedrock.model_switch",
+        "tool.route",
+    } <= types
+
+
+@pytest.mark.parametrize(
+    ("runbook_id", "step_id"),
+    [
+        ("bedrock-region-evacuation", "geo_profile"),
+        ("model-deprecation", "full"),
+        ("model-deprecation", "back_to_legacy"),
+        ("mcp-tool-outage", "route_alternate"),
+        ("mcp-tool-outage", "route_primary"),
+        ("agent-kill-switch", "kill"),
+        ("agent-kill-switch", "revive"),
+    ],
+)
+def test_the_steps_the_review_found_refused_now_apply_an_override(
+    runbook_id: str, step_id: str
+) -> None:
+    assert step_id in {s["id"] for rb, s in shipped_override_steps() if rb == runbook_id}
 
 
 @pytest.mark.parametrize(
@@ -188,7 +229,7 @@ def test_the_other_override_step_types_round_trip(
     ("event", "error", "says"),
     [
         (
-            {"step": "geo_profile", "type": "bedrock.profile_switch", "params": {}},
+            {"step": "shed_batch", "type": "manual", "params": {}},
             NotAnOverride,
             "no operator override carries it out; give the step a function param",
         ),

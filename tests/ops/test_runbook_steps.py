@@ -74,4 +74,6 @@ def test_the_plan_and_the_arc_export_carry_the_override() -> None:
     ]
     by_step = {p["step"]: p for p in payloads}
     assert by_step["clamp_tokens"]["ops"] == {"action": "set", "set": {"max_tokens": "1024"}}
-    assert "ops" not in by_step["geo_profile"]
+    assert by_step["geo_profile"]["ops"] == {"action": "set", "set": {"pin": "us-west-2"}}
+    assert "agentkit: `agentkit ops set pin=us-west-2`" in markdown
+    assert "(agentkit: `agentkit ops clear pin`)" in markdown  # restore_profile
