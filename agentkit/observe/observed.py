@@ -16,7 +16,7 @@ kb-retrieve-errors          ``agentkit.knowledge.retrievals`` (``agentkit.outcom
 anomalous-tool-calls        ``agentkit.answers`` (``agentkit.stop_reason=tool_loop``), plus
                             the team's ``agentkit.signal`` for calls agentkit cannot judge
 tool-breaker-open           ``agentkit.tool.breaker.state`` = 2
-bedrock-route-breaker-open  ``agentkit.breaker.state`` = 2 (the gateway's model routes)
+bedrock-route-breaker-open  ``agentkit.breaker.state`` = 2 (the model routes in this Region)
 ==========================  ==========================================================
 
 "Above the baseline" is CloudWatch's anomaly detection band (2 standard deviations), which an
@@ -30,7 +30,8 @@ from collections.abc import Callable
 from typing import Any
 
 from agentkit.observe import alarms as a
-from agentkit.observe.model import NAMESPACE, OUTCOME
+from agentkit.observe.model import NAMESPACE, OUTCOME, Sub
+from agentkit.telemetry.semconv import CLOUD_REGION
 
 ANSWERS = "agentkit.answers"
 AGENT = "gen_ai.agent.name"
@@ -187,10 +188,13 @@ def tool_breaker(alarm: a.RunbookAlarm, capabilities: tuple[str, ...]) -> Body:
 
 
 def route_breaker(alarm: a.RunbookAlarm, capabilities: tuple[str, ...]) -> Body:
-    body = _single("agentkit.breaker.state", {}, "Maximum", 2, alarm.period)
+    # This Region's routes only: a fallback route's breaker open in another Region says nothing
+    # about this one, and this alarm evacuates this Region (bedrock-region-evacuation).
+    dims: dict[str, Any] = {CLOUD_REGION: Sub("${AWS::Region}")}
+    body = _single("agentkit.breaker.state", dims, "Maximum", 2, alarm.period)
     return body, (
-        "A model route's circuit breaker open (agentkit.breaker.state = 2, one per route of "
-        "the gateway)"
+        "A model route's circuit breaker open in this Region (agentkit.breaker.state = 2 with "
+        "cloud.region of the stack's Region, one per route of the gateway)"
     )
 
 

@@ -30,12 +30,29 @@ class BreakerNames:
     key: str  # the attribute naming the breaker
     prefix: str = ""  # taken off a breaker's name for that attribute ("tool:")
     what: str = "route"
+    regional: bool = False  # the name is a route's (``model@region#tier``): add ``cloud.region``
 
     def name(self, breaker: str) -> str:
         return breaker.removeprefix(self.prefix)
 
+    def attributes(self, breaker: str) -> dict[str, str]:
+        """The breaker's name and, for a model route, its Region: an alarm deployed in a Region
+        watches that Region's routes only (an open fallback route elsewhere must not evacuate
+        the Region it serves)."""
+        named = {self.key: self.name(breaker)}
+        if self.regional:
+            named[sc.CLOUD_REGION] = route_region(breaker)
+        return named
 
-MODEL_ROUTES = BreakerNames(sc.METRIC_BREAKER_STATE, sc.METRIC_BREAKER_TRANSITIONS, sc.ROUTE)
+
+def route_region(route_name: str) -> str:
+    """The Region of a route named as :attr:`agentkit.config.Route.name` names it."""
+    return route_name.rsplit("@", 1)[-1].split("#", 1)[0]
+
+
+MODEL_ROUTES = BreakerNames(
+    sc.METRIC_BREAKER_STATE, sc.METRIC_BREAKER_TRANSITIONS, sc.ROUTE, regional=True
+)
 TOOLS = BreakerNames(
     sc.METRIC_TOOL_BREAKER_STATE,
     sc.METRIC_TOOL_BREAKER_TRANSITIONS,
@@ -68,7 +85,7 @@ class BreakerTelemetry(pybreaker.CircuitBreakerListener):
 
     def state_change(self, cb: pybreaker.CircuitBreaker, old_state: Any, new_state: Any) -> None:
         old = old_state.name if old_state is not None else "none"
-        named = {self._names.key: self._names.name(str(cb.name))}
+        named = self._names.attributes(str(cb.name))
         trace.get_current_span().add_event(
             sc.EVENT_BREAKER, {**named, "from": old, "to": new_state.name}
         )
@@ -76,5 +93,5 @@ class BreakerTelemetry(pybreaker.CircuitBreakerListener):
 
     def _observe(self, options: CallbackOptions) -> Iterable[Observation]:
         for breaker, state in self._owner.breaker_states().items():
-            named = {self._names.key: self._names.name(breaker)}
+            named = self._names.attributes(breaker)
             yield Observation(STATE_VALUES.get(state, -1), named)

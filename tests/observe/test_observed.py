@@ -105,3 +105,48 @@ def test_baseline_alarms_are_above_an_anomaly_band_of_an_expression(stack: Stack
 def test_the_model_route_breaker_and_the_tool_breakers_are_apart(stack: Stack) -> None:
     assert watched(stack.by_name["bedrock-route-breaker-open"].props) == {"agentkit.breaker.state"}
     assert watched(stack.by_name["tool-breaker-open"].props) == {"agentkit.tool.breaker.state"}
+
+
+def test_a_route_breaker_alarm_watches_its_own_regions_routes_only(stack: Stack) -> None:
+    # Deployed in us-east-1, it evacuates us-east-1 (bedrock-region-evacuation): an open
+    # breaker on a us-west-2 fallback route must not fire it.
+    for region in ("us-east-1", "us-west-2"):
+        requests = {
+            r["AlarmName"]: r for _, r in api_requests(stack, region, {}) if "AlarmName" in r
+        }
+        alarm = requests["bedrock-route-breaker-open"]
+        assert alarm["Dimensions"] == [{"Name": "cloud.region", "Value": region}]
+
+
+def test_a_route_breaker_reports_its_region_beside_its_name() -> None:
+    import pybreaker
+    from opentelemetry.sdk.metrics import MeterProvider
+    from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+
+    from agentkit.telemetry.listeners import BreakerTelemetry
+
+    route = "us.amazon.nova-pro-v1:0@us-west-2#flex"
+    breaker = pybreaker.CircuitBreaker(fail_max=1, name=route)
+
+    class Owner:
+        def breaker_states(self) -> dict[str, str]:
+            return {route: breaker.current_state}
+
+    reader = InMemoryMetricReader()
+    meter = MeterProvider(metric_readers=[reader]).get_meter("test")
+    breaker.add_listener(BreakerTelemetry(meter, Owner()))
+    with pytest.raises(pybreaker.CircuitBreakerError):  # the failure that opens it
+        breaker.call(lambda: 1 / 0)
+    data = reader.get_metrics_data()
+    assert data is not None
+    points = {
+        metric.name: [dict(p.attributes or {}) for p in metric.data.data_points]
+        for rm in data.resource_metrics
+        for sm in rm.scope_metrics
+        for metric in sm.metrics
+    }
+    expected = {"agentkit.route": route, "cloud.region": "us-west-2"}
+    assert points["agentkit.breaker.state"] == [expected]
+    assert [{k: p[k] for k in expected} for p in points["agentkit.breaker.transitions"]] == [
+        expected
+    ]

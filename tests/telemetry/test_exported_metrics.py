@@ -72,10 +72,21 @@ def _ours(namespace: Any) -> bool:
     return "AWS/" not in json.dumps(namespace) and "MetricsNamespace" in json.dumps(namespace)
 
 
-def _note(found: dict[str, Named], name: str, dims: dict[str, str], unit: Any, where: str) -> None:
+# A dimension whose value is the stack's own Region (an alarm deployed in each Region that
+# watches that Region's points): any Region an event records satisfies it.
+STACK_REGION = "${AWS::Region}"
+
+
+def _value(value: Any) -> str:
+    if isinstance(value, dict) and value.get("Fn::Sub") == STACK_REGION:
+        return STACK_REGION
+    return str(value)
+
+
+def _note(found: dict[str, Named], name: str, dims: dict[str, Any], unit: Any, where: str) -> None:
     named = found.setdefault(name, Named(name))
     for key, value in dims.items():
-        named.dimensions.setdefault(key, set()).add(value)
+        named.dimensions.setdefault(key, set()).add(_value(value))
     if unit:
         named.units.add(str(unit))
     named.where.add(where)
@@ -394,6 +405,8 @@ def test_each_one_is_recorded_with_the_exports_name_dimensions_and_unit_when_its
         unit, points = recorded.metrics[name]
         for dimension, values in named[name].dimensions.items():
             seen = {str(p[dimension]) for p in points if dimension in p}
+            if STACK_REGION in values and seen & {PRIMARY, SECONDARY}:
+                seen.add(STACK_REGION)
             if not values <= seen:
                 messages.append(f"{name}: dimension {dimension}={sorted(values)}, seen {seen}")
         for stated in named[name].units:
