@@ -161,7 +161,10 @@ def openapi_document(max_body_bytes: int, deadline_s: float) -> dict[str, Any]:
                             },
                         },
                         "400": _error("Invalid JSON, a schema violation or an invalid question"),
-                        "409": _error("No advice waits for approval, or the session is busy"),
+                        "409": _error(
+                            "No advice waits for approval, advice waits for one (decide it "
+                            "first), or the session is busy"
+                        ),
                         "413": _error("The body is too large"),
                         "502": _error("The model tier failed in a way no fallback covered"),
                         "503": _error(

@@ -169,6 +169,10 @@ class NoPendingApproval(UserError):
     """An approval for a session that waits on none."""
 
 
+class ApprovalPending(UserError):
+    """A new question for a session whose advice still waits for an approval."""
+
+
 class Advisor:
     """One worker's DR advisor: the runtime, the session store and the deep-health probe."""
 
@@ -256,10 +260,13 @@ class Advisor:
         return self.config.sessions.backend == "sqlite"
 
     def ask(self, prompt: str, session: str, on_text: Callable[[str], None] | None) -> Answer:
-        """A turn of ``session``; an approval it waited on past the timeout is declined first."""
+        """A turn of ``session``; an approval it waited on past the timeout is declined first,
+        and one still within it refuses the turn (it must be decided, never dropped)."""
         from agentkit.agents.dr.agent import ask, pending
 
-        self._expire(session, pending(self.runtime, session))
+        waiting = pending(self.runtime, session)
+        if waiting is not None and not self._expire(session, waiting):
+            raise self._still_pending(session, waiting)
         now = self._wall()
         answer = ask(self.runtime, prompt, session, on_text=on_text, asked_at=now)
         return self._expiring(_answered(answer), now)
@@ -270,7 +277,9 @@ class Advisor:
         """:meth:`ask` on the event loop; ``on_text`` is called there."""
         from agentkit.agents.dr.agent import aask, apending
 
-        await self._aexpire(session, await apending(self.runtime, session))
+        waiting = await apending(self.runtime, session)
+        if waiting is not None and not await self._aexpire(session, waiting):
+            raise self._still_pending(session, waiting)
         now = self._wall()
         answer = await aask(self.runtime, prompt, session, on_text=on_text, asked_at=now)
         return self._expiring(_answered(answer), now)
@@ -331,6 +340,16 @@ class Advisor:
             return False
         await adecide(self.runtime, session, False, by=TIMED_OUT, note=self._timeout_note())
         return True
+
+    def _still_pending(self, session: str, waiting: Pending) -> ApprovalPending:
+        left = ""
+        if waiting.asked_at is not None:
+            left = f" for {waiting.asked_at + self.approval_timeout_s - self._wall():.0f} s more"
+        return ApprovalPending(
+            f"session {session}: advice waits for an approval{left}; decide it first "
+            '({"session_id": ..., "approval": {"approved": true|false, "by": NAME}}) or ask in '
+            "another session"
+        )
 
     def _timeout_note(self) -> str:
         return f"no decision within the {self.approval_timeout_s:g} s approval timeout"
@@ -446,6 +465,8 @@ def error_status(error: BaseException) -> tuple[int, str]:
         return 503, "kill_switch"
     if isinstance(error, NoPendingApproval):
         return 409, "no_pending_approval"
+    if isinstance(error, ApprovalPending):
+        return 409, "approval_pending"
     if isinstance(error, SessionBusy):
         return 409, "session_busy"
     if isinstance(error, UserError):

@@ -132,6 +132,23 @@ def test_a_new_question_first_declines_the_expired_approval(approvals: Any) -> N
     assert "approval" not in second
 
 
+def test_a_new_question_within_the_timeout_is_refused_and_the_approval_still_waits(
+    approvals: Any,
+) -> None:
+    served = approvals()
+    served.ask(LOSSY, "ledger-w")
+    before = served.state("ledger-w")
+    served.wall[0] += 100
+    refused = served.ask(SAFE, "ledger-w")
+    assert refused.status_code == 409
+    assert error_of(refused)["code"] == "approval_pending"
+    assert error_of(refused)["message"].startswith(
+        "session ledger-w: advice waits for an approval for 500 s more; decide it first"
+    )
+    assert served.state("ledger-w") == before  # nothing dropped, nothing added
+    assert served.decide("ledger-w", approved=False).json()["answer"] == SAFE_OPTION
+
+
 def test_streamed_high_stakes_advice_is_withheld_until_approved(approvals: Any) -> None:
     served = approvals(model=composer())
     ordinary = served.client.post(
