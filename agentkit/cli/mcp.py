@@ -22,7 +22,9 @@ def serve(
         Literal["stdio", "http"],
         typer.Option(help="stdio (the assistant starts agentkit) or http (Streamable HTTP)."),
     ] = "stdio",
-    host: Annotated[str, typer.Option(help="http: the address to listen on.")] = "127.0.0.1",
+    host: Annotated[
+        str, typer.Option(help="http: the address to listen on (loopback only).")
+    ] = "127.0.0.1",
     port: Annotated[
         int, typer.Option(help="http: the port; 0 picks a free one.", min=0, max=65535)
     ] = 8765,

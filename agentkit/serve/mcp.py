@@ -21,6 +21,7 @@ rebinding protection on: only the Host names the server was started for are answ
 from __future__ import annotations
 
 import contextlib
+import ipaddress
 import socket
 from collections.abc import AsyncIterator, Callable
 from typing import TYPE_CHECKING, Any
@@ -34,7 +35,7 @@ from mcp.server.transport_security import TransportSecuritySettings
 from opentelemetry.trace import SpanKind
 
 from agentkit._version import __version__
-from agentkit.errors import ToolInputInvalid
+from agentkit.errors import InputError, ToolInputInvalid
 from agentkit.guardrails.payloads import PayloadVerdict, check_arguments, redact_payload
 from agentkit.serve import public_message
 from agentkit.telemetry import providers
@@ -159,6 +160,15 @@ def http_app(registry: ToolRegistry, *, hosts: tuple[str, ...] = LOOPBACK) -> St
     return Starlette(routes=[Route(HTTP_PATH, endpoint=_Endpoint(manager))], lifespan=lifespan)
 
 
+def _loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
 def serve_http(
     registry: ToolRegistry,
     *,
@@ -167,8 +177,19 @@ def serve_http(
     on_ready: Callable[[str], None] | None = None,
 ) -> None:
     """Serve until interrupted. The socket is bound and listening first, so ``port`` 0 picks a
-    free port and ``on_ready`` is told a URL that clients can connect to at once."""
+    free port and ``on_ready`` is told a URL that clients can connect to at once.
+
+    Loopback only: the server has no authentication, and its tools read and write files with
+    the server's permissions (``fmea_generate``'s ``out_dir``), so a non-loopback ``host`` is
+    refused (an authenticating proxy on the same host can front it)."""
     import uvicorn
+
+    if not _loopback(host):
+        raise InputError(
+            f"--host {host}: agentkit mcp serve listens on loopback only (127.0.0.1, ::1, "
+            "localhost): it has no authentication and its tools write files; put an "
+            "authenticating proxy on this host in front of it instead"
+        )
 
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
@@ -177,8 +198,7 @@ def serve_http(
     sock.listen(128)  # connections wait in the backlog until uvicorn accepts them
     bound = sock.getsockname()[1]
     named = f"[{host}]" if family == socket.AF_INET6 else host
-    hosts = LOOPBACK if host in ("127.0.0.1", "::1", "localhost") else (*LOOPBACK, named)
-    app = http_app(registry, hosts=hosts)
+    app = http_app(registry)
     server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
     if on_ready is not None:
         on_ready(f"http://{named}:{bound}{HTTP_PATH}")

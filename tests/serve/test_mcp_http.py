@@ -109,3 +109,19 @@ def test_a_taken_port_is_one_line(server_url: str) -> None:
     assert done.stderr.startswith(f"agentkit: error: cannot listen on 127.0.0.1:{port}: ")
     assert "pick another --port" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize("host", ["0.0.0.0", "192.0.2.10", "::", "example.com"])
+def test_a_host_other_than_loopback_is_refused_in_one_line(host: str) -> None:
+    # No authentication, and its tools write files: the network never reaches it directly.
+    done = subprocess.run(
+        [sys.executable, "-m", "agentkit", "mcp", "serve", "--transport", "http", "--host", host],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert done.stderr.strip().count("\n") == 0
+    assert f"--host {host}: agentkit mcp serve listens on loopback only" in done.stderr
+    assert "Traceback" not in done.stderr
