@@ -29,6 +29,7 @@ from agentkit.emulator.wire_errors import (
     DROP,
     ERRORS,
     NAMED_FAULTS,
+    RETRIEVE_ERRORS,
     STREAM_EXCEPTIONS,
     lower_camel,
 )
@@ -144,6 +145,12 @@ class KnowledgeFaults(TargetFaults):
     def _no_model_faults(self) -> KnowledgeFaults:
         if self.stream is not None or self.quota is not None:
             raise ValueError("stream and quota do not apply to a knowledge base")
+        for rule in self.errors:
+            if not _retrieve_can_fail_with(rule.code):
+                raise ValueError(
+                    f"{rule.code} is not an error Retrieve returns; use one of "
+                    f"{sorted(RETRIEVE_ERRORS)} (or {DROP}, {HANG})"
+                )
         return self
 
 
@@ -230,7 +237,12 @@ class FaultState:
             key = (region, f"kb:{pattern}" if retrieve else pattern)
             m = self._model_calls[key] = self._model_calls.get(key, 0) + 1
             rules += [(rule, m) for rule in override.errors]
-        rules += [(rule, n) for rule in faults.errors]
+        # A Region-wide rule fails the operations that can return its code.
+        rules += [
+            (rule, n)
+            for rule in faults.errors
+            if not retrieve or _retrieve_can_fail_with(rule.code)
+        ]
         error = next((r for r, count in rules if r.fires(count, rng, operation)), None)
         hang = error is not None and error.code == HANG
         target: TargetFaults = override or faults
@@ -292,3 +304,7 @@ def describe_plan_error(exc: Exception) -> str:
 
 def parse_plan(data: Any) -> FaultPlan:
     return FaultPlan.model_validate(data if data is not None else {})
+
+
+def _retrieve_can_fail_with(code: str) -> bool:
+    return code in RETRIEVE_ERRORS or code in (DROP, HANG)

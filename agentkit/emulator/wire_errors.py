@@ -47,6 +47,21 @@ AGENT_ERRORS: dict[str, WireError] = {
     )
 }
 AGENT_OPERATIONS = frozenset({"Retrieve"})
+# The errors botocore's bedrock-agent-runtime model lists for Retrieve (tests/emulator pins it):
+# the only codes a Knowledge Base fault may use (no ServiceUnavailableException, no Model*).
+RETRIEVE_ERRORS = frozenset(
+    {
+        "AccessDeniedException",
+        "BadGatewayException",
+        "ConflictException",
+        "DependencyFailedException",
+        "InternalServerException",
+        "ResourceNotFoundException",
+        "ServiceQuotaExceededException",
+        "ThrottlingException",
+        "ValidationException",
+    }
+)
 
 # In-stream exceptions use lowerCamel event names (botocore's ConverseStreamOutput members).
 STREAM_EXCEPTIONS = frozenset(

@@ -243,3 +243,40 @@ def test_client_error_names_the_knowledge_base_and_region(kb_emu: Emulator) -> N
     client = kb_emu.agent_client("us-east-1")
     with pytest.raises(ClientError, match="KBMISSING1 does not exist in us-east-1"):
         client.retrieve(knowledgeBaseId="KBMISSING1", retrievalQuery={"text": "x"})
+
+
+def test_a_knowledge_base_fails_only_with_the_errors_retrieve_returns() -> None:
+    import botocore.session
+    from pydantic import ValidationError
+
+    from agentkit.emulator.faults import FaultPlan
+    from agentkit.emulator.wire_errors import RETRIEVE_ERRORS
+
+    model = botocore.session.get_session().get_service_model("bedrock-agent-runtime")
+    assert {e.name for e in model.operation_model("Retrieve").error_shapes} == RETRIEVE_ERRORS
+    with pytest.raises(ValidationError, match="ServiceUnavailableException is not an error"):
+        FaultPlan.model_validate(
+            {
+                "regions": {
+                    "us-east-1": {
+                        "knowledge_bases": {
+                            "*": {"errors": [{"code": "ServiceUnavailableException"}]}
+                        }
+                    }
+                }
+            }
+        )
+    plan = {
+        "regions": {
+            "us-east-1": {
+                "knowledge_bases": {
+                    "*": {
+                        "errors": [
+                            {"code": "DependencyFailedException", "operations": ["Retrieve"]}
+                        ]
+                    }
+                }
+            }
+        }
+    }
+    assert FaultPlan.model_validate(plan)
