@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import operator
 import sqlite3
-import threading
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any, TypedDict
 
@@ -23,7 +21,7 @@ from agentkit.resilience.budget import BudgetLimits, RunBudget
 from agentkit.resilience.clock import FakeClock
 from agentkit.tools.contracts import load_contracts
 from agentkit.tools.registry import Implementation, ToolRegistry
-from tests.tools.conftest import RESPONSE, write_tool
+from tests.tools.conftest import RESPONSE, Hung, hung, write_tool  # noqa: F401  (hung: the fixture)
 from tests.tools.test_side_effects import CHARGE
 
 ANSWER = {"strategy": "pilot_light"}
@@ -175,33 +173,14 @@ def test_the_limit_comes_from_agentkit_yaml(tmp_path: Path) -> None:
     assert runtime.context("t").tool_repeat_limit == 2
 
 
-class Hung:
-    """A tool that answers only when the test lets it (it ignores cancellation)."""
-
-    def __init__(self) -> None:
-        self.release = threading.Event()
-        self.entered = 0
-
-    def __call__(self, payload: dict[str, Any]) -> dict[str, Any]:
-        self.entered += 1
-        self.release.wait(60)
-        return ANSWER
-
-
-@pytest.fixture
-def hung() -> Iterator[Hung]:
-    handler = Hung()
-    yield handler
-    handler.release.set()
-
-
 def slow_registry(root: Path, handler: Hung, **options: Any) -> ToolRegistry:
     write_tool(root, "advisor", "1.0.0", timeout_s=50)  # far beyond the run's budget
     return ToolRegistry(load_contracts(root), {"advisor": Implementation(handler)}, **options)
 
 
 def test_the_runs_wall_clock_budget_ends_a_tool_call_and_stops_the_run(
-    tmp_path: Path, hung: Hung
+    tmp_path: Path,
+    hung: Hung,  # noqa: F811
 ) -> None:
     """The call's deadline is the budget's: the run stops as over budget, not after the tool's
     50 s (whatever the machine's load, the call cannot end before the budget does)."""
@@ -227,7 +206,10 @@ def test_the_runs_wall_clock_budget_ends_a_tool_call_and_stops_the_run(
     assert result.tool_calls == ()
 
 
-def test_a_tool_calls_deadline_is_what_is_left_of_the_budget(tmp_path: Path, hung: Hung) -> None:
+def test_a_tool_calls_deadline_is_what_is_left_of_the_budget(
+    tmp_path: Path,
+    hung: Hung,  # noqa: F811
+) -> None:
     clock = FakeClock()
     registry = slow_registry(tmp_path, hung, clock=clock)
     budget = RunBudget(BudgetLimits(wall_clock_s=2.0), clock)

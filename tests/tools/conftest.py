@@ -1,9 +1,12 @@
 from __future__ import annotations
 
 import json
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 
 REQUEST = {
@@ -48,3 +51,35 @@ def write_tool(
     (folder / "request.schema.json").write_text(json.dumps(request or REQUEST))
     (folder / "response.schema.json").write_text(json.dumps(response or RESPONSE))
     return folder
+
+
+HUNG_ANSWER = {"strategy": "pilot_light"}
+
+
+class Hung:
+    """A handler that blocks until the test releases it (it ignores cancellation, as a handler
+    stuck in a blocking call would), counting the calls that entered it."""
+
+    def __init__(self) -> None:
+        self.release = threading.Event()
+        self.entered = 0
+        self._entering = threading.Condition()
+
+    def __call__(self, payload: dict[str, Any]) -> dict[str, Any]:
+        with self._entering:
+            self.entered += 1
+            self._entering.notify_all()
+        self.release.wait(60)  # bounded: a test that forgets to release still ends
+        return HUNG_ANSWER
+
+    def wait_entered(self, calls: int, timeout_s: float = 10) -> bool:
+        """True once ``calls`` calls are inside the handler (waits on them, never polls)."""
+        with self._entering:
+            return self._entering.wait_for(lambda: self.entered >= calls, timeout_s)
+
+
+@pytest.fixture
+def hung() -> Iterator[Hung]:
+    handler = Hung()
+    yield handler
+    handler.release.set()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -15,35 +14,10 @@ from agentkit.tools.bulkhead import Bulkhead, BulkheadPolicy, BulkheadStats, can
 from agentkit.tools.contracts import load_contracts
 from agentkit.tools.registry import Implementation, ToolRegistry
 
-from .conftest import write_tool
+from .conftest import Hung, write_tool
 
 PAYLOAD = {"rto_minutes": 5, "region": "eu-west-1"}
 ANSWER = {"strategy": "pilot_light"}
-
-
-class Hung:
-    """A handler that blocks until the test releases it (it ignores cancellation)."""
-
-    def __init__(self) -> None:
-        self.release = threading.Event()
-        self.entered = 0
-        self.lock = threading.Lock()
-        self.four_running = threading.Event()
-
-    def __call__(self, payload: dict[str, Any]) -> dict[str, Any]:
-        with self.lock:
-            self.entered += 1
-            if self.entered == 4:
-                self.four_running.set()
-        self.release.wait()
-        return ANSWER
-
-
-@pytest.fixture
-def hung() -> Iterator[Hung]:
-    handler = Hung()
-    yield handler
-    handler.release.set()
 
 
 def test_a_hung_tool_never_times_out_a_healthy_one(tmp_path: Path, hung: Hung) -> None:
@@ -64,7 +38,7 @@ def test_a_hung_tool_never_times_out_a_healthy_one(tmp_path: Path, hung: Hung) -
     try:
         with ThreadPoolExecutor(40) as pool:
             hung_calls = [pool.submit(registry.call, "hung", PAYLOAD) for _ in range(20)]
-            assert hung.four_running.wait(10)  # the hung tool holds all of its workers
+            assert hung.wait_entered(4)  # the hung tool holds all of its workers
             during = [pool.submit(registry.call, "quick", PAYLOAD) for _ in range(20)]
             answers = [future.result().output for future in during]
             hung_errors = [future.exception() for future in hung_calls]

@@ -6,7 +6,6 @@ caller's seconds, never a measured duration.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,30 +18,10 @@ from agentkit.tools.bulkhead import BulkheadStats
 from agentkit.tools.contracts import load_contracts
 from agentkit.tools.registry import Implementation, ToolRegistry
 
-from .conftest import write_tool
+from .conftest import Hung, write_tool
 
 PAYLOAD = {"rto_minutes": 5, "region": "eu-west-1"}
 ANSWER = {"strategy": "pilot_light"}
-
-
-class Hung:
-    """Blocks until released (ignores cancellation), counting its calls."""
-
-    def __init__(self) -> None:
-        self.release = threading.Event()
-        self.entered = 0
-
-    def __call__(self, payload: dict[str, Any]) -> dict[str, Any]:
-        self.entered += 1
-        self.release.wait(30)
-        return ANSWER
-
-
-@pytest.fixture
-def hung() -> Iterator[Hung]:
-    handler = Hung()
-    yield handler
-    handler.release.set()
 
 
 @pytest.fixture
