@@ -86,9 +86,8 @@ class BreakerTelemetry(pybreaker.CircuitBreakerListener):
     def state_change(self, cb: pybreaker.CircuitBreaker, old_state: Any, new_state: Any) -> None:
         old = old_state.name if old_state is not None else "none"
         named = self._names.attributes(str(cb.name))
-        trace.get_current_span().add_event(
-            sc.EVENT_BREAKER, {**named, "from": old, "to": new_state.name}
-        )
+        event = {self._names.key: named[self._names.key], "from": old, "to": new_state.name}
+        trace.get_current_span().add_event(sc.EVENT_BREAKER, event)  # its span has the Region
         self._transitions.add(1, {**named, sc.BREAKER_TO: str(new_state.name)})
 
     def _observe(self, options: CallbackOptions) -> Iterable[Observation]:
