@@ -18,6 +18,7 @@ EXPECT_KEYS = [
     *("strategy", "geo", "target", "flags", "no_flags", "flag_about", "runbooks", "no_runbooks"),
     *("ask", "profile", "no_bedrock", "excluded", "stores", "backup_rpo_min_s", "error", "lang"),
     "approval",
+    "accepts",
     "changed",
     "cost",
     "store_plan",

@@ -157,7 +157,13 @@ def _approval_problems(result: Mapping[str, Any], expect: Mapping[str, Any]) -> 
     if marked != bool(expect["approval"]):
         wanted = "a" if expect["approval"] else "no"
         return [f"approval: expected {wanted} mark, got {result.get('approval')}"]
-    return []
+    reasons = (result.get("approval") or {}).get("reasons") or []
+    # each trade-off a person is asked to accept is named first in one of the reasons
+    return [
+        f"approval: no reason accepts {accepted!r} (reasons: {reasons})"
+        for accepted in expect.get("accepts") or []
+        if not any(str(reason).startswith(f"{accepted}: ") for reason in reasons)
+    ]
 
 
 STRATEGY_WORDS = {
