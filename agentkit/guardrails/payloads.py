@@ -5,19 +5,19 @@ What an MCP client sends is checked as a user's question is: every string (keys 
 redacted before a tool, a result store or a span sees it, and a payload with text that reads as
 instructions to a model is refused. What the client reads back is redacted as an answer is, so a
 secret never leaves agentkit over MCP. Each distinct string is checked once per payload (the
-rows of an FMEA worksheet repeat their texts), and the walk has the depth bound of
-:func:`agentkit.guardrails.pii.redact_value`.
+rows of an FMEA worksheet repeat their texts); the walk is
+:func:`agentkit.guardrails.pii.map_strings`, the one :func:`~agentkit.guardrails.pii.redact_value`
+uses.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from agentkit.guardrails import INJECTION_REFUSAL, safe_evidence
 from agentkit.guardrails.injection import HeuristicClassifier, PromptAttackClassifier
-from agentkit.guardrails.pii import MAX_DEPTH, redact
+from agentkit.guardrails.pii import map_strings, redact
 
 
 @dataclass(frozen=True)
@@ -29,22 +29,6 @@ class PayloadVerdict:
     @property
     def allowed(self) -> bool:
         return self.refusal is None
-
-
-def _strings(value: Any, each: Callable[[str], str], depth: int = 0) -> Any:
-    """``value`` with every string (dict keys included) replaced by ``each(string)``."""
-    if isinstance(value, str):
-        return each(value)
-    if depth >= MAX_DEPTH and isinstance(value, dict | list | tuple):
-        return "{TOO_DEEP}"
-    if isinstance(value, dict):
-        return {
-            (each(key) if isinstance(key, str) else key): _strings(item, each, depth + 1)
-            for key, item in value.items()
-        }
-    if isinstance(value, list | tuple):
-        return [_strings(item, each, depth + 1) for item in value]
-    return value
 
 
 class _Redactor:
@@ -71,7 +55,7 @@ class _Redactor:
 def redact_payload(payload: Any) -> PayloadVerdict:
     """A tool's result on its way out: every secret and PII replaced by ``{KIND}``."""
     redactor = _Redactor()
-    redacted = _strings(payload, redactor)
+    redacted = map_strings(payload, redactor)
     return PayloadVerdict(redacted, redactor.reasons())
 
 
@@ -82,22 +66,17 @@ def check_arguments(
     injection (``refusal`` says so; the reason quotes the evidence, redacted)."""
     classifier = classifier or HeuristicClassifier()
     outcome = redact_payload(arguments)
-    for text in dict.fromkeys(_texts(arguments)):
+    seen: dict[str, None] = {}  # each distinct string once, in document order
+
+    def scan(text: str) -> str:
+        seen[text] = None
+        return text
+
+    map_strings(arguments, scan)
+    for text in seen:
         verdict = classifier.classify(text, "user")
         if verdict.flagged:
             evidence = safe_evidence(verdict.evidence, redact(text))
             reason = f"prompt injection ({verdict.family}): {evidence!r}"
             return PayloadVerdict(outcome.payload, (*outcome.reasons, reason), INJECTION_REFUSAL)
     return outcome
-
-
-def _texts(value: Any) -> list[str]:
-    """Every string of ``value``, keys included, in document order."""
-    found: list[str] = []
-
-    def keep(text: str) -> str:
-        found.append(text)
-        return text
-
-    _strings(value, keep)
-    return found

@@ -11,6 +11,7 @@ key, to keep false positives on hashes and order numbers low.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -77,28 +78,32 @@ def redact(
     return Redaction("".join(out), tuple(findings))
 
 
-def redact_value(value: Any, _depth: int = 0) -> Any:
-    """Redact every string inside dicts, lists and tuples (tool payloads, span attributes).
+def map_strings(value: Any, each: Callable[[str], str], _depth: int = 0) -> Any:
+    """``value`` with every string inside dicts, lists and tuples replaced by ``each(string)``.
 
-    Keys are redacted too (a secret pasted as a key is still a secret); values nested deeper
-    than :data:`MAX_DEPTH` become ``"{TOO_DEEP}"`` instead of overflowing the stack.
+    Keys are strings too (a secret pasted as a key is still a secret); bytes are read as UTF-8;
+    values nested deeper than :data:`MAX_DEPTH` become ``"{TOO_DEEP}"`` instead of overflowing
+    the stack.
     """
     if isinstance(value, str):
-        return redact(value).text
+        return each(value)
     if isinstance(value, bytes | bytearray):
-        return redact(bytes(value).decode("utf-8", "replace")).text
+        return each(bytes(value).decode("utf-8", "replace"))
     if _depth >= MAX_DEPTH and isinstance(value, dict | list | tuple):
         return "{TOO_DEEP}"
     if isinstance(value, dict):
         return {
-            redact_value(key, _depth + 1) if isinstance(key, str) else key: redact_value(
-                item, _depth + 1
-            )
+            (each(key) if isinstance(key, str) else key): map_strings(item, each, _depth + 1)
             for key, item in value.items()
         }
     if isinstance(value, list | tuple):
-        return [redact_value(item, _depth + 1) for item in value]
+        return [map_strings(item, each, _depth + 1) for item in value]
     return value
+
+
+def redact_value(value: Any) -> Any:
+    """Redact every string inside dicts, lists and tuples (tool payloads, span attributes)."""
+    return map_strings(value, lambda text: redact(text).text)
 
 
 __all__ = [
@@ -112,6 +117,7 @@ __all__ = [
     "find_pii",
     "iban_valid",
     "luhn_valid",
+    "map_strings",
     "redact",
     "redact_value",
 ]
