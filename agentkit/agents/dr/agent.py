@@ -257,12 +257,6 @@ def pending_approval(runtime: AgentRuntime, session: str) -> list[str] | None:
     return found.reasons if found is not None else None
 
 
-async def apending_approval(runtime: AgentRuntime, session: str) -> list[str] | None:
-    """:func:`pending_approval` on the event loop (the checkpointer's async reads)."""
-    found = await apending(runtime, session)
-    return found.reasons if found is not None else None
-
-
 def _pending_request(snapshot: Any) -> Pending | None:
     for interrupt in getattr(snapshot, "interrupts", ()) or ():
         value = getattr(interrupt, "value", None)

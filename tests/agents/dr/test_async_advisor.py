@@ -15,7 +15,7 @@ from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from agentkit.agents.dr.agent import aask, adecide, apending_approval, ask, build_advisor
+from agentkit.agents.dr.agent import aask, adecide, apending, ask, build_advisor
 from agentkit.bedrock.gateway import Gateway
 from agentkit.config import AgentkitConfig
 from agentkit.emulator import Emulator
@@ -147,15 +147,16 @@ def test_an_approval_pauses_and_resumes_on_the_loop() -> None:
 
     async def turn() -> Any:
         paused = await aask(runtime, LOSSY, "ledger-1")
-        waiting = await apending_approval(runtime, "ledger-1")
+        waiting = await apending(runtime, "ledger-1")
         resumed = await adecide(runtime, "ledger-1", True, "dana")
-        return paused, waiting, resumed, await apending_approval(runtime, "ledger-1")
+        return paused, waiting, resumed, await apending(runtime, "ledger-1")
 
     paused, waiting, resumed, after = on_the_loop(turn)
     assert paused.approval is not None
     assert paused.approval["status"] == "pending"
-    assert waiting == paused.approval["reasons"]
-    assert resumed.approval == {"status": "approved", "by": "dana", "reasons": waiting}
+    assert waiting is not None
+    assert waiting.reasons == paused.approval["reasons"]
+    assert resumed.approval == {"status": "approved", "by": "dana", "reasons": waiting.reasons}
     assert after is None
 
 
