@@ -196,7 +196,7 @@ class Chat:
         (declined; no answer within ``approval_timeout_s``, or end of input)."""
         from rich.markdown import Markdown
 
-        from agentkit.agents.dr.agent import decide
+        from agentkit.agents.dr.agent import TIMED_OUT, decide
 
         self.console.print("[bold red]approval required[/bold red] before this advice is shown:")
         for reason in reasons:
@@ -206,7 +206,7 @@ class Chat:
         approved = reply is not None and reply.strip().lower() in ("y", "yes")
         by, note = self.user, None
         if reply is None and not self._input_ended():
-            by, note = "timeout", f"no answer within {self.approval_timeout_s:g} s"
+            by, note = TIMED_OUT, f"no answer within {self.approval_timeout_s:g} s"
         answer = decide(self.runtime, self.session, approved, by=by, note=note)
         if approved:
             self.console.print(f"[green]approved[/green] by {by}; recorded in the session")

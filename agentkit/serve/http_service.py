@@ -40,7 +40,6 @@ SETTINGS_VARIABLE = "AGENTKIT_SERVE_SETTINGS"  # how the CLI hands settings to w
 DEADLINE_GRACE_S = 10.0  # the default deadline: the turn's own budget, plus this
 # How long advice waits for an approval; then the next request for its session declines it
 APPROVAL_TIMEOUT_S = 900.0
-TIMED_OUT = "timeout"  # who declined an approval nobody decided in time
 _SESSION_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,255}")
 
 
@@ -326,7 +325,7 @@ class Advisor:
         return self._wall() >= waiting.asked_at + self.approval_timeout_s
 
     def _expire(self, session: str, waiting: Pending | None) -> bool:
-        from agentkit.agents.dr.agent import decide
+        from agentkit.agents.dr.agent import TIMED_OUT, decide
 
         if not self._expired(waiting):
             return False
@@ -334,7 +333,7 @@ class Advisor:
         return True
 
     async def _aexpire(self, session: str, waiting: Pending | None) -> bool:
-        from agentkit.agents.dr.agent import adecide
+        from agentkit.agents.dr.agent import TIMED_OUT, adecide
 
         if not self._expired(waiting):
             return False

@@ -223,6 +223,9 @@ async def adecide(
     return Answer.from_run(await runtime.arun(thread_id=session, resume=resume))
 
 
+TIMED_OUT = "timeout"  # who declined an approval nobody decided in time (chat, serve)
+
+
 def _decision(approved: bool, by: str, note: str | None) -> dict[str, Any]:
     decision: dict[str, Any] = {"approved": approved, "by": by}
     if note:
