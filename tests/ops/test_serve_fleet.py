@@ -59,6 +59,7 @@ def test_the_kill_switch_reaches_two_workers_within_5_s_and_clear_restores_them(
             refused = _until(worker, 503, deadline).json()["error"]
             assert refused["code"] == "kill_switch"
             assert "set by fleet-test" in refused["message"]
+            assert worker.ask(QUESTION).status_code == 503  # a new run is refused too
 
         assert run_cli("ops", "clear", "-c", str(config), "--by", "fleet-test").returncode == 0
         deadline = time.monotonic() + DONE_WHEN_S
